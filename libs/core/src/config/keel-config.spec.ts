@@ -1,0 +1,91 @@
+import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { KeelConfigError } from '../keel.errors.js';
+import { loadKeelConfig, parseConfigSection } from './keel-config.js';
+
+function yamlFile(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'keel-config-')), 'keel.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('loadKeelConfig', () => {
+  it('has defaults for an empty environment', () => {
+    const config = loadKeelConfig({ env: {} });
+    expect(config).toMatchObject({
+      serviceName: 'keel-service',
+      redisUrl: undefined,
+      redisKeyPrefix: 'keel:',
+      port: 3000,
+      healthTimeoutMs: 1000,
+    });
+  });
+
+  it('reads the environment over the YAML file', () => {
+    const file = yamlFile('service:\n  name: from-yaml\nhttp:\n  port: 4000\ncoordination:\n  policies: {}\n');
+    const config = loadKeelConfig({
+      env: { KEEL_CONFIG: file, KEEL_SERVICE_NAME: 'orders', KAFKA_BROKERS: 'a:9092, b:9093' },
+    });
+    expect(config.serviceName).toBe('orders');
+    expect(config.port).toBe(4000);
+    expect(config.kafkaBrokers).toEqual(['a:9092', 'b:9093']);
+    expect(config.sections).toEqual({ coordination: { policies: {} } });
+  });
+
+  it('reports every problem, one line each, naming the variable', () => {
+    let error: unknown;
+    try {
+      loadKeelConfig({
+        env: {
+          PORT: 'eighty',
+          REDIS_URL: 'http://user:secret@host',
+          KEEL_HEALTH_TIMEOUT_MS: '5',
+          KEEL_SERVCE_NAME: 'typo',
+        },
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(KeelConfigError);
+    const lines = (error as KeelConfigError).problems;
+    expect(lines).toHaveLength(4);
+    expect(lines.join('\n')).toMatch(/^KEEL_SERVCE_NAME: unknown Keel variable/m);
+    expect(lines.join('\n')).toMatch(/^PORT: must be a whole number \(got 'eighty'\)/m);
+    expect(lines.join('\n')).toMatch(/^REDIS_URL: must be a redis:\/\//m);
+    expect(lines.join('\n')).toMatch(/^KEEL_HEALTH_TIMEOUT_MS: /m);
+    expect((error as Error).message).not.toContain('secret');
+  });
+
+  it('names the YAML file and key for bad YAML values', () => {
+    const file = yamlFile('http:\n  port: 99999\nbogus: 1\n');
+    expect(() => loadKeelConfig({ env: { KEEL_CONFIG: file } })).toThrow(
+      expect.objectContaining({
+        problems: [
+          expect.stringMatching(/^bogus \(.*keel\.yaml\): unknown section/),
+          expect.stringMatching(/^http\.port \(.*keel\.yaml\): .*65535 \(got 99999\)$/),
+        ],
+      }),
+    );
+  });
+
+  it('reports an unreadable or invalid file', () => {
+    expect(() => loadKeelConfig({ env: { KEEL_CONFIG: '/nonexistent/keel.yaml' } })).toThrow(
+      /cannot read \/nonexistent\/keel\.yaml \(ENOENT\)/,
+    );
+    expect(() => loadKeelConfig({ env: { KEEL_CONFIG: yamlFile('a: [') } })).toThrow(
+      /not valid YAML/,
+    );
+  });
+});
+
+describe('parseConfigSection', () => {
+  it('reports each problem with its full key', () => {
+    const schema = z.object({ policies: z.record(z.string(), z.object({ attempts: z.number() })) });
+    expect(() =>
+      parseConfigSection(schema, { policies: { payments: { attempts: 'x' } } }, 'coordination', 'keel.yaml'),
+    ).toThrow(/coordination\.policies\.payments\.attempts \(keel\.yaml\): /);
+  });
+});

@@ -1,0 +1,241 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { KeelConfigError } from '../keel.errors.js';
+
+/**
+ * Keel's resolved configuration: environment variables over the optional YAML file
+ * (`KEEL_CONFIG=path`) over defaults. Module sections (`coordination`, `locks`, ...) are kept as
+ * given and validated by their modules with {@link parseConfigSection}.
+ * @publicApi
+ */
+export interface KeelConfig {
+  /** Service name, used in metrics labels, registry records and logs. @default 'keel-service' */
+  readonly serviceName: string;
+  /** Redis URL; when absent, stores use the embedded in-memory backend. */
+  readonly redisUrl?: string;
+  /** Prefix of every Redis key Keel writes. @default 'keel:' */
+  readonly redisKeyPrefix: string;
+  /** PostgreSQL URL for the audit store and database health. */
+  readonly databaseUrl?: string;
+  /** Kafka bootstrap brokers; when absent, messaging is disabled. */
+  readonly kafkaBrokers?: readonly string[];
+  /** HTTP port of the application. @default 3000 */
+  readonly port: number;
+  /** Collect prom-client's default process metrics. @default false */
+  readonly defaultMetrics: boolean;
+  /** Time limit of each readiness check. @default 1000 */
+  readonly healthTimeoutMs: number;
+  /** The YAML file read, if any. */
+  readonly file?: string;
+  /** Module sections from the YAML file (`coordination`, `locks`, `registry`, ...). */
+  readonly sections: Readonly<Record<string, unknown>>;
+}
+
+/** One documented environment variable. @internal */
+interface EnvVariable {
+  readonly name: string;
+  readonly path: readonly string[];
+  readonly description: string;
+}
+
+/**
+ * Every environment variable Keel reads, with its YAML path. The README's configuration table
+ * is this list.
+ * @publicApi
+ */
+export const KEEL_ENV_VARIABLES: readonly EnvVariable[] = [
+  { name: 'KEEL_CONFIG', path: [], description: 'Path of an optional YAML configuration file.' },
+  { name: 'KEEL_SERVICE_NAME', path: ['service', 'name'], description: 'Service name.' },
+  { name: 'REDIS_URL', path: ['redis', 'url'], description: 'Redis URL (alias KEEL_REDIS_URL).' },
+  { name: 'KEEL_REDIS_URL', path: ['redis', 'url'], description: 'Redis URL.' },
+  { name: 'KEEL_REDIS_KEY_PREFIX', path: ['redis', 'keyPrefix'], description: 'Redis key prefix.' },
+  { name: 'DATABASE_URL', path: ['database', 'url'], description: 'PostgreSQL URL (alias KEEL_DATABASE_URL).' },
+  { name: 'KEEL_DATABASE_URL', path: ['database', 'url'], description: 'PostgreSQL URL.' },
+  { name: 'KAFKA_BROKERS', path: ['kafka', 'brokers'], description: 'Kafka brokers (alias KEEL_KAFKA_BROKERS).' },
+  { name: 'KEEL_KAFKA_BROKERS', path: ['kafka', 'brokers'], description: 'Kafka brokers, comma-separated.' },
+  { name: 'PORT', path: ['http', 'port'], description: 'HTTP port (alias KEEL_PORT).' },
+  { name: 'KEEL_PORT', path: ['http', 'port'], description: 'HTTP port.' },
+  { name: 'KEEL_METRICS_DEFAULT', path: ['metrics', 'defaultMetrics'], description: 'Process metrics on/off.' },
+  { name: 'KEEL_HEALTH_TIMEOUT_MS', path: ['health', 'timeoutMs'], description: 'Readiness check time limit.' },
+];
+
+const booleanString = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+
+const integerString = (min: number, max: number) =>
+  z
+    .union([z.number(), z.string().regex(/^\d+$/, 'must be a whole number')])
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const redisUrl = z
+  .string()
+  .refine((v) => /^rediss?:\/\//.test(v) && URL.canParse(v), 'must be a redis:// or rediss:// URL');
+
+const databaseUrl = z
+  .string()
+  .refine((v) => /^postgres(ql)?:\/\//.test(v) && URL.canParse(v), 'must be a postgres:// URL');
+
+const brokers = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((b) => b.trim()).filter(Boolean))
+  .pipe(
+    z
+      .array(z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'each broker must be host:port'))
+      .min(1, 'must name at least one broker'),
+  );
+
+const CoreSchema = z.object({
+  service: z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/i, 'must be 1–63 letters, digits, dots, dashes or underscores').optional() }).strict().optional(),
+  redis: z.object({ url: redisUrl.optional(), keyPrefix: z.string().max(64).optional() }).strict().optional(),
+  database: z.object({ url: databaseUrl.optional() }).strict().optional(),
+  kafka: z.object({ brokers: brokers.optional() }).strict().optional(),
+  http: z.object({ port: integerString(0, 65_535).optional() }).strict().optional(),
+  metrics: z.object({ defaultMetrics: booleanString.optional() }).strict().optional(),
+  health: z.object({ timeoutMs: integerString(10, 60_000).optional() }).strict().optional(),
+});
+
+const CORE_SECTIONS = new Set(['service', 'redis', 'database', 'kafka', 'http', 'metrics', 'health']);
+/** Module sections the YAML file may hold besides the core ones. */
+const MODULE_SECTIONS = new Set(['coordination', 'locks', 'registry', 'audit', 'messaging']);
+
+/** Where configuration comes from. @publicApi */
+export interface LoadKeelConfigOptions {
+  /** Environment to read. @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** YAML file; overrides `KEEL_CONFIG`. */
+  readonly file?: string;
+}
+
+/**
+ * Reads and validates Keel's configuration. Every problem is reported, one line each, naming
+ * the variable or YAML key.
+ *
+ * @throws KeelConfigError listing every invalid value.
+ * @publicApi
+ */
+export function loadKeelConfig(options: LoadKeelConfigOptions = {}): KeelConfig {
+  const env = options.env ?? process.env;
+  const problems: string[] = [];
+  const file = options.file ?? nonEmpty(env.KEEL_CONFIG);
+  let yamlRoot: Record<string, unknown> = {};
+  if (file !== undefined) {
+    yamlRoot = readYaml(file, problems);
+  }
+  for (const key of Object.keys(yamlRoot)) {
+    if (!CORE_SECTIONS.has(key) && !MODULE_SECTIONS.has(key)) {
+      problems.push(`${key} (${file}): unknown section; known: ${[...CORE_SECTIONS, ...MODULE_SECTIONS].join(', ')}`);
+    }
+  }
+  const merged: Record<string, Record<string, unknown>> = {};
+  const sources = new Map<string, string>();
+  for (const section of CORE_SECTIONS) {
+    const value = yamlRoot[section];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      problems.push(`${section} (${file}): must be a mapping`);
+      continue;
+    }
+    merged[section] = { ...(value as Record<string, unknown>) };
+    for (const key of Object.keys(value)) sources.set(`${section}.${key}`, `${section}.${key} (${file})`);
+  }
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('KEEL_') && !KEEL_ENV_VARIABLES.some((v) => v.name === name)) {
+      problems.push(`${name}: unknown Keel variable; known: ${KEEL_ENV_VARIABLES.map((v) => v.name).join(', ')}`);
+    }
+  }
+  // Aliases first so the KEEL_-prefixed spelling wins when both are set.
+  for (const variable of KEEL_ENV_VARIABLES) {
+    const value = nonEmpty(env[variable.name]);
+    if (value === undefined || variable.path.length === 0) continue;
+    const [section, key] = variable.path;
+    merged[section] = { ...merged[section], [key]: value };
+    sources.set(`${section}.${key}`, variable.name);
+  }
+  const parsed = CoreSchema.safeParse(merged);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = issue.path.map(String).join('.');
+      const source = sources.get(issue.path.slice(0, 2).map(String).join('.')) ?? path;
+      problems.push(`${source}: ${issue.message}${showValue(merged, issue.path)}`);
+    }
+  }
+  if (problems.length > 0) throw new KeelConfigError(problems);
+  const data = parsed.data ?? {};
+  const sections: Record<string, unknown> = {};
+  for (const section of MODULE_SECTIONS) {
+    if (yamlRoot[section] !== undefined) sections[section] = yamlRoot[section];
+  }
+  return {
+    serviceName: data.service?.name ?? 'keel-service',
+    redisUrl: data.redis?.url,
+    redisKeyPrefix: data.redis?.keyPrefix ?? 'keel:',
+    databaseUrl: data.database?.url,
+    kafkaBrokers: data.kafka?.brokers,
+    port: data.http?.port ?? 3000,
+    defaultMetrics: data.metrics?.defaultMetrics ?? false,
+    healthTimeoutMs: data.health?.timeoutMs ?? 1_000,
+    file,
+    sections,
+  };
+}
+
+/**
+ * Validates one module's section of the configuration with its schema (zod or any schema with a
+ * compatible `safeParse`), reporting every problem with its full key.
+ *
+ * @throws KeelConfigError listing every invalid value.
+ * @publicApi
+ */
+export function parseConfigSection<T>(
+  schema: z.ZodType<T>,
+  value: unknown,
+  path: string,
+  source = 'configuration',
+): T {
+  const parsed = schema.safeParse(value ?? {});
+  if (parsed.success) return parsed.data;
+  throw new KeelConfigError(
+    parsed.error.issues.map((issue) => {
+      const key = [path, ...issue.path.map(String)].filter(Boolean).join('.');
+      return `${key} (${source}): ${issue.message}`;
+    }),
+  );
+}
+
+function readYaml(file: string, problems: string[]): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    problems.push(`KEEL_CONFIG: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    return {};
+  }
+  try {
+    const parsed: unknown = parseYaml(text);
+    if (parsed === null || parsed === undefined) return {};
+    if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+      problems.push(`${file}: the top level must be a mapping of sections`);
+      return {};
+    }
+    return parsed as Record<string, unknown>;
+  } catch (error) {
+    problems.push(`${file}: not valid YAML (${(error as Error).message.split('\n')[0]})`);
+    return {};
+  }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+// Values are shown so a typo is obvious, but never for URLs: they may carry passwords.
+function showValue(root: Record<string, unknown>, path: readonly PropertyKey[]): string {
+  let value: unknown = root;
+  for (const key of path) value = (value as Record<PropertyKey, unknown> | undefined)?.[key];
+  if (typeof value === 'string' && !path.includes('url') && value.length <= 64) return ` (got '${value}')`;
+  if (typeof value === 'number' || typeof value === 'boolean') return ` (got ${String(value)})`;
+  return '';
+}

@@ -1,0 +1,60 @@
+import {
+  Injectable,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
+import { Observable } from 'rxjs';
+import { CORRELATION_ID_HEADER, TENANT_HEADER, TRACEPARENT_HEADER } from './context.constants.js';
+import { RequestContext } from './request-context.js';
+
+/**
+ * Opens the request context for microservice handlers (`@EventPattern`, `@MessagePattern`)
+ * from the message headers (Kafka headers arrive as Buffers). HTTP requests get theirs from the
+ * middleware; an HTTP request that reached a handler without one (middleware excluded) gets one
+ * here.
+ * @internal
+ */
+@Injectable()
+export class RequestContextInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (RequestContext.current() !== undefined) return next.handle();
+    const headers = context.getType() === 'rpc' ? rpcHeaders(context) : httpHeaders(context);
+    return new Observable((subscriber) =>
+      RequestContext.run(
+        {
+          correlationId: headers[CORRELATION_ID_HEADER],
+          traceparent: headers[TRACEPARENT_HEADER],
+          tenant: headers[TENANT_HEADER],
+        },
+        () => next.handle().subscribe(subscriber),
+      ),
+    );
+  }
+}
+
+function rpcHeaders(context: ExecutionContext): Record<string, string | undefined> {
+  const rpc = context.switchToRpc().getContext() as
+    | { getMessage?: () => { headers?: Record<string, unknown> } }
+    | undefined;
+  const raw = typeof rpc?.getMessage === 'function' ? rpc.getMessage()?.headers : undefined;
+  const headers: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(raw ?? {})) {
+    headers[key.toLowerCase()] = decodeHeader(value);
+  }
+  return headers;
+}
+
+function httpHeaders(context: ExecutionContext): Record<string, string | undefined> {
+  const req = context.switchToHttp().getRequest<{ headers?: Record<string, unknown> }>();
+  const headers: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(req?.headers ?? {})) headers[key] = decodeHeader(value);
+  return headers;
+}
+
+function decodeHeader(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  if (Array.isArray(value)) return decodeHeader(value[0]);
+  return undefined;
+}

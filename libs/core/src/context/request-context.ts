@@ -1,0 +1,129 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+
+/** Who and what a unit of work belongs to: an HTTP request, a Kafka message, a job. @publicApi */
+export interface RequestInfo {
+  /** Id that follows the work across services (`x-correlation-id`). */
+  readonly correlationId: string;
+  /** W3C `traceparent` received with the work, passed through unchanged. */
+  readonly traceparent?: string;
+  /** Tenant the work is for, when the service is multi-tenant. */
+  readonly tenant?: string;
+  /** Authenticated principal. Resolved lazily: auth guards run after the context is opened. */
+  readonly actor?: string;
+}
+
+/**
+ * One frame of the call context. Frames form a chain so that nested calls can add values
+ * (the current lock, a timeout's signal) without copying their parent's.
+ */
+interface ContextFrame {
+  readonly request: RequestInfo | undefined;
+  readonly parent: ContextFrame | undefined;
+  readonly key: symbol | undefined;
+  readonly value: unknown;
+}
+
+// Stateless apart from the per-call frames it carries, so sharing one storage between two
+// applications in one process leaks nothing between them.
+const storage = new AsyncLocalStorage<ContextFrame>();
+
+const CORRELATION_ID_PATTERN = /^[A-Za-z0-9._:\-/+=]{1,128}$/;
+
+/**
+ * Request context on AsyncLocalStorage: correlation id, actor and tenant from the HTTP request
+ * or message headers, readable in any code that runs for that request, across awaits and timers.
+ *
+ * @example
+ * ```ts
+ * this.logger.log(`charging (correlation ${RequestContext.correlationId()})`);
+ * ```
+ * @publicApi
+ */
+export const RequestContext = {
+  /** The request info of the current unit of work, or `undefined` outside one. */
+  current(): RequestInfo | undefined {
+    return storage.getStore()?.request;
+  },
+
+  /** The current correlation id, or `undefined` outside a request. */
+  correlationId(): string | undefined {
+    return storage.getStore()?.request?.correlationId;
+  },
+
+  /** The current actor, or `undefined`. */
+  actor(): string | undefined {
+    return storage.getStore()?.request?.actor;
+  },
+
+  /** The current tenant, or `undefined`. */
+  tenant(): string | undefined {
+    return storage.getStore()?.request?.tenant;
+  },
+
+  /**
+   * Runs `fn` as a new unit of work with `info` (a correlation id is generated when missing).
+   * Everything `fn` awaits or schedules sees this context.
+   */
+  run<T>(info: Partial<RequestInfo>, fn: () => T): T {
+    const request = createRequestInfo(info);
+    return storage.run({ request, parent: undefined, key: undefined, value: undefined }, fn);
+  },
+
+  /**
+   * Runs `fn` with `key` bound to `value` on top of the current context. Used by policies to
+   * expose per-call values (the held lock, a timeout's signal) to the method they wrap.
+   */
+  runWithValue<T>(key: symbol, value: unknown, fn: () => T): T {
+    const parent = storage.getStore();
+    return storage.run({ request: parent?.request, parent, key, value }, fn);
+  },
+
+  /** The innermost value bound to `key`, or `undefined`. */
+  getValue<T>(key: symbol): T | undefined {
+    for (let frame = storage.getStore(); frame !== undefined; frame = frame.parent) {
+      if (frame.key === key) return frame.value as T;
+    }
+    return undefined;
+  },
+
+  /** True when a correlation id is acceptable as given (short, no control characters). */
+  isValidCorrelationId(value: string): boolean {
+    return CORRELATION_ID_PATTERN.test(value);
+  },
+};
+
+/** Builds request info, generating a correlation id when the given one is missing or unsafe. */
+export function createRequestInfo(
+  info: Partial<RequestInfo> & { actorResolver?: () => string | undefined },
+): RequestInfo {
+  const correlationId =
+    info.correlationId !== undefined && CORRELATION_ID_PATTERN.test(info.correlationId)
+      ? info.correlationId
+      : randomUUID();
+  const { actorResolver } = info;
+  if (actorResolver === undefined) {
+    return {
+      correlationId,
+      traceparent: info.traceparent,
+      tenant: info.tenant,
+      actor: info.actor,
+    };
+  }
+  let resolved = false;
+  let actor: string | undefined;
+  return {
+    correlationId,
+    traceparent: info.traceparent,
+    tenant: info.tenant,
+    get actor() {
+      // Guards that authenticate run after the middleware that opened the context, so the
+      // actor is read on first use; once seen, it stays fixed for the rest of the request.
+      if (!resolved) {
+        actor = actorResolver();
+        if (actor !== undefined) resolved = true;
+      }
+      return actor;
+    },
+  };
+}

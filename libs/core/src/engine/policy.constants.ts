@@ -1,0 +1,53 @@
+/**
+ * The one canonical composition order of Keel policies, outermost first. Whatever order the
+ * decorators are written in, a method's pipeline is built in this order:
+ *
+ * - `timed` outermost, so the histogram covers everything the caller waits for;
+ * - `audited` records the outcome the caller sees, including a fallback value;
+ * - `validate` before any work, so bad input is never retried, rate-limited or locked;
+ * - `fallback` outside `retry`, so it turns the *final* failure into a value;
+ * - `retry` outside the breaker, so every attempt is counted and an open breaker stops retries;
+ * - `circuit-breaker` outside `timeout`, so a timed-out attempt counts as a failure;
+ * - `timeout` per attempt, outside the bulkhead, so time spent queueing counts toward it;
+ * - `bulkhead`, then `lock`: hold a lock only while actually running;
+ * - `idempotent` innermost, next to the method, so a duplicate is detected under the lock.
+ * @publicApi
+ */
+export const POLICY_ORDER = [
+  'timed',
+  'audited',
+  'validate',
+  'fallback',
+  'retry',
+  'circuit-breaker',
+  'timeout',
+  'bulkhead',
+  'lock',
+  'idempotent',
+] as const;
+
+/** A kind of method policy. @publicApi */
+export type PolicyKind = (typeof POLICY_ORDER)[number];
+
+/** Decorator and owning module of each policy kind, for error messages. @internal */
+export const POLICY_OWNERS: Record<PolicyKind, { decorator: string; module: string; pkg: string }> = {
+  timed: { decorator: '@Timed', module: 'KeelCoreModule', pkg: '@keel/core' },
+  audited: { decorator: '@Audited', module: 'AuditModule', pkg: '@keel/audit' },
+  validate: { decorator: '@Validate', module: 'CoordinationModule', pkg: '@keel/coordination' },
+  fallback: { decorator: '@Fallback', module: 'CoordinationModule', pkg: '@keel/coordination' },
+  retry: { decorator: '@Retry', module: 'CoordinationModule', pkg: '@keel/coordination' },
+  'circuit-breaker': {
+    decorator: '@CircuitBreaker',
+    module: 'CoordinationModule',
+    pkg: '@keel/coordination',
+  },
+  timeout: { decorator: '@Timeout', module: 'CoordinationModule', pkg: '@keel/coordination' },
+  bulkhead: { decorator: '@Bulkhead', module: 'CoordinationModule', pkg: '@keel/coordination' },
+  lock: { decorator: '@WithLock', module: 'LocksModule', pkg: '@keel/locks' },
+  idempotent: { decorator: '@Idempotent', module: 'MessagingModule', pkg: '@keel/messaging' },
+};
+
+/** Reflect metadata key holding a method's `PolicyDeclaration[]` (on the method function). */
+export const KEEL_POLICIES_METADATA = 'keel:policies';
+/** Class metadata key marking a provider as the factory of one policy kind. @internal */
+export const KEEL_POLICY_FACTORY_METADATA = 'keel:policy-factory';

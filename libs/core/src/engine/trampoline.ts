@@ -1,0 +1,194 @@
+import 'reflect-metadata';
+import { KeelDecoratorError, KeelPolicyNotInitializedError } from '../keel.errors.js';
+import {
+  KEEL_POLICIES_METADATA,
+  POLICY_ORDER,
+  POLICY_OWNERS,
+  type PolicyKind,
+} from './policy.constants.js';
+import type { PolicyDeclaration } from './policy.interfaces.js';
+
+/** A built pipeline for one method on one instance. @internal */
+export type Pipeline = (instance: object, args: unknown[]) => unknown;
+
+/** Builds a pipeline for an instance the explorer could not see at bootstrap. @internal */
+export type LazyPipelineBuilder = (instance: object) => Pipeline;
+
+/**
+ * Everything Keel knows about one decorated method, kept on its trampoline function.
+ * @internal
+ */
+export interface TrampolineRecord {
+  readonly original: Function;
+  readonly methodName: string;
+  /** Declarations in the order written; the explorer sorts them canonically. */
+  readonly declarations: PolicyDeclaration[];
+  /** Per-instance slot: the instance property holding this method's pipeline. */
+  readonly slot: symbol;
+  /** Builders for non-static (request-scoped) instances, one per application that has them. */
+  readonly lazyBuilders: Set<LazyPipelineBuilder>;
+}
+
+const TRAMPOLINE = Symbol('keel.trampoline');
+const INJECTABLE_WATERMARK = '__injectable__';
+const CONTROLLER_WATERMARK = '__controller__';
+
+/** The record of a Keel trampoline, or `undefined` for any other function. @internal */
+export function getTrampolineRecord(fn: unknown): TrampolineRecord | undefined {
+  return typeof fn === 'function'
+    ? ((fn as unknown as Record<symbol, TrampolineRecord | undefined>)[TRAMPOLINE] ?? undefined)
+    : undefined;
+}
+
+/**
+ * Copies every Reflect metadata key, `name` and `length` from one function to another, so that
+ * framework decorators applied before (below) a wrapping decorator keep working. Cockatiel's
+ * wrappers drop this metadata; a handler above `@EventPattern` then silently disappears.
+ * @publicApi
+ */
+export function copyMethodMetadata(from: Function, to: Function): void {
+  for (const key of Reflect.getOwnMetadataKeys(from)) {
+    Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, from), to);
+  }
+  Object.defineProperty(to, 'name', { value: from.name, configurable: true });
+  Object.defineProperty(to, 'length', { value: from.length, configurable: true });
+}
+
+/**
+ * Creates a method decorator that declares one policy. The decorator only records the
+ * declaration and, the first time a Keel decorator meets the method, installs the trampoline;
+ * the pipeline is built by the explorer at bootstrap.
+ *
+ * @param kind which policy; its position in the pipeline comes from {@link POLICY_ORDER}.
+ * @param options the decorator's options, handed to the policy factory at bootstrap.
+ * @publicApi
+ */
+export function createPolicyDecorator<O>(kind: PolicyKind, options: O): MethodDecorator {
+  return (target, propertyKey, descriptor) => {
+    const where = `${className(target)}.${String(propertyKey)}`;
+    const owner = POLICY_OWNERS[kind];
+    if (typeof descriptor.value !== 'function') {
+      throw new KeelDecoratorError(`${owner.decorator} on ${where}: only methods can be decorated`);
+    }
+    let fn = descriptor.value as Function;
+    let record = getTrampolineRecord(fn);
+    if (record === undefined) {
+      if (hasTrampolineBelow(target, propertyKey)) {
+        throw new KeelDecoratorError(
+          `${owner.decorator} on ${where}: another decorator between Keel decorators replaced the method; keep Keel decorators adjacent`,
+        );
+      }
+      const installed = installTrampoline(fn, String(propertyKey));
+      fn = installed.trampoline;
+      record = installed.record;
+      descriptor.value = fn as typeof descriptor.value;
+      markPrototype(target, propertyKey);
+    }
+    if (record.declarations.some((d) => d.kind === kind)) {
+      throw new KeelDecoratorError(`${where} has ${owner.decorator} twice; declare it once`);
+    }
+    record.declarations.push({ kind, options });
+    Reflect.defineMetadata(KEEL_POLICIES_METADATA, sortDeclarations(record.declarations), fn);
+    return descriptor;
+  };
+}
+
+/** Declarations sorted into the canonical order. @internal */
+export function sortDeclarations(declarations: readonly PolicyDeclaration[]): PolicyDeclaration[] {
+  return [...declarations].sort(
+    (a, b) => POLICY_ORDER.indexOf(a.kind) - POLICY_ORDER.indexOf(b.kind),
+  );
+}
+
+/**
+ * The policies declared on a method (the function found on the prototype, or the handler Nest
+ * passes to an interceptor), in canonical order; empty when it has none.
+ * @publicApi
+ */
+export function getMethodPolicies(handler: Function): readonly PolicyDeclaration[] {
+  return (Reflect.getMetadata(KEEL_POLICIES_METADATA, handler) as PolicyDeclaration[]) ?? [];
+}
+
+function installTrampoline(
+  original: Function,
+  methodName: string,
+): { trampoline: Function; record: TrampolineRecord } {
+  const record: TrampolineRecord = {
+    original,
+    methodName,
+    declarations: [],
+    slot: Symbol(`keel.pipeline:${methodName}`),
+    lazyBuilders: new Set(),
+  };
+  const { slot } = record;
+  // The hot path: one property read on the instance and one call. No closure or array is
+  // allocated here beyond the rest arguments the method receives anyway.
+  const trampoline = function (this: unknown, ...args: unknown[]): unknown {
+    const pipeline =
+      this !== null && typeof this === 'object'
+        ? ((this as Record<symbol, Pipeline | undefined>)[slot] ?? undefined)
+        : undefined;
+    if (pipeline !== undefined) return pipeline(this as object, args);
+    return callWithoutPipeline(record, this, args);
+  };
+  copyMethodMetadata(original, trampoline);
+  Object.defineProperty(trampoline, TRAMPOLINE, { value: record });
+  return { trampoline, record };
+}
+
+function callWithoutPipeline(record: TrampolineRecord, instance: unknown, args: unknown[]): unknown {
+  if (instance !== null && typeof instance === 'object' && isNestManaged(instance)) {
+    if (record.lazyBuilders.size === 1) {
+      const [build] = record.lazyBuilders;
+      const pipeline = build(instance);
+      Object.defineProperty(instance, record.slot, { value: pipeline, configurable: true });
+      return pipeline(instance, args);
+    }
+    throw new KeelPolicyNotInitializedError(notInitializedMessage(record, instance));
+  }
+  // A plain instance (e.g. `new OrdersService()` in a unit test): no Nest, no policies.
+  return record.original.apply(instance, args);
+}
+
+function notInitializedMessage(record: TrampolineRecord, instance: object): string {
+  const where = `${instance.constructor.name}.${record.methodName}`;
+  const decorators = sortDeclarations(record.declarations)
+    .map((d) => POLICY_OWNERS[d.kind].decorator)
+    .join(', ');
+  const modules = [...new Set(sortDeclarations(record.declarations).map((d) => POLICY_OWNERS[d.kind]))]
+    .map((o) => `${o.module} (${o.pkg})`)
+    .join(', ');
+  if (record.lazyBuilders.size > 1) {
+    return `${where} (${decorators}) is request-scoped and provided by more than one application in this process; Keel cannot tell which application's policies apply. Make the provider a singleton.`;
+  }
+  return (
+    `${where} has ${decorators} but its policy pipeline was never built, so the call was refused rather than run without them. ` +
+    `Potential solutions: import ${modules} in the application's root module; ` +
+    `do not call the method before the application has initialized (use onApplicationBootstrap rather than a constructor or onModuleInit).`
+  );
+}
+
+function isNestManaged(instance: object): boolean {
+  const ctor = instance.constructor;
+  return (
+    typeof ctor === 'function' &&
+    (Reflect.getMetadata(INJECTABLE_WATERMARK, ctor) === true ||
+      Reflect.getMetadata(CONTROLLER_WATERMARK, ctor) === true)
+  );
+}
+
+const PROTOTYPE_MARKS = new WeakMap<object, Set<string | symbol>>();
+
+function markPrototype(target: object, key: string | symbol): void {
+  let marks = PROTOTYPE_MARKS.get(target);
+  if (marks === undefined) PROTOTYPE_MARKS.set(target, (marks = new Set()));
+  marks.add(key);
+}
+
+function hasTrampolineBelow(target: object, key: string | symbol): boolean {
+  return PROTOTYPE_MARKS.get(target)?.has(key) ?? false;
+}
+
+function className(target: object): string {
+  return typeof target === 'function' ? target.name : target.constructor.name;
+}

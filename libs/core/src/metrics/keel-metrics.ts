@@ -1,0 +1,79 @@
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+  type CounterConfiguration,
+  type GaugeConfiguration,
+  type HistogramConfiguration,
+} from 'prom-client';
+
+/** Options of Keel's metrics. @publicApi */
+export interface KeelMetricsOptions {
+  /** Labels added to every Keel metric, e.g. `{ service: 'orders' }`. */
+  readonly defaultLabels?: Readonly<Record<string, string>>;
+  /**
+   * Also collect prom-client's default process metrics (CPU, memory, event loop lag, GC),
+   * prefixed `keel_process_`.
+   * @default false
+   */
+  readonly defaultMetrics?: boolean;
+}
+
+const PREFIX = 'keel_';
+
+/**
+ * Keel's one Prometheus registry, per application (two applications in one process keep
+ * separate metrics). Metric names must start with `keel_`; asking twice for the same name returns
+ * the same metric, so several policies can share one.
+ *
+ * @example
+ * ```ts
+ * const held = metrics.gauge({ name: 'keel_locks_held', help: 'Locks held by this instance' });
+ * ```
+ * @publicApi
+ */
+export class KeelMetrics {
+  /** The prom-client registry, for `/metrics` or merging into an application registry. */
+  readonly registry = new Registry();
+
+  constructor(options: KeelMetricsOptions = {}) {
+    if (options.defaultLabels) this.registry.setDefaultLabels({ ...options.defaultLabels });
+    if (options.defaultMetrics) {
+      collectDefaultMetrics({ register: this.registry, prefix: `${PREFIX}process_` });
+    }
+  }
+
+  /** Returns the histogram of that name, creating it the first time. */
+  histogram<L extends string>(config: HistogramConfiguration<L>): Histogram<L> {
+    return this.getOrCreate(config.name, () => new Histogram({ ...config, registers: [this.registry] }));
+  }
+
+  /** Returns the counter of that name, creating it the first time. */
+  counter<L extends string>(config: CounterConfiguration<L>): Counter<L> {
+    return this.getOrCreate(config.name, () => new Counter({ ...config, registers: [this.registry] }));
+  }
+
+  /** Returns the gauge of that name, creating it the first time. */
+  gauge<L extends string>(config: GaugeConfiguration<L>): Gauge<L> {
+    return this.getOrCreate(config.name, () => new Gauge({ ...config, registers: [this.registry] }));
+  }
+
+  /** The metrics in Prometheus text exposition format. */
+  async render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Content type of {@link render}'s output. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  private getOrCreate<M>(name: string, create: () => M): M {
+    if (!name.startsWith(PREFIX)) {
+      throw new Error(`Keel metric names start with '${PREFIX}': got '${name}'`);
+    }
+    return (this.registry.getSingleMetric(name) as M | undefined) ?? create();
+  }
+}

@@ -1,0 +1,155 @@
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { KeelRedisOptions } from './redis.interfaces.js';
+
+/** A Redis or Redis Cluster client. @publicApi */
+export type KeelRedisClient = Redis | Cluster;
+
+/** One connection the factory opened, for health checks. @publicApi */
+export interface TrackedRedisConnection {
+  /** What the connection is for, e.g. `locks` or `locks:subscriber`. */
+  readonly purpose: string;
+  /** Host:port list without credentials, safe to show in health output. */
+  readonly target: string;
+  readonly client: KeelRedisClient;
+  readonly subscriber: boolean;
+}
+
+/**
+ * Opens Redis connections for Keel's stores, per application: one shared command connection
+ * per distinct options (every store on the same server shares it), and dedicated subscriber
+ * connections for pub/sub. Connections are lazy (opened by the first command) and closed when
+ * the application shuts down.
+ * @publicApi
+ */
+@Injectable()
+export class RedisConnectionFactory implements OnApplicationShutdown {
+  private readonly logger = new Logger('Keel');
+  private readonly shared = new Map<string, TrackedRedisConnection>();
+  private readonly subscribers = new Set<TrackedRedisConnection>();
+  private closed = false;
+
+  /** The shared command connection for `options`. */
+  client(options: KeelRedisOptions, purpose = 'keel'): KeelRedisClient {
+    this.assertOpen();
+    const id = connectionId(options);
+    let tracked = this.shared.get(id);
+    if (tracked === undefined) {
+      tracked = { purpose, target: describeTarget(options), client: createClient(options), subscriber: false };
+      this.shared.set(id, tracked);
+      this.watch(tracked);
+    }
+    return tracked.client;
+  }
+
+  /**
+   * A new dedicated connection for `SUBSCRIBE` (a subscribed connection cannot run other
+   * commands). Closed with the application, or earlier by the caller with `quit()`.
+   */
+  subscriber(options: KeelRedisOptions, purpose = 'keel:subscriber'): KeelRedisClient {
+    this.assertOpen();
+    const tracked: TrackedRedisConnection = {
+      purpose,
+      target: describeTarget(options),
+      client: createClient(options),
+      subscriber: true,
+    };
+    this.subscribers.add(tracked);
+    tracked.client.once('end', () => this.subscribers.delete(tracked));
+    this.watch(tracked);
+    return tracked.client;
+  }
+
+  /** Every open connection, for health checks. */
+  connections(): readonly TrackedRedisConnection[] {
+    return [...this.shared.values(), ...this.subscribers];
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const all = this.connections();
+    this.shared.clear();
+    this.subscribers.clear();
+    await Promise.all(all.map(({ client }) => closeClient(client)));
+  }
+
+  private watch(tracked: TrackedRedisConnection): void {
+    let reported = false;
+    // Without an 'error' listener ioredis reports every failed reconnect as an unhandled error.
+    tracked.client.on('error', (error: Error) => {
+      if (!reported) {
+        reported = true;
+        this.logger.warn(`Redis (${tracked.purpose} → ${tracked.target}): ${error.message}`);
+      }
+    });
+    tracked.client.on('ready', () => {
+      if (reported) this.logger.log(`Redis (${tracked.purpose} → ${tracked.target}) reconnected`);
+      reported = false;
+    });
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('Keel Redis connections are closed: the application shut down');
+  }
+}
+
+const BASE_OPTIONS: RedisOptions = {
+  lazyConnect: true,
+  // Keel's stores decide themselves how long a command may wait; a bounded retry count per
+  // command keeps a dead server from holding callers forever.
+  maxRetriesPerRequest: 2,
+  enableAutoPipelining: true,
+  retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000),
+};
+
+function createClient(options: KeelRedisOptions): KeelRedisClient {
+  if (typeof options === 'string') return new Redis(options, BASE_OPTIONS);
+  if ('cluster' in options) {
+    return new Cluster([...options.cluster], {
+      lazyConnect: true,
+      enableAutoPipelining: true,
+      ...options.options,
+      redisOptions: { maxRetriesPerRequest: 2, ...options.options?.redisOptions },
+    });
+  }
+  return new Redis({ ...BASE_OPTIONS, ...options });
+}
+
+async function closeClient(client: KeelRedisClient): Promise<void> {
+  if (client.status === 'end') return;
+  if (client.status === 'wait') {
+    client.disconnect();
+    return;
+  }
+  try {
+    await Promise.race([client.quit(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+  } catch {
+    // Already gone: nothing left to close.
+  } finally {
+    client.disconnect();
+  }
+}
+
+function connectionId(options: KeelRedisOptions): string {
+  return typeof options === 'string' ? options : JSON.stringify(options);
+}
+
+/** Host:port list of a connection, without user, password or database secrets. @publicApi */
+export function describeTarget(options: KeelRedisOptions): string {
+  if (typeof options === 'string') {
+    try {
+      const url = new URL(options);
+      return `${url.hostname}:${url.port || '6379'}`;
+    } catch {
+      return 'redis (unparsable URL)';
+    }
+  }
+  if ('cluster' in options) {
+    return `cluster(${options.cluster
+      .map((n) => (typeof n === 'object' ? `${n.host ?? '127.0.0.1'}:${n.port ?? 6379}` : String(n)))
+      .join(',')})`;
+  }
+  if (options.sentinels) return `sentinel(${options.name ?? 'mymaster'})`;
+  return `${options.host ?? '127.0.0.1'}:${options.port ?? 6379}`;
+}

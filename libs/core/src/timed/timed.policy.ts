@@ -1,0 +1,77 @@
+import { Inject } from '@nestjs/common';
+import type { Histogram } from 'prom-client';
+import { isKeelError } from '../keel.errors.js';
+import { PolicyFactoryFor } from '../engine/policy-factory.decorator.js';
+import type { Invocation, Next, PolicyFactory, PolicyInterceptor, PolicyTarget } from '../engine/policy.interfaces.js';
+import { KeelMetrics } from '../metrics/keel-metrics.js';
+import type { TimedOptions } from './timed.decorator.js';
+
+/** Name of the method-duration histogram. @publicApi */
+export const METHOD_DURATION_METRIC = 'keel_method_duration_seconds';
+
+/**
+ * The outcome label of a failed call: a Keel error's code, `http_<status>` for an
+ * HttpException, else `error` — a bounded set, never the message.
+ * @publicApi
+ */
+export function outcomeOf(error: unknown): string {
+  if (isKeelError(error)) return error.code;
+  const status = (error as { getStatus?: () => unknown } | null)?.getStatus?.();
+  if (typeof status === 'number') return `http_${status}`;
+  return 'error';
+}
+
+/** Builds `@Timed` interceptors. @internal */
+@PolicyFactoryFor('timed')
+export class TimedPolicyFactory implements PolicyFactory<TimedOptions> {
+  private readonly histograms = new Map<string, Histogram<'name' | 'outcome'>>();
+
+  constructor(@Inject(KeelMetrics) private readonly metrics: KeelMetrics) {}
+
+  create(options: TimedOptions, target: PolicyTarget): PolicyInterceptor {
+    const histogram = this.metrics.histogram({
+      name: METHOD_DURATION_METRIC,
+      help: 'Duration of Keel-decorated method calls, in seconds',
+      labelNames: ['name', 'outcome'] as const,
+      ...(options.buckets ? { buckets: [...options.buckets] } : {}),
+    });
+    const name = options.name ?? target.label;
+    const success = histogram.labels({ name, outcome: 'success' });
+    const observeError = (start: number, error: unknown) =>
+      histogram.observe({ name, outcome: outcomeOf(error) }, (performance.now() - start) / 1_000);
+
+    return (invocation: Invocation, next: Next) => {
+      const start = performance.now();
+      let result: unknown;
+      try {
+        result = next(invocation);
+      } catch (error) {
+        observeError(start, error);
+        throw error;
+      }
+      if (isPromiseLike(result)) {
+        return result.then(
+          (value) => {
+            success.observe((performance.now() - start) / 1_000);
+            return value;
+          },
+          (error: unknown) => {
+            observeError(start, error);
+            throw error;
+          },
+        );
+      }
+      success.observe((performance.now() - start) / 1_000);
+      return result;
+    };
+  }
+}
+
+/** True for promises and other thenables. @publicApi */
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
