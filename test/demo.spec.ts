@@ -1,0 +1,180 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import request from 'supertest';
+import { KeelConfigError } from '@keel/core';
+import { createDemoApp } from '../apps/demo/src/app.js';
+import { ORDER_CREATED_TOPIC } from '../apps/demo/src/orders/orders.controller.js';
+import { OrdersService } from '../apps/demo/src/orders/orders.service.js';
+import { startRedisServer, type RedisServerHandle } from './support/fault-servers.js';
+import { databaseUrl, kafkaBrokers, redisUrl } from './support/services.js';
+import { waitFor } from './support/wait-for.js';
+
+const EMBEDDED = { PORT: '0' };
+
+describe('demo app', () => {
+  let app: INestApplication | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  async function boot(env: Record<string, string>, kafka = false): Promise<INestApplication> {
+    const created = await createDemoApp({
+      env,
+      logger: false,
+      kafkaConsumer: { maxWaitTimeInMs: 100, sessionTimeout: 6000, heartbeatInterval: 1000 },
+    });
+    app = created.app;
+    if (kafka) await app.startAllMicroservices();
+    await app.listen(0, '127.0.0.1');
+    return app;
+  }
+
+  it('boots on embedded defaults and answers liveness and readiness', async () => {
+    const server = (await boot(EMBEDDED)).getHttpServer();
+    await request(server).get('/health/live').expect(200).expect((res) => {
+      expect(res.body.status).toBe('ok');
+    });
+    await request(server).get('/health/ready').expect(200);
+  });
+
+  it('records keel_method_duration_seconds for HTTP handlers and provider methods', async () => {
+    const server = (await boot(EMBEDDED)).getHttpServer();
+    const created = await request(server)
+      .post('/orders')
+      .send({ customerId: 'c-1', amountCents: 1250 })
+      .set('x-correlation-id', 'corr-42')
+      .expect(201);
+    expect(created.headers['x-correlation-id']).toBe('corr-42');
+    expect(created.body.correlationId).toBe('corr-42');
+    await request(server).get(`/orders/${created.body.id}`).expect(200);
+    await request(server).get('/orders/missing').expect(404);
+    const metrics = await request(server).get('/metrics').expect(200);
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
+    expect(metrics.text).toMatch(
+      /keel_method_duration_seconds_count\{service="orders",name="OrdersController\.create",outcome="success"\} 1/,
+    );
+    expect(metrics.text).toMatch(
+      /keel_method_duration_seconds_count\{service="orders",name="OrdersService\.create",outcome="success"\} 1/,
+    );
+    expect(metrics.text).toMatch(
+      /keel_method_duration_seconds_count\{service="orders",name="OrdersController\.find",outcome="http_404"\} 1/,
+    );
+  });
+
+  it('fails startup with one readable line per bad setting', async () => {
+    const attempt = createDemoApp({
+      env: { PORT: 'eighty', REDIS_URL: 'localhost:6379', KEEL_HEALTH_TIMEOUT_MS: '-1' },
+      logger: false,
+    });
+    await expect(attempt).rejects.toBeInstanceOf(KeelConfigError);
+    await expect(attempt).rejects.toThrow(/3 problems/);
+  });
+
+  it('exits with the problems listed when started from the command line with bad config', async () => {
+    const main = new URL('../dist/apps/demo/src/main.js', import.meta.url);
+    expect(existsSync(main)).toBe(true);
+    const child = spawn(process.execPath, [main.pathname], {
+      env: { PATH: process.env.PATH, PORT: 'eighty', KEEL_SERVCE_NAME: 'typo' },
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain('Invalid Keel configuration (2 problems):');
+    expect(stderr).toMatch(/^ {2}- PORT: must be a whole number \(got 'eighty'\)$/m);
+    expect(stderr).toMatch(/^ {2}- KEEL_SERVCE_NAME: unknown Keel variable/m);
+    expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  describe('with real Redis and PostgreSQL', () => {
+    let redis: RedisServerHandle;
+    beforeAll(async () => {
+      redis = await startRedisServer();
+    });
+    afterAll(async () => {
+      await redis.stop();
+    });
+
+    it('is ready with both up, and 503 naming Redis when its Redis stops', async () => {
+      const server = (await boot({ ...EMBEDDED, REDIS_URL: redis.url, DATABASE_URL: databaseUrl() })).getHttpServer();
+      const ready = await request(server).get('/health/ready').expect(200);
+      expect(ready.body.details.redis).toMatchObject({ status: 'up', target: `127.0.0.1:${redis.port}` });
+      expect(ready.body.details.database).toMatchObject({ status: 'up', type: 'postgres' });
+
+      await redis.stop();
+      const down = await waitFor(
+        async () => {
+          const res = await request(server).get('/health/ready');
+          return res.status === 503 ? res : undefined;
+        },
+        { timeoutMs: 20_000, message: 'readiness to turn 503' },
+      );
+      expect(down.body.status).toBe('error');
+      expect(down.body.error.redis.status).toBe('down');
+      expect(typeof down.body.error.redis.message).toBe('string');
+      expect(down.body.details.database.status).toBe('up');
+      // Liveness does not depend on Redis.
+      await request(server).get('/health/live').expect(200);
+
+      await redis.start();
+      await waitFor(async () => (await request(server).get('/health/ready')).status === 200, {
+        timeoutMs: 20_000,
+        message: 'readiness to recover after Redis restarts',
+      });
+    });
+
+    it('never shows credentials in health output', async () => {
+      const pass = 'hunter2-secret';
+      const url = new URL(redisUrl());
+      url.password = pass;
+      // The shared Redis has no password: AUTH fails, so readiness is 503; the body must still
+      // not leak the password.
+      const created = await createDemoApp({
+        env: { ...EMBEDDED, REDIS_URL: url.toString() },
+        logger: false,
+      });
+      app = created.app;
+      await app.listen(0, '127.0.0.1');
+      const res = await request(app.getHttpServer()).get('/health/ready');
+      expect(JSON.stringify(res.body)).not.toContain(pass);
+      expect(JSON.stringify(res.body)).not.toContain('redis://');
+    });
+  });
+
+  describe('with Kafka', () => {
+    let producer: Producer;
+    beforeAll(async () => {
+      producer = new Kafka({ brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).producer();
+      await producer.connect();
+    });
+    afterAll(async () => {
+      await producer.disconnect();
+    });
+
+    it('times a microservice @EventPattern handler and carries the message correlation id', async () => {
+      const demo = await boot(
+        { ...EMBEDDED, KAFKA_BROKERS: kafkaBrokers().join(','), KEEL_SERVICE_NAME: `orders-${Date.now()}` },
+        true,
+      );
+      const orders = demo.get(OrdersService);
+      const event = { orderId: `o-${Date.now()}` };
+      await waitFor(
+        async () => {
+          await producer.send({
+            topic: ORDER_CREATED_TOPIC,
+            messages: [{ value: JSON.stringify(event), headers: { 'x-correlation-id': 'kafka-corr' } }],
+          });
+          return orders.received.find((r) => (r.event as { orderId?: string }).orderId === event.orderId);
+        },
+        { timeoutMs: 30_000, intervalMs: 500, message: 'the event to reach the @EventPattern handler' },
+      ).then((received) => expect(received.correlationId).toBe('kafka-corr'));
+      const metrics = await request(demo.getHttpServer()).get('/metrics').expect(200);
+      expect(metrics.text).toMatch(/name="OrdersController\.onOrderCreated",outcome="success"\}/);
+      expect(metrics.text).toMatch(/name="OrdersService\.recordEvent",outcome="success"\}/);
+    });
+  });
+});
