@@ -49,9 +49,13 @@ export async function run(): Promise<void> {
   await app.close();
   const base = median(plain);
   const withTimed = median(timed);
-  printTable(`engine overhead, ${rounds} rounds × ${calls} calls (median ns per call)`, ['ns/call', 'overhead ns'], [
-    ['no policy (direct call)', base, 0],
-    ['@Timed() through the trampoline', withTimed, withTimed - base],
-  ]);
+  printTable(
+    `engine overhead, ${rounds} rounds × ${calls} calls (median ns per call)`,
+    ['ns/call', 'overhead ns'],
+    [
+      ['no policy (direct call)', base, 0],
+      ['@Timed() through the trampoline', withTimed, withTimed - base],
+    ],
+  );
   reportMetric('core', 'timed_overhead_per_call', 'ns', withTimed - base, {});
 }

@@ -25,10 +25,15 @@ export function printTable(
   columns: readonly string[],
   rows: readonly (readonly [string, ...(string | number)[]])[],
 ): void {
-  const cells = rows.map((row) => row.map((cell) => (typeof cell === 'number' ? format(cell) : cell)));
+  const cells = rows.map((row) =>
+    row.map((cell) => (typeof cell === 'number' ? format(cell) : cell)),
+  );
   const header = ['', ...columns];
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => String(r[i] ?? '').length)));
-  const line = (r: readonly string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...cells.map((r) => String(r[i] ?? '').length)),
+  );
+  const line = (r: readonly string[]) =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log(`\n${title}`);
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
@@ -54,7 +59,9 @@ export function reportMetric(
     ratios[peer] = value === 0 ? Number.NaN : round(keel / value);
   }
   const roundedPeers = Object.fromEntries(Object.entries(peers).map(([k, v]) => [k, round(v)]));
-  console.log(JSON.stringify({ suite, metric, unit, keel: round(keel), peers: roundedPeers, ratios }));
+  console.log(
+    JSON.stringify({ suite, metric, unit, keel: round(keel), peers: roundedPeers, ratios }),
+  );
 }
 
 function round(n: number): number {

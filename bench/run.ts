@@ -13,11 +13,15 @@ async function main(): Promise<void> {
   const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   const unknown = requested.filter((name) => !(name in SUITES));
   if (unknown.length > 0) {
-    console.error(`unknown bench suite(s): ${unknown.join(', ')}; known: ${Object.keys(SUITES).join(', ')}`);
+    console.error(
+      `unknown bench suite(s): ${unknown.join(', ')}; known: ${Object.keys(SUITES).join(', ')}`,
+    );
     process.exit(2);
   }
   const names = requested.length > 0 ? requested : Object.keys(SUITES);
-  console.log(`Keel benchmarks — ${new Date().toISOString()} — ${machineInfo()}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
+  console.log(
+    `Keel benchmarks — ${new Date().toISOString()} — ${machineInfo()}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`,
+  );
   for (const name of names) {
     console.log(`\n=== ${name}`);
     const suite = await SUITES[name]();

@@ -35,9 +35,12 @@ describe('demo app', () => {
 
   it('boots on embedded defaults and answers liveness and readiness', async () => {
     const server = (await boot(EMBEDDED)).getHttpServer();
-    await request(server).get('/health/live').expect(200).expect((res) => {
-      expect(res.body.status).toBe('ok');
-    });
+    await request(server)
+      .get('/health/live')
+      .expect(200)
+      .expect((res) => {
+        expect(res.body.status).toBe('ok');
+      });
     await request(server).get('/health/ready').expect(200);
   });
 
@@ -100,9 +103,14 @@ describe('demo app', () => {
     });
 
     it('is ready with both up, and 503 naming Redis when its Redis stops', async () => {
-      const server = (await boot({ ...EMBEDDED, REDIS_URL: redis.url, DATABASE_URL: databaseUrl() })).getHttpServer();
+      const server = (
+        await boot({ ...EMBEDDED, REDIS_URL: redis.url, DATABASE_URL: databaseUrl() })
+      ).getHttpServer();
       const ready = await request(server).get('/health/ready').expect(200);
-      expect(ready.body.details.redis).toMatchObject({ status: 'up', target: `127.0.0.1:${redis.port}` });
+      expect(ready.body.details.redis).toMatchObject({
+        status: 'up',
+        target: `127.0.0.1:${redis.port}`,
+      });
       expect(ready.body.details.database).toMatchObject({ status: 'up', type: 'postgres' });
 
       await redis.stop();
@@ -157,7 +165,11 @@ describe('demo app', () => {
 
     it('times a microservice @EventPattern handler and carries the message correlation id', async () => {
       const demo = await boot(
-        { ...EMBEDDED, KAFKA_BROKERS: kafkaBrokers().join(','), KEEL_SERVICE_NAME: `orders-${Date.now()}` },
+        {
+          ...EMBEDDED,
+          KAFKA_BROKERS: kafkaBrokers().join(','),
+          KEEL_SERVICE_NAME: `orders-${Date.now()}`,
+        },
         true,
       );
       const orders = demo.get(OrdersService);
@@ -166,11 +178,19 @@ describe('demo app', () => {
         async () => {
           await producer.send({
             topic: ORDER_CREATED_TOPIC,
-            messages: [{ value: JSON.stringify(event), headers: { 'x-correlation-id': 'kafka-corr' } }],
+            messages: [
+              { value: JSON.stringify(event), headers: { 'x-correlation-id': 'kafka-corr' } },
+            ],
           });
-          return orders.received.find((r) => (r.event as { orderId?: string }).orderId === event.orderId);
+          return orders.received.find(
+            (r) => (r.event as { orderId?: string }).orderId === event.orderId,
+          );
         },
-        { timeoutMs: 30_000, intervalMs: 500, message: 'the event to reach the @EventPattern handler' },
+        {
+          timeoutMs: 30_000,
+          intervalMs: 500,
+          message: 'the event to reach the @EventPattern handler',
+        },
       ).then((received) => expect(received.correlationId).toBe('kafka-corr'));
       const metrics = await request(demo.getHttpServer()).get('/metrics').expect(200);
       expect(metrics.text).toMatch(/name="OrdersController\.onOrderCreated",outcome="success"\}/);

@@ -52,7 +52,10 @@ export function startFixture(
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const messages: Record<string, unknown>[] = [];
-  const waiters = new Set<{ predicate: (m: Record<string, unknown>) => boolean; resolve: (m: Record<string, unknown>) => void }>();
+  const waiters = new Set<{
+    predicate: (m: Record<string, unknown>) => boolean;
+    resolve: (m: Record<string, unknown>) => void;
+  }>();
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-20_000);
@@ -84,10 +87,20 @@ export function startFixture(
       const found = messages.find(predicate);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
-        const waiter = { predicate, resolve: (m: Record<string, unknown>) => { clearTimeout(timer); resolve(m); } };
+        const waiter = {
+          predicate,
+          resolve: (m: Record<string, unknown>) => {
+            clearTimeout(timer);
+            resolve(m);
+          },
+        };
         const timer = setTimeout(() => {
           waiters.delete(waiter);
-          reject(new Error(`fixture ${fixture} (pid ${child.pid}) sent no matching message within ${timeoutMs} ms; stderr:\n${stderr}`));
+          reject(
+            new Error(
+              `fixture ${fixture} (pid ${child.pid}) sent no matching message within ${timeoutMs} ms; stderr:\n${stderr}`,
+            ),
+          );
         }, timeoutMs);
         waiters.add(waiter);
       });

@@ -1,17 +1,8 @@
-import {
-  Logger,
-  type INestApplication,
-  type LoggerService,
-  type LogLevel,
-} from "@nestjs/common";
-import { NestFactory } from "@nestjs/core";
-import {
-  Transport,
-  type KafkaOptions,
-  type MicroserviceOptions,
-} from "@nestjs/microservices";
-import { describeTarget, loadKeelConfig, type KeelConfig } from "@keel/core";
-import { DemoAppModule } from "./app.module.js";
+import { Logger, type INestApplication, type LoggerService, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Transport, type KafkaOptions, type MicroserviceOptions } from '@nestjs/microservices';
+import { describeTarget, loadKeelConfig, type KeelConfig } from '@keel/core';
+import { DemoAppModule } from './app.module.js';
 
 /** Options of {@link createDemoApp}. */
 export interface DemoAppOptions {
@@ -20,9 +11,7 @@ export interface DemoAppOptions {
   /** Nest logger, or false for silence (tests). */
   readonly logger?: LoggerService | LogLevel[] | false;
   /** kafkajs consumer settings over the demo's (tests shorten the broker waits). */
-  readonly kafkaConsumer?: Partial<
-    NonNullable<NonNullable<KafkaOptions["options"]>["consumer"]>
-  >;
+  readonly kafkaConsumer?: Partial<NonNullable<NonNullable<KafkaOptions['options']>['consumer']>>;
 }
 
 /**
@@ -33,7 +22,7 @@ export interface DemoAppOptions {
 export async function createDemoApp(
   options: DemoAppOptions = {},
 ): Promise<{ app: INestApplication; config: KeelConfig }> {
-  const env = { KEEL_SERVICE_NAME: "orders", ...(options.env ?? process.env) };
+  const env = { KEEL_SERVICE_NAME: 'orders', ...(options.env ?? process.env) };
   const config = loadKeelConfig({ env });
   const app = await NestFactory.create(DemoAppModule.register(config), {
     logger: options.logger,
@@ -66,17 +55,15 @@ export async function createDemoApp(
 
 /** One line naming the backend of each concern, without credentials. */
 export function describeBackends(config: KeelConfig): string {
-  const redis = config.redisUrl
-    ? `Redis ${describeTarget(config.redisUrl)}`
-    : "embedded memory";
-  let database = "none (set DATABASE_URL)";
+  const redis = config.redisUrl ? `Redis ${describeTarget(config.redisUrl)}` : 'embedded memory';
+  let database = 'none (set DATABASE_URL)';
   if (config.databaseUrl) {
     const url = new URL(config.databaseUrl);
-    database = `PostgreSQL ${url.hostname}:${url.port || "5432"}${url.pathname}`;
+    database = `PostgreSQL ${url.hostname}:${url.port || '5432'}${url.pathname}`;
   }
   const kafka = config.kafkaBrokers
-    ? `Kafka ${config.kafkaBrokers.join(",")}`
-    : "disabled (set KAFKA_BROKERS)";
+    ? `Kafka ${config.kafkaBrokers.join(',')}`
+    : 'disabled (set KAFKA_BROKERS)';
   return `backends — locks/breakers/idempotency/registry: ${redis}; database: ${database}; events: ${kafka}`;
 }
 
@@ -86,11 +73,9 @@ export async function startDemo(
 ): Promise<{ app: INestApplication; url: string }> {
   const { app, config } = await createDemoApp(options);
   if (config.kafkaBrokers !== undefined) await app.startAllMicroservices();
-  await app.listen(config.port, "0.0.0.0");
+  await app.listen(config.port, '0.0.0.0');
   const url = `http://localhost:${config.port}`;
-  new Logger("Demo").log(`${describeBackends(config)}`);
-  new Logger("Demo").log(
-    `orders service listening on ${url} (try ${url}/health/ready)`,
-  );
+  new Logger('Demo').log(`${describeBackends(config)}`);
+  new Logger('Demo').log(`orders service listening on ${url} (try ${url}/health/ready)`);
   return { app, url };
 }

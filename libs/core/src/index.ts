@@ -21,7 +21,11 @@ export {
 } from './config/keel-config.js';
 
 export { RequestContext, type RequestInfo } from './context/request-context.js';
-export { CORRELATION_ID_HEADER, TRACEPARENT_HEADER, TENANT_HEADER } from './context/context.constants.js';
+export {
+  CORRELATION_ID_HEADER,
+  TRACEPARENT_HEADER,
+  TENANT_HEADER,
+} from './context/context.constants.js';
 
 export {
   compileKeyTemplate,

@@ -27,12 +27,16 @@ export class DatabaseHealthCheck {
       ({ DataSource } = await import('typeorm'));
     } catch {
       if (required) {
-        throw new Error('HealthModule: database check requested but typeorm is not installed (npm i typeorm)');
+        throw new Error(
+          'HealthModule: database check requested but typeorm is not installed (npm i typeorm)',
+        );
       }
       return false;
     }
     try {
-      this.dataSource = this.moduleRef.get(DataSource as new () => DataSourceLike, { strict: false });
+      this.dataSource = this.moduleRef.get(DataSource as new () => DataSourceLike, {
+        strict: false,
+      });
     } catch {
       this.dataSource = undefined;
     }
@@ -58,12 +62,18 @@ export class DatabaseHealthCheck {
       // Driver messages can include host names but not credentials; keep only the first line.
       return {
         status: 'down',
-        details: { type: ds.options.type, message: String((error as Error).message).split('\n')[0] },
+        details: {
+          type: ds.options.type,
+          message: String((error as Error).message).split('\n')[0],
+        },
       };
     }
     return {
       status: 'up',
-      details: { type: ds.options.type, rttMs: Math.round((performance.now() - started) * 100) / 100 },
+      details: {
+        type: ds.options.type,
+        rttMs: Math.round((performance.now() - started) * 100) / 100,
+      },
     };
   }
 }

@@ -17,5 +17,8 @@ export const {
 } = new ConfigurableModuleBuilder<HealthModuleOptions>()
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createHealthOptions')
-  .setExtras<HealthModuleExtras>({ path: 'health', metricsPath: 'metrics' }, (definition) => definition)
+  .setExtras<HealthModuleExtras>(
+    { path: 'health', metricsPath: 'metrics' },
+    (definition) => definition,
+  )
   .build();

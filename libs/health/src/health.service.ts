@@ -60,10 +60,10 @@ export class KeelHealthService implements OnModuleInit {
     }
     for (const wrapper of this.discovery.getProviders()) {
       const { metatype, instance } = wrapper;
-      if (typeof metatype !== 'function' || instance === null || typeof instance !== 'object') continue;
+      if (typeof metatype !== 'function' || instance === null || typeof instance !== 'object')
+        continue;
       const meta = Reflect.getMetadata(KEEL_HEALTH_INDICATOR_METADATA, metatype) as
-        | KeelHealthIndicatorOptions
-        | undefined;
+        KeelHealthIndicatorOptions | undefined;
       if (meta === undefined) continue;
       const indicator = instance as KeelHealthCheck;
       if (checks.some((c) => c.key === meta.key)) continue;

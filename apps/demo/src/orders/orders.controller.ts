@@ -20,7 +20,9 @@ export class OrdersController {
       !Number.isInteger(body.amountCents) ||
       body.amountCents <= 0
     ) {
-      throw new BadRequestException('customerId (string) and amountCents (positive integer) are required');
+      throw new BadRequestException(
+        'customerId (string) and amountCents (positive integer) are required',
+      );
     }
     return this.orders.create({ customerId: body.customerId, amountCents: body.amountCents });
   }

@@ -25,7 +25,9 @@ describe('loadKeelConfig', () => {
   });
 
   it('reads the environment over the YAML file', () => {
-    const file = yamlFile('service:\n  name: from-yaml\nhttp:\n  port: 4000\ncoordination:\n  policies: {}\n');
+    const file = yamlFile(
+      'service:\n  name: from-yaml\nhttp:\n  port: 4000\ncoordination:\n  policies: {}\n',
+    );
     const config = loadKeelConfig({
       env: { KEEL_CONFIG: file, KEEL_SERVICE_NAME: 'orders', KAFKA_BROKERS: 'a:9092, b:9093' },
     });
@@ -85,7 +87,12 @@ describe('parseConfigSection', () => {
   it('reports each problem with its full key', () => {
     const schema = z.object({ policies: z.record(z.string(), z.object({ attempts: z.number() })) });
     expect(() =>
-      parseConfigSection(schema, { policies: { payments: { attempts: 'x' } } }, 'coordination', 'keel.yaml'),
+      parseConfigSection(
+        schema,
+        { policies: { payments: { attempts: 'x' } } },
+        'coordination',
+        'keel.yaml',
+      ),
     ).toThrow(/coordination\.policies\.payments\.attempts \(keel\.yaml\): /);
   });
 });

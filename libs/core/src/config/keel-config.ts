@@ -50,14 +50,34 @@ export const KEEL_ENV_VARIABLES: readonly EnvVariable[] = [
   { name: 'REDIS_URL', path: ['redis', 'url'], description: 'Redis URL (alias KEEL_REDIS_URL).' },
   { name: 'KEEL_REDIS_URL', path: ['redis', 'url'], description: 'Redis URL.' },
   { name: 'KEEL_REDIS_KEY_PREFIX', path: ['redis', 'keyPrefix'], description: 'Redis key prefix.' },
-  { name: 'DATABASE_URL', path: ['database', 'url'], description: 'PostgreSQL URL (alias KEEL_DATABASE_URL).' },
+  {
+    name: 'DATABASE_URL',
+    path: ['database', 'url'],
+    description: 'PostgreSQL URL (alias KEEL_DATABASE_URL).',
+  },
   { name: 'KEEL_DATABASE_URL', path: ['database', 'url'], description: 'PostgreSQL URL.' },
-  { name: 'KAFKA_BROKERS', path: ['kafka', 'brokers'], description: 'Kafka brokers (alias KEEL_KAFKA_BROKERS).' },
-  { name: 'KEEL_KAFKA_BROKERS', path: ['kafka', 'brokers'], description: 'Kafka brokers, comma-separated.' },
+  {
+    name: 'KAFKA_BROKERS',
+    path: ['kafka', 'brokers'],
+    description: 'Kafka brokers (alias KEEL_KAFKA_BROKERS).',
+  },
+  {
+    name: 'KEEL_KAFKA_BROKERS',
+    path: ['kafka', 'brokers'],
+    description: 'Kafka brokers, comma-separated.',
+  },
   { name: 'PORT', path: ['http', 'port'], description: 'HTTP port (alias KEEL_PORT).' },
   { name: 'KEEL_PORT', path: ['http', 'port'], description: 'HTTP port.' },
-  { name: 'KEEL_METRICS_DEFAULT', path: ['metrics', 'defaultMetrics'], description: 'Process metrics on/off.' },
-  { name: 'KEEL_HEALTH_TIMEOUT_MS', path: ['health', 'timeoutMs'], description: 'Readiness check time limit.' },
+  {
+    name: 'KEEL_METRICS_DEFAULT',
+    path: ['metrics', 'defaultMetrics'],
+    description: 'Process metrics on/off.',
+  },
+  {
+    name: 'KEEL_HEALTH_TIMEOUT_MS',
+    path: ['health', 'timeoutMs'],
+    description: 'Readiness check time limit.',
+  },
 ];
 
 const booleanString = z
@@ -88,16 +108,44 @@ const brokers = z
   );
 
 const CoreSchema = z.object({
-  service: z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/i, 'must be 1–63 letters, digits, dots, dashes or underscores').optional() }).strict().optional(),
-  redis: z.object({ url: redisUrl.optional(), keyPrefix: z.string().max(64).optional() }).strict().optional(),
+  service: z
+    .object({
+      name: z
+        .string()
+        .regex(
+          /^[a-z0-9][a-z0-9._-]{0,62}$/i,
+          'must be 1–63 letters, digits, dots, dashes or underscores',
+        )
+        .optional(),
+    })
+    .strict()
+    .optional(),
+  redis: z
+    .object({ url: redisUrl.optional(), keyPrefix: z.string().max(64).optional() })
+    .strict()
+    .optional(),
   database: z.object({ url: databaseUrl.optional() }).strict().optional(),
   kafka: z.object({ brokers: brokers.optional() }).strict().optional(),
-  http: z.object({ port: integerString(0, 65_535).optional() }).strict().optional(),
+  http: z
+    .object({ port: integerString(0, 65_535).optional() })
+    .strict()
+    .optional(),
   metrics: z.object({ defaultMetrics: booleanString.optional() }).strict().optional(),
-  health: z.object({ timeoutMs: integerString(10, 60_000).optional() }).strict().optional(),
+  health: z
+    .object({ timeoutMs: integerString(10, 60_000).optional() })
+    .strict()
+    .optional(),
 });
 
-const CORE_SECTIONS = new Set(['service', 'redis', 'database', 'kafka', 'http', 'metrics', 'health']);
+const CORE_SECTIONS = new Set([
+  'service',
+  'redis',
+  'database',
+  'kafka',
+  'http',
+  'metrics',
+  'health',
+]);
 /** Module sections the YAML file may hold besides the core ones. */
 const MODULE_SECTIONS = new Set(['coordination', 'locks', 'registry', 'audit', 'messaging']);
 
@@ -126,7 +174,9 @@ export function loadKeelConfig(options: LoadKeelConfigOptions = {}): KeelConfig 
   }
   for (const key of Object.keys(yamlRoot)) {
     if (!CORE_SECTIONS.has(key) && !MODULE_SECTIONS.has(key)) {
-      problems.push(`${key} (${file}): unknown section; known: ${[...CORE_SECTIONS, ...MODULE_SECTIONS].join(', ')}`);
+      problems.push(
+        `${key} (${file}): unknown section; known: ${[...CORE_SECTIONS, ...MODULE_SECTIONS].join(', ')}`,
+      );
     }
   }
   const merged: Record<string, Record<string, unknown>> = {};
@@ -139,11 +189,19 @@ export function loadKeelConfig(options: LoadKeelConfigOptions = {}): KeelConfig 
       continue;
     }
     merged[section] = { ...(value as Record<string, unknown>) };
-    for (const key of Object.keys(value)) sources.set(`${section}.${key}`, `${section}.${key} (${file})`);
+    for (const key of Object.keys(value))
+      sources.set(`${section}.${key}`, `${section}.${key} (${file})`);
   }
   for (const name of Object.keys(env)) {
-    if (name.startsWith('KEEL_') && !KEEL_ENV_VARIABLES.some((v) => v.name === name)) {
-      problems.push(`${name}: unknown Keel variable; known: ${KEEL_ENV_VARIABLES.map((v) => v.name).join(', ')}`);
+    // KEEL_TEST_* belong to the test harness (scripts/test-services.mjs), not to applications.
+    if (
+      name.startsWith('KEEL_') &&
+      !name.startsWith('KEEL_TEST_') &&
+      !KEEL_ENV_VARIABLES.some((v) => v.name === name)
+    ) {
+      problems.push(
+        `${name}: unknown Keel variable; known: ${KEEL_ENV_VARIABLES.map((v) => v.name).join(', ')}`,
+      );
     }
   }
   // Aliases first so the KEEL_-prefixed spelling wins when both are set.
@@ -210,7 +268,9 @@ function readYaml(file: string, problems: string[]): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    problems.push(`KEEL_CONFIG: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    problems.push(
+      `KEEL_CONFIG: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
     return {};
   }
   try {
@@ -235,7 +295,8 @@ function nonEmpty(value: string | undefined): string | undefined {
 function showValue(root: Record<string, unknown>, path: readonly PropertyKey[]): string {
   let value: unknown = root;
   for (const key of path) value = (value as Record<PropertyKey, unknown> | undefined)?.[key];
-  if (typeof value === 'string' && !path.includes('url') && value.length <= 64) return ` (got '${value}')`;
+  if (typeof value === 'string' && !path.includes('url') && value.length <= 64)
+    return ` (got '${value}')`;
   if (typeof value === 'number' || typeof value === 'boolean') return ` (got ${String(value)})`;
   return '';
 }

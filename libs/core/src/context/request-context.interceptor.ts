@@ -35,8 +35,7 @@ export class RequestContextInterceptor implements NestInterceptor {
 
 function rpcHeaders(context: ExecutionContext): Record<string, string | undefined> {
   const rpc = context.switchToRpc().getContext() as
-    | { getMessage?: () => { headers?: Record<string, unknown> } }
-    | undefined;
+    { getMessage?: () => { headers?: Record<string, unknown> } } | undefined;
   const raw = typeof rpc?.getMessage === 'function' ? rpc.getMessage()?.headers : undefined;
   const headers: Record<string, string | undefined> = {};
   for (const [key, value] of Object.entries(raw ?? {})) {

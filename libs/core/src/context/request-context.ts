@@ -30,6 +30,9 @@ const storage = new AsyncLocalStorage<ContextFrame>();
 
 const CORRELATION_ID_PATTERN = /^[A-Za-z0-9._:\-/+=]{1,128}$/;
 
+/** Infos made by {@link createRequestInfo}: `run()` uses them as they are (lazy actor kept). */
+const BUILT = new WeakSet<object>();
+
 /**
  * Request context on AsyncLocalStorage: correlation id, actor and tenant from the HTTP request
  * or message headers, readable in any code that runs for that request, across awaits and timers.
@@ -66,7 +69,7 @@ export const RequestContext = {
    * Everything `fn` awaits or schedules sees this context.
    */
   run<T>(info: Partial<RequestInfo>, fn: () => T): T {
-    const request = createRequestInfo(info);
+    const request = BUILT.has(info) ? (info as RequestInfo) : createRequestInfo(info);
     return storage.run({ request, parent: undefined, key: undefined, value: undefined }, fn);
   },
 
@@ -103,16 +106,16 @@ export function createRequestInfo(
       : randomUUID();
   const { actorResolver } = info;
   if (actorResolver === undefined) {
-    return {
+    return built({
       correlationId,
       traceparent: info.traceparent,
       tenant: info.tenant,
       actor: info.actor,
-    };
+    });
   }
   let resolved = false;
   let actor: string | undefined;
-  return {
+  return built({
     correlationId,
     traceparent: info.traceparent,
     tenant: info.tenant,
@@ -125,5 +128,10 @@ export function createRequestInfo(
       }
       return actor;
     },
-  };
+  });
+}
+
+function built(info: RequestInfo): RequestInfo {
+  BUILT.add(info);
+  return info;
 }

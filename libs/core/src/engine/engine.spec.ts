@@ -211,8 +211,12 @@ describe('method-policy engine', () => {
   it('fails closed on a Nest-managed instance whose pipeline was never built', async () => {
     const instance = new Service();
     expect(() => instance.syncMethod(1)).toThrow(KeelPolicyNotInitializedError);
-    expect(() => instance.syncMethod(1)).toThrow(/Service\.syncMethod has @Timed, @Retry, @WithLock/);
-    expect(() => instance.syncMethod(1)).toThrow(/import KeelCoreModule \(@keel\/core\), CoordinationModule/);
+    expect(() => instance.syncMethod(1)).toThrow(
+      /Service\.syncMethod has @Timed, @Retry, @WithLock/,
+    );
+    expect(() => instance.syncMethod(1)).toThrow(
+      /import KeelCoreModule \(@keel\/core\), CoordinationModule/,
+    );
   });
 
   it('fails at boot when the module owning a decorator is missing', async () => {

@@ -30,22 +30,23 @@ export const POLICY_ORDER = [
 export type PolicyKind = (typeof POLICY_ORDER)[number];
 
 /** Decorator and owning module of each policy kind, for error messages. @internal */
-export const POLICY_OWNERS: Record<PolicyKind, { decorator: string; module: string; pkg: string }> = {
-  timed: { decorator: '@Timed', module: 'KeelCoreModule', pkg: '@keel/core' },
-  audited: { decorator: '@Audited', module: 'AuditModule', pkg: '@keel/audit' },
-  validate: { decorator: '@Validate', module: 'CoordinationModule', pkg: '@keel/coordination' },
-  fallback: { decorator: '@Fallback', module: 'CoordinationModule', pkg: '@keel/coordination' },
-  retry: { decorator: '@Retry', module: 'CoordinationModule', pkg: '@keel/coordination' },
-  'circuit-breaker': {
-    decorator: '@CircuitBreaker',
-    module: 'CoordinationModule',
-    pkg: '@keel/coordination',
-  },
-  timeout: { decorator: '@Timeout', module: 'CoordinationModule', pkg: '@keel/coordination' },
-  bulkhead: { decorator: '@Bulkhead', module: 'CoordinationModule', pkg: '@keel/coordination' },
-  lock: { decorator: '@WithLock', module: 'LocksModule', pkg: '@keel/locks' },
-  idempotent: { decorator: '@Idempotent', module: 'MessagingModule', pkg: '@keel/messaging' },
-};
+export const POLICY_OWNERS: Record<PolicyKind, { decorator: string; module: string; pkg: string }> =
+  {
+    timed: { decorator: '@Timed', module: 'KeelCoreModule', pkg: '@keel/core' },
+    audited: { decorator: '@Audited', module: 'AuditModule', pkg: '@keel/audit' },
+    validate: { decorator: '@Validate', module: 'CoordinationModule', pkg: '@keel/coordination' },
+    fallback: { decorator: '@Fallback', module: 'CoordinationModule', pkg: '@keel/coordination' },
+    retry: { decorator: '@Retry', module: 'CoordinationModule', pkg: '@keel/coordination' },
+    'circuit-breaker': {
+      decorator: '@CircuitBreaker',
+      module: 'CoordinationModule',
+      pkg: '@keel/coordination',
+    },
+    timeout: { decorator: '@Timeout', module: 'CoordinationModule', pkg: '@keel/coordination' },
+    bulkhead: { decorator: '@Bulkhead', module: 'CoordinationModule', pkg: '@keel/coordination' },
+    lock: { decorator: '@WithLock', module: 'LocksModule', pkg: '@keel/locks' },
+    idempotent: { decorator: '@Idempotent', module: 'MessagingModule', pkg: '@keel/messaging' },
+  };
 
 /** Reflect metadata key holding a method's `PolicyDeclaration[]` (on the method function). */
 export const KEEL_POLICIES_METADATA = 'keel:policies';

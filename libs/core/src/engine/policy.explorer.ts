@@ -1,13 +1,12 @@
-import {
-  Injectable,
-  Logger,
-  type OnApplicationShutdown,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { KeelDecoratorError } from '../keel.errors.js';
 import { readParameterNames } from '../key-template/parameter-names.js';
-import { KEEL_POLICY_FACTORY_METADATA, POLICY_OWNERS, type PolicyKind } from './policy.constants.js';
+import {
+  KEEL_POLICY_FACTORY_METADATA,
+  POLICY_OWNERS,
+  type PolicyKind,
+} from './policy.constants.js';
 import type {
   HandlerType,
   Invocation,
@@ -115,8 +114,7 @@ export class PolicyExplorer implements OnModuleInit, OnApplicationShutdown {
         continue;
       }
       const kind = Reflect.getMetadata(KEEL_POLICY_FACTORY_METADATA, metatype) as
-        | PolicyKind
-        | undefined;
+        PolicyKind | undefined;
       if (kind === undefined) continue;
       const existing = factories.get(kind);
       if (existing !== undefined && existing.constructor !== instance.constructor) {
@@ -212,7 +210,11 @@ function handlerTypeOf(fn: Function): HandlerType {
 }
 
 function declaringClassName(prototype: object, methodName: string): string {
-  for (let p: object | null = prototype; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+  for (
+    let p: object | null = prototype;
+    p !== null;
+    p = Object.getPrototypeOf(p) as object | null
+  ) {
     if (Object.prototype.hasOwnProperty.call(p, methodName)) return p.constructor.name;
   }
   return prototype.constructor.name;

@@ -136,7 +136,11 @@ function installTrampoline(
   return { trampoline, record };
 }
 
-function callWithoutPipeline(record: TrampolineRecord, instance: unknown, args: unknown[]): unknown {
+function callWithoutPipeline(
+  record: TrampolineRecord,
+  instance: unknown,
+  args: unknown[],
+): unknown {
   if (instance !== null && typeof instance === 'object' && isNestManaged(instance)) {
     if (record.lazyBuilders.size === 1) {
       const [build] = record.lazyBuilders;
@@ -155,7 +159,9 @@ function notInitializedMessage(record: TrampolineRecord, instance: object): stri
   const decorators = sortDeclarations(record.declarations)
     .map((d) => POLICY_OWNERS[d.kind].decorator)
     .join(', ');
-  const modules = [...new Set(sortDeclarations(record.declarations).map((d) => POLICY_OWNERS[d.kind]))]
+  const modules = [
+    ...new Set(sortDeclarations(record.declarations).map((d) => POLICY_OWNERS[d.kind])),
+  ]
     .map((o) => `${o.module} (${o.pkg})`)
     .join(', ');
   if (record.lazyBuilders.size > 1) {

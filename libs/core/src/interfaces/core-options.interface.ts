@@ -25,7 +25,10 @@ export interface KeelCoreOptions {
     /** Header naming the tenant, or `false` for none. @default 'x-tenant-id' */
     readonly tenantHeader?: string | false;
     /** Reads the actor from the request. @default request.user.id / sub / username */
-    readonly actor?: (request: { headers: Record<string, unknown>; user?: unknown }) => string | undefined;
+    readonly actor?: (request: {
+      headers: Record<string, unknown>;
+      user?: unknown;
+    }) => string | undefined;
   };
   /**
    * Configuration already loaded with `loadKeelConfig()`. When absent, the module loads it from

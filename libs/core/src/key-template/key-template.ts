@@ -20,7 +20,8 @@ export interface KeyTemplateSite {
   readonly usage?: string;
 }
 
-type Segment = string | { readonly index: number; readonly path: readonly string[]; readonly raw: string };
+type Segment =
+  string | { readonly index: number; readonly path: readonly string[]; readonly raw: string };
 
 const PLACEHOLDER = /\{([^{}]*)\}/g;
 const PATH_PART = /^[A-Za-z_$][\w$]*$|^\d+$/;
@@ -51,7 +52,9 @@ export function compileKeyTemplate(template: KeyTemplate, site: KeyTemplateSite)
     };
   }
   if (typeof template !== 'string' || template === '') {
-    throw new KeelDecoratorError(`${where}: a key template must be a non-empty string or a function`);
+    throw new KeelDecoratorError(
+      `${where}: a key template must be a non-empty string or a function`,
+    );
   }
   const segments: Segment[] = [];
   let last = 0;
@@ -77,7 +80,10 @@ export function compileKeyTemplate(template: KeyTemplate, site: KeyTemplateSite)
       }
       let value: unknown = args[segment.index];
       for (const part of segment.path) {
-        value = value === null || value === undefined ? undefined : (value as Record<string, unknown>)[part];
+        value =
+          value === null || value === undefined
+            ? undefined
+            : (value as Record<string, unknown>)[part];
       }
       key += escapeKeyValue(value, segment.raw, where);
     }
@@ -144,7 +150,10 @@ export function escapeKeyValue(value: unknown, placeholder: string, where: strin
 }
 
 function percentEncode(ch: string): string {
-  return Array.from(Buffer.from(ch, 'utf8'), (b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+  return Array.from(
+    Buffer.from(ch, 'utf8'),
+    (b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+  ).join('');
 }
 
 function describe(value: unknown): string {

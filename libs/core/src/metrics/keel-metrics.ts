@@ -47,17 +47,26 @@ export class KeelMetrics {
 
   /** Returns the histogram of that name, creating it the first time. */
   histogram<L extends string>(config: HistogramConfiguration<L>): Histogram<L> {
-    return this.getOrCreate(config.name, () => new Histogram({ ...config, registers: [this.registry] }));
+    return this.getOrCreate(
+      config.name,
+      () => new Histogram({ ...config, registers: [this.registry] }),
+    );
   }
 
   /** Returns the counter of that name, creating it the first time. */
   counter<L extends string>(config: CounterConfiguration<L>): Counter<L> {
-    return this.getOrCreate(config.name, () => new Counter({ ...config, registers: [this.registry] }));
+    return this.getOrCreate(
+      config.name,
+      () => new Counter({ ...config, registers: [this.registry] }),
+    );
   }
 
   /** Returns the gauge of that name, creating it the first time. */
   gauge<L extends string>(config: GaugeConfiguration<L>): Gauge<L> {
-    return this.getOrCreate(config.name, () => new Gauge({ ...config, registers: [this.registry] }));
+    return this.getOrCreate(
+      config.name,
+      () => new Gauge({ ...config, registers: [this.registry] }),
+    );
   }
 
   /** The metrics in Prometheus text exposition format. */

@@ -35,7 +35,12 @@ export class RedisConnectionFactory implements OnApplicationShutdown {
     const id = connectionId(options);
     let tracked = this.shared.get(id);
     if (tracked === undefined) {
-      tracked = { purpose, target: describeTarget(options), client: createClient(options), subscriber: false };
+      tracked = {
+        purpose,
+        target: describeTarget(options),
+        client: createClient(options),
+        subscriber: false,
+      };
       this.shared.set(id, tracked);
       this.watch(tracked);
     }
@@ -90,7 +95,8 @@ export class RedisConnectionFactory implements OnApplicationShutdown {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new Error('Keel Redis connections are closed: the application shut down');
+    if (this.closed)
+      throw new Error('Keel Redis connections are closed: the application shut down');
   }
 }
 
@@ -122,13 +128,19 @@ async function closeClient(client: KeelRedisClient): Promise<void> {
     client.disconnect();
     return;
   }
+  const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
   try {
-    await Promise.race([client.quit(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+    await Promise.race([client.quit(), delay(1_000)]);
   } catch {
     // Already gone: nothing left to close.
-  } finally {
-    client.disconnect();
   }
+  client.disconnect();
+  // Resolve only once the socket is really closed, so nothing outlives the application.
+  await Promise.race([ended, delay(1_000)]);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function connectionId(options: KeelRedisOptions): string {
@@ -147,7 +159,9 @@ export function describeTarget(options: KeelRedisOptions): string {
   }
   if ('cluster' in options) {
     return `cluster(${options.cluster
-      .map((n) => (typeof n === 'object' ? `${n.host ?? '127.0.0.1'}:${n.port ?? 6379}` : String(n)))
+      .map((n) =>
+        typeof n === 'object' ? `${n.host ?? '127.0.0.1'}:${n.port ?? 6379}` : String(n),
+      )
       .join(',')})`;
   }
   if (options.sentinels) return `sentinel(${options.name ?? 'mymaster'})`;

@@ -2,7 +2,13 @@ import { Inject } from '@nestjs/common';
 import type { Histogram } from 'prom-client';
 import { isKeelError } from '../keel.errors.js';
 import { PolicyFactoryFor } from '../engine/policy-factory.decorator.js';
-import type { Invocation, Next, PolicyFactory, PolicyInterceptor, PolicyTarget } from '../engine/policy.interfaces.js';
+import type {
+  Invocation,
+  Next,
+  PolicyFactory,
+  PolicyInterceptor,
+  PolicyTarget,
+} from '../engine/policy.interfaces.js';
 import { KeelMetrics } from '../metrics/keel-metrics.js';
 import type { TimedOptions } from './timed.decorator.js';
 
