@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Controller, Get, Injectable, Module, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, Scope, type INestApplication } from '@nestjs/common';
+import { ContextIdFactory } from '@nestjs/core';
 import { EventPattern, MessagePattern } from '@nestjs/microservices';
 
 const PATTERN_METADATA = 'microservices:pattern';
@@ -231,6 +232,26 @@ describe('method-policy engine', () => {
     await expect(boot({ imports: [Broken] })).rejects.toThrow(
       /NeedsIdempotency\.handle uses @Idempotent, but MessagingModule \(@keel\/messaging\) is not imported/,
     );
+  });
+
+  it('gives request-scoped instances their pipeline on first call', async () => {
+    @Injectable({ scope: Scope.REQUEST })
+    class PerRequest {
+      @Mid('scoped')
+      work(value: number) {
+        return value * 3;
+      }
+    }
+    @Module({ providers: [PerRequest] })
+    class Scoped {}
+    const app = await boot({ imports: [Scoped] });
+    apps.push(app);
+    const first = await app.resolve(PerRequest, ContextIdFactory.create());
+    const second = await app.resolve(PerRequest, ContextIdFactory.create());
+    expect(first).not.toBe(second);
+    expect(first.work(2)).toBe(6);
+    expect(second.work(3)).toBe(9);
+    expect(trace).toEqual(['retry:scoped', 'retry:scoped']);
   });
 
   it('rejects a duplicate decorator at class definition', () => {

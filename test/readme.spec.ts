@@ -1,0 +1,19 @@
+import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { KEEL_ENV_VARIABLES } from '@keel/core';
+
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+
+describe('README', () => {
+  it('documents every environment variable Keel reads in the configuration table', () => {
+    const table = readme.slice(readme.indexOf('## Configuration'));
+    for (const variable of KEEL_ENV_VARIABLES) {
+      expect(table).toContain(`\`${variable.name}\``);
+    }
+  });
+
+  it('keeps the two quick-start commands', () => {
+    expect(readme).toContain('npm ci && npm start');
+    expect(readme).toMatch(/^npm test\b/m);
+  });
+});
