@@ -1,0 +1,79 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import type { ClientTCP } from '@nestjs/microservices';
+import type { ServiceInstance } from './interfaces/instance.interface.js';
+import { ServiceDiscovery, type ChooseOptions } from './service-discovery.js';
+
+/** Options of {@link ServiceClientFactory.client}. @publicApi */
+export interface ServiceClientOptions extends ChooseOptions {
+  /**
+   * Named port of the instance's TCP listener (see `address.ports`); the main port when absent.
+   * @default 'tcp' when the instance declares it, else the main port
+   */
+  readonly port?: string;
+}
+
+/**
+ * @nestjs/microservices TCP clients that target an instance chosen through discovery. Clients
+ * are pooled per instance and port, closed when the instance leaves the registry and at
+ * shutdown. Ask for a client per call (or per batch): each request chooses again.
+ *
+ * @example
+ * ```ts
+ * const client = await clients.client('inventory');
+ * const stock = await firstValueFrom(client.send('stock.get', { sku }));
+ * ```
+ * @throws NoInstanceAvailableError when no instance is eligible.
+ * @publicApi
+ */
+@Injectable()
+export class ServiceClientFactory implements OnApplicationShutdown {
+  private readonly pool = new Map<string, { client: ClientTCP; instance: ServiceInstance }>();
+  private readonly watched = new Set<string>();
+  private readonly subscriptions: Array<{ unsubscribe(): void }> = [];
+  private closed = false;
+
+  constructor(@Inject(ServiceDiscovery) private readonly discovery: ServiceDiscovery) {}
+
+  /** A connected-on-demand TCP client for an instance of `service`. */
+  async client(service: string, options: ServiceClientOptions = {}): Promise<ClientTCP> {
+    const instance = this.discovery.choose(service, options);
+    const portName = options.port ?? (instance.address.ports?.tcp !== undefined ? 'tcp' : undefined);
+    const port = portName === undefined ? instance.address.port : instance.address.ports?.[portName];
+    if (port === undefined) {
+      throw new Error(`instance ${instance.id} of '${service}' declares no port '${portName}'`);
+    }
+    const key = `${instance.id}\u0000${port}`;
+    const pooled = this.pool.get(key);
+    if (pooled) return pooled.client;
+    this.watchService(service);
+    const { ClientTCP } = await import('@nestjs/microservices');
+    const client = new ClientTCP({ host: instance.address.host, port });
+    this.pool.set(key, { client, instance });
+    return client;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.subscriptions) s.unsubscribe();
+    const all = [...this.pool.values()];
+    this.pool.clear();
+    await Promise.all(all.map(({ client }) => Promise.resolve(client.close()).catch(() => undefined)));
+  }
+
+  private watchService(service: string): void {
+    if (this.watched.has(service)) return;
+    this.watched.add(service);
+    this.subscriptions.push(
+      this.discovery.watch(service).subscribe((instances) => {
+        const live = new Set(instances.map((i) => i.id));
+        for (const [key, { client, instance }] of this.pool) {
+          if (instance.service === service && !live.has(instance.id)) {
+            this.pool.delete(key);
+            void Promise.resolve(client.close()).catch(() => undefined);
+          }
+        }
+      }),
+    );
+  }
+}
