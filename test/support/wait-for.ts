@@ -1,0 +1,38 @@
+/** Options for {@link waitFor}. */
+export interface WaitForOptions {
+  /** @default 10000 */
+  timeoutMs?: number;
+  /** Pause between checks. @default 25 */
+  intervalMs?: number;
+  /** Says what was awaited, for the timeout error. */
+  message?: string;
+}
+
+/**
+ * Re-checks `condition` until it returns a truthy value and resolves with that value. A check
+ * that throws counts as "not yet"; its error is quoted if the wait times out.
+ *
+ * @throws Error after `timeoutMs` without a truthy result.
+ * @example await waitFor(() => received.length >= 3, { message: 'three messages' });
+ */
+export async function waitFor<T>(
+  condition: () => T | Promise<T>,
+  { timeoutMs = 10_000, intervalMs = 25, message = 'condition' }: WaitForOptions = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await condition();
+      if (value) return value as NonNullable<T>;
+      lastError = undefined;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() >= deadline) {
+      const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}${why}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
