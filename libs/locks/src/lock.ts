@@ -1,0 +1,197 @@
+import { LockLostError, type LockLostReason } from './locks.errors.js';
+import type { LockStore } from './stores/lock.store.js';
+
+/**
+ * A held lock.
+ * @publicApi
+ */
+export interface Lock {
+  /** The key as the caller gave it. */
+  readonly key: string;
+  /** This hold's identity in the store; only this holder can extend or release it. */
+  readonly token: string;
+  /**
+   * Strictly increasing per key across all holders: pass it with every write to the protected
+   * resource, which rejects writes carrying a lower token than one it already saw. That is what
+   * keeps a paused or partitioned former holder from corrupting data (see `fencedUpdate`).
+   */
+  readonly fencingToken: number;
+  /**
+   * Aborted (with a {@link LockLostError} as reason) when the lock is lost: renewal rejected, the
+   * hold expired, or the store stayed unreachable past the hold's validity. Pass it to work that
+   * must stop when the lock is gone (`fetch`, database drivers, loops checking `aborted`).
+   */
+  readonly signal: AbortSignal;
+  /** False once released or lost. */
+  readonly isHeld: boolean;
+  /** Milliseconds of guaranteed validity left (0 once lost or released). */
+  remainingMs(): number;
+  /**
+   * Pushes the expiry to `ttlMs` from now (default: the hold's TTL).
+   * @returns false when the lock had already been lost (its signal is then aborted).
+   */
+  extend(ttlMs?: number): Promise<boolean>;
+  /**
+   * Releases the lock and hands it to the next waiter. Idempotent: later calls return the first
+   * call's result. Never deletes another holder's lock.
+   * @returns true when released, false when this holder no longer held it (it had expired or
+   *   been lost), which means another holder may have run concurrently.
+   */
+  release(): Promise<boolean>;
+}
+
+/** What a held lock reports back to its service. @internal */
+export interface LockHost {
+  readonly store: LockStore;
+  onLost(lock: HeldLock, reason: LockLostReason): void;
+  onEnded(lock: HeldLock): void;
+}
+
+/** Validity lost to clock drift between this process and the store, as Redlock counts it. */
+export function driftMs(ttlMs: number): number {
+  return Math.ceil(ttlMs * 0.01) + 2;
+}
+
+/**
+ * A hold on one key, with its renewal watchdog and expiry timer.
+ * @internal
+ */
+export class HeldLock implements Lock {
+  readonly signal: AbortSignal;
+  private readonly controller = new AbortController();
+  private validUntil: number;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private renewing = false;
+  private ended = false;
+  private lost = false;
+  private released: Promise<boolean> | undefined;
+
+  constructor(
+    private readonly host: LockHost,
+    readonly key: string,
+    readonly token: string,
+    readonly fencingToken: number,
+    private readonly ttlMs: number,
+    validityMs: number,
+    validFrom: number,
+    autoRenew: boolean,
+  ) {
+    this.signal = this.controller.signal;
+    this.validUntil = validFrom + validityMs - driftMs(ttlMs);
+    this.armExpiry();
+    if (autoRenew) {
+      // Redisson's watchdog cadence: renew at a third of the TTL, so two renewals can fail
+      // before the hold expires.
+      this.renewTimer = setInterval(() => void this.renew(), Math.max(1, Math.floor(ttlMs / 3)));
+      this.renewTimer.unref();
+    }
+  }
+
+  get isHeld(): boolean {
+    return !this.ended && !this.lost;
+  }
+
+  remainingMs(): number {
+    return this.isHeld ? Math.max(0, this.validUntil - performance.now()) : 0;
+  }
+
+  async extend(ttlMs = this.ttlMs): Promise<boolean> {
+    if (!this.isHeld) return false;
+    const sent = performance.now();
+    const ok = await this.host.store.extend(this.key, this.token, this.fencingToken, ttlMs);
+    if (!this.isHeld) return false;
+    if (!ok) {
+      this.lose('renewal-rejected');
+      return false;
+    }
+    this.validUntil = sent + ttlMs - driftMs(ttlMs);
+    this.armExpiry();
+    return true;
+  }
+
+  release(): Promise<boolean> {
+    if (this.released !== undefined) return this.released;
+    const wasLost = this.lost;
+    this.stop();
+    // Even a hold that looks lost locally is released in the store: compare-and-delete only
+    // removes it if it is still ours, and it frees the key sooner when it is.
+    this.released = this.host.store
+      .release(this.key, this.token, this.fencingToken)
+      .then((ok) => ok && !wasLost);
+    return this.released;
+  }
+
+  private async renew(): Promise<void> {
+    if (this.renewing || !this.isHeld) return;
+    this.renewing = true;
+    try {
+      await this.extend();
+    } catch {
+      // Store unreachable: keep trying at the next tick; the expiry timer aborts the signal if
+      // the hold's validity runs out first.
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  private armExpiry(): void {
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
+    this.expiryTimer = setTimeout(
+      () => this.lose(this.renewTimer !== undefined ? 'store-unreachable' : 'expired'),
+      Math.max(0, this.validUntil - performance.now()),
+    );
+    this.expiryTimer.unref();
+  }
+
+  private lose(reason: LockLostReason): void {
+    if (!this.isHeld) return;
+    this.lost = true;
+    this.stop();
+    this.host.onLost(this, reason);
+    this.controller.abort(new LockLostError(this.key, reason));
+  }
+
+  private stop(): void {
+    if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
+    this.renewTimer = this.expiryTimer = undefined;
+    if (!this.ended) {
+      this.ended = true;
+      this.host.onEnded(this);
+    }
+  }
+}
+
+/**
+ * A reentrant acquisition: a view of the hold the call chain already has. Releasing it does
+ * nothing; the hold ends when its outermost owner releases it.
+ * @internal
+ */
+export class ReentrantLock implements Lock {
+  constructor(private readonly outer: Lock) {}
+  get key(): string {
+    return this.outer.key;
+  }
+  get token(): string {
+    return this.outer.token;
+  }
+  get fencingToken(): number {
+    return this.outer.fencingToken;
+  }
+  get signal(): AbortSignal {
+    return this.outer.signal;
+  }
+  get isHeld(): boolean {
+    return this.outer.isHeld;
+  }
+  remainingMs(): number {
+    return this.outer.remainingMs();
+  }
+  extend(ttlMs?: number): Promise<boolean> {
+    return this.outer.extend(ttlMs);
+  }
+  async release(): Promise<boolean> {
+    return this.outer.isHeld;
+  }
+}

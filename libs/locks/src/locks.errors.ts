@@ -1,0 +1,128 @@
+import { KeelError, isKeelError } from '@keel/core';
+
+/**
+ * A lock could not be acquired within its wait time. Names the key and how long the caller
+ * waited, so a log line alone says which lock was contended.
+ * @publicApi
+ */
+export class LockTimeoutError extends KeelError {
+  constructor(
+    readonly key: string,
+    readonly waitedMs: number,
+  ) {
+    super(
+      'KEEL_LOCK_TIMEOUT',
+      `lock '${key}' was not acquired within ${Math.round(waitedMs)} ms: another holder kept it. ` +
+        'Raise waitMs, shorten the critical section, or use tryAcquire() to skip the work instead of waiting.',
+    );
+  }
+}
+
+/** True when `error` is a {@link LockTimeoutError}. @publicApi */
+export function isLockTimeoutError(error: unknown): error is LockTimeoutError {
+  return isKeelError(error) && error.code === 'KEEL_LOCK_TIMEOUT';
+}
+
+/** One edge of a wait-for cycle: `holder` holds `key`... and waits for the next edge's key. */
+export interface DeadlockEdge {
+  /** Id of the call chain (a `using` / `@WithLock` scope) that waits. */
+  readonly chain: string;
+  /** The key it waits for. */
+  readonly waitsFor: string;
+}
+
+/**
+ * Waiting for this lock would never end: its holder (directly or through others) waits for a
+ * lock this call chain holds. One member of the cycle is chosen, deterministically, to fail
+ * with this error so the others can proceed.
+ * @publicApi
+ */
+export class DeadlockError extends KeelError {
+  constructor(
+    readonly key: string,
+    readonly cycle: readonly DeadlockEdge[],
+  ) {
+    super(
+      'KEEL_LOCK_DEADLOCK',
+      `deadlock while waiting for lock '${key}': ` +
+        cycle.map((e) => `${e.chain} waits for '${e.waitsFor}'`).join(' → ') +
+        ' → back to the first. This call chain was chosen to fail so the others can proceed. ' +
+        'Take several locks with acquireMany(), which orders them and cannot deadlock.',
+    );
+  }
+}
+
+/** True when `error` is a {@link DeadlockError}. @publicApi */
+export function isDeadlockError(error: unknown): error is DeadlockError {
+  return isKeelError(error) && error.code === 'KEEL_LOCK_DEADLOCK';
+}
+
+/** Why a held lock was lost. @publicApi */
+export type LockLostReason = 'renewal-rejected' | 'expired' | 'store-unreachable';
+
+/**
+ * A held lock was lost before it was released: the store no longer lists this holder (it
+ * expired, or the store lost its data), or the store stayed unreachable past the lock's validity.
+ * It is the `reason` of `lock.signal` when the signal aborts.
+ * @publicApi
+ */
+export class LockLostError extends KeelError {
+  constructor(
+    readonly key: string,
+    readonly reason: LockLostReason,
+    options?: { cause?: unknown },
+  ) {
+    super('KEEL_LOCK_LOST', `lock '${key}' was lost (${reason}); stop writing with its fencing token`, options);
+  }
+}
+
+/** True when `error` is a {@link LockLostError}. @publicApi */
+export function isLockLostError(error: unknown): error is LockLostError {
+  return isKeelError(error) && error.code === 'KEEL_LOCK_LOST';
+}
+
+/**
+ * Quorum mode could not reach a majority of its nodes. Lists every node that failed and why,
+ * rather than redlock's opaque "unable to achieve a quorum".
+ * @publicApi
+ */
+export class LockQuorumError extends KeelError {
+  constructor(
+    readonly key: string,
+    readonly needed: number,
+    readonly failures: readonly string[],
+  ) {
+    super(
+      'KEEL_LOCK_QUORUM_UNAVAILABLE',
+      `lock '${key}': a majority of ${needed} Redis nodes is needed but ${failures.length} failed (${failures.join('; ')}); not waiting, since the lock cannot be granted until they are back`,
+    );
+  }
+}
+
+/** True when `error` is a {@link LockQuorumError}. @publicApi */
+export function isLockQuorumError(error: unknown): error is LockQuorumError {
+  return isKeelError(error) && error.code === 'KEEL_LOCK_QUORUM_UNAVAILABLE';
+}
+
+/**
+ * A fenced write was rejected: the resource already saw a write with this or a higher fencing
+ * token, so the writer's lock had been lost and someone else has since held it.
+ * @publicApi
+ */
+export class StaleFencingTokenError extends KeelError {
+  constructor(
+    readonly resource: string,
+    readonly fencingToken: number,
+  ) {
+    super(
+      'KEEL_LOCK_STALE_FENCING_TOKEN',
+      `write to ${resource} with fencing token ${fencingToken} was rejected: a newer lock holder has written since. ` +
+        'This holder lost its lock; abandon the work.',
+    );
+  }
+}
+
+/** True when `error` is a {@link StaleFencingTokenError}. @publicApi */
+export function isStaleFencingTokenError(error: unknown): error is StaleFencingTokenError {
+  return isKeelError(error) && error.code === 'KEEL_LOCK_STALE_FENCING_TOKEN';
+}

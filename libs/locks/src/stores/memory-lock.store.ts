@@ -1,0 +1,171 @@
+import type { LockStore, StoreAcquireMode, StoreAcquireResult, WaiterEvent } from './lock.store.js';
+import { QUEUE_LEASE_MS } from './redis-lock.store.js';
+
+interface Hold {
+  readonly token: string;
+  readonly fence: number;
+  expiresAt: number;
+}
+
+interface QueueEntry {
+  readonly ttlMs: number;
+  deadline: number;
+  readonly fair: boolean;
+}
+
+/**
+ * The embedded lock store: the same semantics as the Redis store (expiry, fencing, FIFO queue,
+ * push hand-off to fair waiters) inside one process. Correct for one process only: two replicas
+ * each with a memory store do not exclude each other.
+ * @publicApi
+ */
+export class MemoryLockStore implements LockStore {
+  readonly kind = 'memory' as const;
+  readonly pushHandoff = true;
+  private readonly holds = new Map<string, Hold>();
+  // A Map keeps insertion order, which is arrival order: the first entry is the queue head.
+  private readonly queues = new Map<string, Map<string, QueueEntry>>();
+  private readonly listeners = new Map<string, (event: WaiterEvent) => void>();
+  private readonly waits = new Map<string, { key: string; until: number }>();
+  private lastFence = 0;
+
+  async tryAcquire(
+    key: string,
+    token: string,
+    ttlMs: number,
+    mode: StoreAcquireMode,
+  ): Promise<StoreAcquireResult> {
+    const now = Date.now();
+    const hold = this.live(key, now);
+    if (hold !== undefined) {
+      if (hold.token === token) return { acquired: true, fence: hold.fence, validityMs: hold.expiresAt - now };
+      if (mode.enqueue) this.enqueue(key, token, ttlMs, mode.fair, now);
+      return { acquired: false, retryAfterMs: hold.expiresAt - now };
+    }
+    if (mode.fair) {
+      const head = this.head(key, now);
+      if (head !== undefined && head[0] !== token) {
+        this.notify(head[0], { type: 'wake' });
+        if (mode.enqueue) this.enqueue(key, token, ttlMs, mode.fair, now);
+        return { acquired: false, retryAfterMs: 0 };
+      }
+    }
+    const fence = this.grant(key, token, ttlMs, now);
+    return { acquired: true, fence, validityMs: ttlMs };
+  }
+
+  async release(key: string, token: string, fence: number): Promise<boolean> {
+    const now = Date.now();
+    const hold = this.live(key, now);
+    if (hold === undefined || hold.token !== token || hold.fence !== fence) return false;
+    this.handoff(key, now);
+    return true;
+  }
+
+  async extend(key: string, token: string, fence: number, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const hold = this.live(key, now);
+    if (hold === undefined || hold.token !== token || hold.fence !== fence) return false;
+    hold.expiresAt = now + ttlMs;
+    return true;
+  }
+
+  async cancel(key: string, token: string): Promise<void> {
+    const now = Date.now();
+    this.queues.get(key)?.delete(token);
+    const hold = this.live(key, now);
+    if (hold === undefined || hold.token === token) this.handoff(key, now);
+  }
+
+  listen(token: string, listener: (event: WaiterEvent) => void): () => void {
+    this.listeners.set(token, listener);
+    return () => {
+      if (this.listeners.get(token) === listener) this.listeners.delete(token);
+    };
+  }
+
+  async ready(): Promise<void> {}
+
+  async holder(key: string): Promise<string | undefined> {
+    return this.live(key, Date.now())?.token;
+  }
+
+  async setWaitsFor(chain: string, key: string | undefined, ttlMs: number): Promise<void> {
+    if (key === undefined) this.waits.delete(chain);
+    else this.waits.set(chain, { key, until: Date.now() + ttlMs });
+  }
+
+  async waitsFor(chain: string): Promise<string | undefined> {
+    const wait = this.waits.get(chain);
+    return wait !== undefined && wait.until > Date.now() ? wait.key : undefined;
+  }
+
+  async ping(): Promise<number> {
+    return 0;
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+
+  private live(key: string, now: number): Hold | undefined {
+    const hold = this.holds.get(key);
+    if (hold !== undefined && hold.expiresAt <= now) {
+      this.holds.delete(key);
+      return undefined;
+    }
+    return hold;
+  }
+
+  private grant(key: string, token: string, ttlMs: number, now: number): number {
+    // Same rule as the Redis store: a counter with the clock (µs) as floor.
+    const fence = Math.max(this.lastFence + 1, now * 1_000);
+    this.lastFence = fence;
+    this.holds.set(key, { token, fence, expiresAt: now + ttlMs });
+    const queue = this.queues.get(key);
+    queue?.delete(token);
+    if (queue?.size === 0) this.queues.delete(key);
+    return fence;
+  }
+
+  private enqueue(key: string, token: string, ttlMs: number, fair: boolean, now: number): void {
+    let queue = this.queues.get(key);
+    if (queue === undefined) this.queues.set(key, (queue = new Map()));
+    const entry = queue.get(token);
+    if (entry !== undefined) entry.deadline = now + QUEUE_LEASE_MS;
+    else queue.set(token, { ttlMs, fair, deadline: now + QUEUE_LEASE_MS });
+  }
+
+  private head(key: string, now: number): [string, QueueEntry] | undefined {
+    const queue = this.queues.get(key);
+    if (queue === undefined) return undefined;
+    for (const [token, entry] of queue) {
+      if (entry.deadline >= now) return [token, entry];
+      queue.delete(token);
+    }
+    this.queues.delete(key);
+    return undefined;
+  }
+
+  private handoff(key: string, now: number): void {
+    const head = this.head(key, now);
+    if (head === undefined) {
+      this.holds.delete(key);
+      return;
+    }
+    const [token, entry] = head;
+    if (entry.fair) {
+      const fence = this.grant(key, token, entry.ttlMs, now);
+      this.notify(token, { type: 'grant', fence, ttlMs: entry.ttlMs });
+    } else {
+      this.holds.delete(key);
+      this.notify(token, { type: 'wake' });
+    }
+  }
+
+  private notify(token: string, event: WaiterEvent): void {
+    const listener = this.listeners.get(token);
+    // Delivered asynchronously, like a pub/sub message: never inside the releaser's call.
+    if (listener !== undefined) queueMicrotask(() => listener(event));
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Lua scripts of the Redis lock store. Each script touches only the keys of one lock, which all
+ * share the lock's `{hash tag}`: KEYS[1] the lock (value `token|fence`, PX expiry), KEYS[2] the
+ * fence counter, KEYS[3] the wait queue (ZSET, score = arrival time in µs) and KEYS[4] the queue
+ * entries (HASH token → `ttl|deadline|fair|channel`). A script runs atomically, so a grant, a
+ * release and a hand-off can never interleave.
+ *
+ * Fencing: the next fence is `max(last + 1, Redis TIME in µs)`. While the counter survives it is
+ * a plain counter; when Redis loses it (restart without persistence, failover to a replica that
+ * missed it) the time floor still puts new tokens above every token handed out before, as long as
+ * the server clock does not go back and fewer than a million locks per second are granted on one
+ * key.
+ */
+
+const PRELUDE = `
+local L, F, Z, H = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local t = redis.call('TIME')
+local nowus = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local nowms = math.floor(nowus / 1000)
+
+local function next_fence()
+  local last = tonumber(redis.call('GET', F) or '0')
+  local f = last + 1
+  if f < nowus then f = nowus end
+  local fs = string.format('%.0f', f)
+  -- The counter outlives every lock on the key by a day; after that the time floor takes over.
+  redis.call('SET', F, fs, 'PX', 86400000)
+  return fs
+end
+
+local function parse_entry(info)
+  if not info then return nil end
+  local ttl, deadline, fair, channel = string.match(info, '^(%d+)|(%d+)|(%d)|(.*)$')
+  return ttl, tonumber(deadline), fair, channel
+end
+
+-- Hands a free (or just released) lock to the first live waiter: a fair waiter receives the lock
+-- itself (push hand-off, no extra round trip); an unfair one is only woken and races newcomers.
+-- Dead waiters (queue lease expired) are dropped on the way, so a crashed waiter cannot wedge
+-- the queue.
+local function handoff()
+  while true do
+    local head = redis.call('ZRANGE', Z, 0, 0)[1]
+    if not head then
+      redis.call('DEL', L)
+      return
+    end
+    local ttl, deadline, fair, channel = parse_entry(redis.call('HGET', H, head))
+    if (not ttl) or deadline < nowms then
+      redis.call('ZREM', Z, head)
+      redis.call('HDEL', H, head)
+    elseif fair == '1' then
+      local fs = next_fence()
+      redis.call('SET', L, head .. '|' .. fs, 'PX', ttl)
+      redis.call('ZREM', Z, head)
+      redis.call('HDEL', H, head)
+      redis.call('PUBLISH', channel, 'g|' .. head .. '|' .. fs .. '|' .. ttl)
+      return
+    else
+      redis.call('DEL', L)
+      redis.call('PUBLISH', channel, 'w|' .. head)
+      return
+    end
+  end
+end
+`;
+
+/**
+ * ARGV: token, ttl ms, fair (0/1), enqueue (0/1), wake channel, queue lease ms.
+ * Returns {1, fence, validity ms} or {0, '', retry-after ms}.
+ */
+export const ACQUIRE_SCRIPT = `${PRELUDE}
+local token, ttl, fair, enqueue = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+
+local function join_queue()
+  redis.call('ZADD', Z, 'NX', nowus, token)
+  redis.call('HSET', H, token, ttl .. '|' .. (nowms + tonumber(ARGV[6])) .. '|' .. fair .. '|' .. ARGV[5])
+  local keep = tonumber(ARGV[6]) * 2
+  redis.call('PEXPIRE', Z, keep)
+  redis.call('PEXPIRE', H, keep)
+end
+
+local cur = redis.call('GET', L)
+if cur then
+  local sep = string.find(cur, '|', 1, true)
+  if string.sub(cur, 1, sep - 1) == token then
+    -- Already handed to this waiter (its grant message may still be in flight).
+    return {1, string.sub(cur, sep + 1), redis.call('PTTL', L)}
+  end
+  if enqueue == '1' then join_queue() end
+  return {0, '', redis.call('PTTL', L)}
+end
+
+if fair == '1' then
+  while true do
+    local head = redis.call('ZRANGE', Z, 0, 0)[1]
+    if (not head) or head == token then break end
+    local ettl, deadline, efair, channel = parse_entry(redis.call('HGET', H, head))
+    if (not ettl) or deadline < nowms then
+      redis.call('ZREM', Z, head)
+      redis.call('HDEL', H, head)
+    else
+      -- Free, but an earlier waiter is first in line: make sure it knows, and queue behind it.
+      redis.call('PUBLISH', channel, 'w|' .. head)
+      if enqueue == '1' then join_queue() end
+      return {0, '', 0}
+    end
+  end
+end
+
+local fs = next_fence()
+redis.call('SET', L, token .. '|' .. fs, 'PX', ttl)
+redis.call('ZREM', Z, token)
+redis.call('HDEL', H, token)
+return {1, fs, tonumber(ttl)}
+`;
+
+/** ARGV: `token|fence`. Returns 1 when released, 0 when this holder no longer held the lock. */
+export const RELEASE_SCRIPT = `${PRELUDE}
+if redis.call('GET', L) ~= ARGV[1] then return 0 end
+handoff()
+return 1
+`;
+
+/** KEYS: the lock. ARGV: `token|fence`, ttl ms. Returns 1 when extended, 0 when not held. */
+export const EXTEND_SCRIPT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`;
+
+/**
+ * ARGV: token. Leaves the queue; when the lock had meanwhile been handed to this token, or is
+ * free, passes it on so a timed-out waiter never strands the next one.
+ */
+export const CANCEL_SCRIPT = `${PRELUDE}
+local token = ARGV[1]
+redis.call('ZREM', Z, token)
+redis.call('HDEL', H, token)
+local cur = redis.call('GET', L)
+if (not cur) or string.sub(cur, 1, string.len(token) + 1) == token .. '|' then
+  handoff()
+end
+return 1
+`;
+
+/**
+ * Quorum write-back. KEYS: lock, fence counter. ARGV: `token|fence` on this node, the quorum
+ * fence. Raises the node's counter to the fence the holder will use, only while it still holds
+ * the lock here, so any later majority (which must include one of these nodes) issues more.
+ */
+export const BUMP_SCRIPT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+if last < tonumber(ARGV[2]) then redis.call('SET', KEYS[2], ARGV[2], 'PX', 86400000) end
+return 1
+`;

@@ -1,0 +1,191 @@
+import { randomBytes } from 'node:crypto';
+import type { KeelRedisClient } from '@keel/core';
+import type { LockStore, StoreAcquireMode, StoreAcquireResult, WaiterEvent } from './lock.store.js';
+import {
+  ACQUIRE_SCRIPT,
+  BUMP_SCRIPT,
+  CANCEL_SCRIPT,
+  EXTEND_SCRIPT,
+  RELEASE_SCRIPT,
+} from './redis-lock.scripts.js';
+
+/** How long a queue entry lives without being refreshed by its waiter. */
+export const QUEUE_LEASE_MS = 3_000;
+
+type ScriptReply = [number, string, number];
+
+interface LockCommands {
+  keelLockAcquire(...args: (string | number)[]): Promise<ScriptReply>;
+  keelLockRelease(...args: (string | number)[]): Promise<number>;
+  keelLockExtend(...args: (string | number)[]): Promise<number>;
+  keelLockCancel(...args: (string | number)[]): Promise<number>;
+  keelLockBump(...args: (string | number)[]): Promise<number>;
+}
+
+/** Options of {@link RedisLockStore}. @publicApi */
+export interface RedisLockStoreOptions {
+  /** Command connection (shared). */
+  readonly client: KeelRedisClient;
+  /** Dedicated connection for the wake channel; created lazily on the first wait. */
+  readonly subscriber: () => KeelRedisClient;
+  /** Prefix of every key, e.g. `keel:locks:`. */
+  readonly prefix: string;
+}
+
+/**
+ * The Redis lock store: one Lua script per operation, one round trip each; waiters are queued
+ * in Redis and woken (or handed the lock) through one pub/sub channel per store instance, so
+ * nobody polls and only the next waiter is woken.
+ * @publicApi
+ */
+export class RedisLockStore implements LockStore {
+  readonly kind = 'redis' as const;
+  readonly pushHandoff = true;
+  /** Channel on which this instance's waiters hear grants and wake-ups. */
+  readonly channel: string;
+  private readonly client: KeelRedisClient & LockCommands;
+  private readonly listeners = new Map<string, (event: WaiterEvent) => void>();
+  private subscriber: KeelRedisClient | undefined;
+  private subscribed: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(private readonly options: RedisLockStoreOptions) {
+    this.channel = `${options.prefix}wake:${randomBytes(8).toString('hex')}`;
+    this.client = options.client as KeelRedisClient & LockCommands;
+    defineLockCommands(options.client);
+  }
+
+  async tryAcquire(
+    key: string,
+    token: string,
+    ttlMs: number,
+    mode: StoreAcquireMode,
+  ): Promise<StoreAcquireResult> {
+    if (mode.enqueue) await this.ready();
+    const [ok, fence, ms] = await this.client.keelLockAcquire(
+      ...this.keys(key),
+      token,
+      Math.ceil(ttlMs),
+      mode.fair ? 1 : 0,
+      mode.enqueue ? 1 : 0,
+      this.channel,
+      QUEUE_LEASE_MS,
+    );
+    return ok === 1
+      ? { acquired: true, fence: Number(fence), validityMs: Number(ms) }
+      : { acquired: false, retryAfterMs: Math.max(0, Number(ms)) };
+  }
+
+  async release(key: string, token: string, fence: number): Promise<boolean> {
+    return (await this.client.keelLockRelease(...this.keys(key), `${token}|${fence}`)) === 1;
+  }
+
+  async extend(key: string, token: string, fence: number, ttlMs: number): Promise<boolean> {
+    return (
+      (await this.client.keelLockExtend(this.lockKey(key), `${token}|${fence}`, Math.ceil(ttlMs))) === 1
+    );
+  }
+
+  /** Quorum write-back: raises this node's fence counter while `token` holds the lock here. */
+  async bumpFence(key: string, token: string, nodeFence: number, fence: number): Promise<boolean> {
+    const [lock, counter] = this.keys(key);
+    return (await this.client.keelLockBump(lock, counter, `${token}|${nodeFence}`, fence)) === 1;
+  }
+
+  async cancel(key: string, token: string): Promise<void> {
+    await this.client.keelLockCancel(...this.keys(key), token);
+  }
+
+  listen(token: string, listener: (event: WaiterEvent) => void): () => void {
+    this.listeners.set(token, listener);
+    return () => {
+      if (this.listeners.get(token) === listener) this.listeners.delete(token);
+    };
+  }
+
+  ready(): Promise<void> {
+    if (this.subscribed !== undefined) return this.subscribed;
+    if (this.closed) return Promise.reject(new Error('lock store closed'));
+    const subscriber = (this.subscriber = this.options.subscriber());
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel === this.channel) this.dispatch(message);
+    });
+    // ioredis re-subscribes after a reconnect by itself; waiters also re-check on a timer, so a
+    // message lost while disconnected delays a hand-off by at most that interval.
+    this.subscribed = subscriber.subscribe(this.channel).then(() => undefined);
+    this.subscribed.catch(() => {
+      this.subscribed = undefined;
+    });
+    return this.subscribed;
+  }
+
+  async holder(key: string): Promise<string | undefined> {
+    const value = await this.client.get(this.lockKey(key));
+    return value === null ? undefined : value.slice(0, value.indexOf('|'));
+  }
+
+  async setWaitsFor(chain: string, key: string | undefined, ttlMs: number): Promise<void> {
+    const name = `${this.options.prefix}waits:${chain}`;
+    if (key === undefined) await this.client.del(name);
+    else await this.client.set(name, key, 'PX', Math.ceil(ttlMs));
+  }
+
+  async waitsFor(chain: string): Promise<string | undefined> {
+    return (await this.client.get(`${this.options.prefix}waits:${chain}`)) ?? undefined;
+  }
+
+  async ping(): Promise<number> {
+    const start = performance.now();
+    await this.client.ping();
+    return performance.now() - start;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    const subscriber = this.subscriber;
+    this.subscriber = undefined;
+    if (subscriber !== undefined && subscriber.status !== 'end') {
+      try {
+        await Promise.race([
+          subscriber.quit(),
+          new Promise((resolve) => setTimeout(resolve, 1_000).unref()),
+        ]);
+      } catch {
+        // already gone
+      } finally {
+        subscriber.disconnect();
+      }
+    }
+  }
+
+  /** The lock's Redis key; its `{hash tag}` is shared by all keys of the lock. */
+  lockKey(key: string): string {
+    return `${this.options.prefix}{${key}}`;
+  }
+
+  private keys(key: string): [string, string, string, string] {
+    const base = this.lockKey(key);
+    return [base, `${base}:fence`, `${base}:q`, `${base}:qe`];
+  }
+
+  private dispatch(message: string): void {
+    const parts = message.split('|');
+    const listener = this.listeners.get(parts[1]);
+    if (listener === undefined) return;
+    if (parts[0] === 'g') listener({ type: 'grant', fence: Number(parts[2]), ttlMs: Number(parts[3]) });
+    else listener({ type: 'wake' });
+  }
+}
+
+/** Registers the lock scripts on a client (EVALSHA with a NOSCRIPT fallback). @internal */
+export function defineLockCommands(client: KeelRedisClient): void {
+  const target = client as KeelRedisClient & Partial<LockCommands>;
+  if (typeof target.keelLockAcquire === 'function') return;
+  client.defineCommand('keelLockAcquire', { numberOfKeys: 4, lua: ACQUIRE_SCRIPT });
+  client.defineCommand('keelLockRelease', { numberOfKeys: 4, lua: RELEASE_SCRIPT });
+  client.defineCommand('keelLockExtend', { numberOfKeys: 1, lua: EXTEND_SCRIPT });
+  client.defineCommand('keelLockCancel', { numberOfKeys: 4, lua: CANCEL_SCRIPT });
+  client.defineCommand('keelLockBump', { numberOfKeys: 2, lua: BUMP_SCRIPT });
+}
