@@ -36,6 +36,7 @@ export class ServiceClientFactory implements OnApplicationShutdown {
 
   /** A connected-on-demand TCP client for an instance of `service`. */
   async client(service: string, options: ServiceClientOptions = {}): Promise<ClientTCP> {
+    if (!this.discovery.isLoaded(service)) await this.discovery.refresh(service);
     const instance = this.discovery.choose(service, options);
     const portName = options.port ?? (instance.address.ports?.tcp !== undefined ? 'tcp' : undefined);
     const port = portName === undefined ? instance.address.port : instance.address.ports?.[portName];

@@ -242,6 +242,11 @@ export class ServiceDiscovery implements OnApplicationBootstrap, OnApplicationSh
     await this.sync(entry);
   }
 
+  /** True once the service's list was read at least once (no network). */
+  isLoaded(name: string): boolean {
+    return this.entries.get(name)?.loaded === true;
+  }
+
   /** Cache state of every watched service. */
   cacheStates(): CacheState[] {
     const now = Date.now();

@@ -34,6 +34,8 @@ export class ServiceHttpClient {
   async fetch(url: string | URL, init: ServiceFetchInit = {}): Promise<Response> {
     const { choose, isFailure = (r: Response) => r.status >= 500, ...request } = init;
     const target = new URL(url);
+    // The first call to a service nobody listed in `discover` waits for one read, not a miss.
+    if (!this.discovery.isLoaded(target.hostname)) await this.discovery.refresh(target.hostname);
     const instance = this.discovery.choose(target.hostname, choose);
     const resolved = resolveUrl(target, instance);
     const done = this.discovery.track(instance);

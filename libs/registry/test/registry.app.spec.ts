@@ -1,0 +1,269 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Controller, Get, HttpException, Module, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { MessagePattern, Transport } from '@nestjs/microservices';
+import { KeelCoreModule, KeelMetrics, loadKeelConfig } from '@keel/core';
+import {
+  MemoryRegistryStore,
+  NoInstanceAvailableError,
+  RegistrationService,
+  RegistryHealthIndicator,
+  RegistryModule,
+  ServiceClientFactory,
+  ServiceDiscovery,
+  ServiceHttpClient,
+  isNoInstanceAvailableError,
+  type RegistryModuleOptions,
+  type ServiceInstance,
+  type ServiceSnapshot,
+} from '@keel/registry';
+import { firstValueFrom } from 'rxjs';
+import { freePort } from '../../../test/support/fault-servers.js';
+import { redisUrl, uniquePrefix } from '../../../test/support/services.js';
+import { waitFor } from '../../../test/support/wait-for.js';
+
+const SECRET = 'fleet-secret-0123456789';
+
+@Controller()
+class HelloController {
+  static failing = new Set<string>();
+  constructor(private readonly registration: RegistrationService) {}
+
+  @Get('hello')
+  hello() {
+    const id = this.registration.state().instanceId ?? '';
+    if (HelloController.failing.has(id)) throw new HttpException('down', 500);
+    return { id };
+  }
+
+  @MessagePattern('ping')
+  ping(value: number) {
+    return { pong: value, id: this.registration.state().instanceId };
+  }
+}
+
+const apps: INestApplication[] = [];
+afterEach(async () => {
+  HelloController.failing.clear();
+  await Promise.all(apps.splice(0).map((app) => app.close().catch(() => undefined)));
+});
+
+interface BootOptions {
+  readonly prefix: string;
+  readonly registry: RegistryModuleOptions;
+  readonly redis?: boolean;
+  readonly tcpPort?: number;
+}
+
+async function boot({ prefix, registry, redis = true, tcpPort }: BootOptions): Promise<INestApplication> {
+  @Module({
+    imports: [
+      KeelCoreModule.forRoot({
+        serviceName: 'test',
+        redis: redis ? redisUrl() : false,
+        redisKeyPrefix: `${prefix}:`,
+        config: loadKeelConfig({ env: {} }),
+      }),
+      RegistryModule.forRoot({ resyncMs: 500, ttlMs: 3_000, drainMs: 300, ...registry }),
+    ],
+    controllers: [HelloController],
+  })
+  class AppModule {}
+  const app = await NestFactory.create(AppModule, { logger: false });
+  apps.push(app);
+  if (tcpPort !== undefined) {
+    app.connectMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port: tcpPort } });
+    await app.startAllMicroservices();
+  }
+  await app.listen(0, '127.0.0.1');
+  return app;
+}
+
+const ids = (list: readonly ServiceInstance[]) => list.map((i) => i.id).sort();
+
+describe('registration and discovery (real Redis)', () => {
+  it('registers once listening, with the server address and registry-clock times', async () => {
+    const prefix = uniquePrefix('reg');
+    const a = await boot({ prefix, registry: { service: { name: 'alpha', version: '1.2.0', tags: ['x'], instanceId: 'a1' } } });
+    const c = await boot({ prefix, registry: { discover: ['alpha'] } });
+    const discovery = c.get(ServiceDiscovery);
+    const [instance] = await waitFor(() => discovery.instances('alpha').length === 1 && discovery.instances('alpha'), {
+      message: 'alpha visible',
+    });
+    const port = (a.getHttpServer().address() as { port: number }).port;
+    expect(instance).toMatchObject({ id: 'a1', address: { host: '127.0.0.1', port }, version: '1.2.0', status: 'passing' });
+    expect(instance.registeredAt).toBeGreaterThan(0);
+    expect(instance.expiresAt - instance.heartbeatAt).toBe(3_000);
+    expect(discovery.choose('alpha').id).toBe('a1');
+    expect(discovery.instances('alpha', { version: '^1.0.0', tags: ['x'] })).toHaveLength(1);
+    expect(discovery.instances('alpha', { version: '^2.0.0' })).toHaveLength(0);
+    expect(() => discovery.choose('alpha', { tags: ['nope'] })).toThrow(NoInstanceAvailableError);
+    expect(await a.get(RegistryHealthIndicator).check()).toMatchObject({ status: 'up', details: { registered: true } });
+  });
+
+  it('graceful shutdown: draining is seen at once, removal after the drain period', async () => {
+    const prefix = uniquePrefix('drain');
+    const a = await boot({ prefix, registry: { service: { name: 'alpha', instanceId: 'a1' }, drainMs: 1_000 } });
+    await boot({ prefix, registry: { service: { name: 'alpha', instanceId: 'a2' } } });
+    const c = await boot({ prefix, registry: { discover: ['alpha'] } });
+    const discovery = c.get(ServiceDiscovery);
+    await waitFor(() => discovery.instances('alpha').length === 2, { message: 'both visible' });
+    const events: string[][] = [];
+    const sub = discovery.watch('alpha').subscribe((list) => events.push(list.map((i) => `${i.id}:${i.status}`)));
+    const closing = a.close();
+    apps.splice(apps.indexOf(a), 1);
+    await waitFor(() => discovery.instances('alpha', { includeUnhealthy: true }).find((i) => i.id === 'a1')?.status === 'draining', {
+      message: 'draining',
+    });
+    // Drained instances are never chosen.
+    for (let i = 0; i < 10; i++) expect(discovery.choose('alpha').id).toBe('a2');
+    expect(ids(discovery.instances('alpha', { includeUnhealthy: true }))).toEqual(['a1', 'a2']);
+    await closing;
+    await waitFor(() => discovery.instances('alpha', { includeUnhealthy: true }).length === 1, { message: 'removed' });
+    sub.unsubscribe();
+    expect(events.map((e) => e.join(','))).toEqual(
+      expect.arrayContaining(['a1:passing,a2:passing', 'a1:draining,a2:passing', 'a2:passing']),
+    );
+  });
+
+  it('signed records: a process with a wrong secret cannot register or overwrite', async () => {
+    const prefix = uniquePrefix('signed');
+    await boot({ prefix, registry: { secret: SECRET, service: { name: 'alpha', instanceId: 'a1', metadata: { who: 'good' } } } });
+    const c = await boot({ prefix, registry: { secret: SECRET, discover: ['alpha'] } });
+    const discovery = c.get(ServiceDiscovery);
+    await waitFor(() => discovery.instances('alpha').length === 1, { message: 'good instance' });
+    const intruderSameId = await boot({
+      prefix,
+      registry: { secret: 'wrong-secret-9876543210', service: { name: 'alpha', instanceId: 'a1', metadata: { who: 'evil' } } },
+    });
+    const intruderNewId = await boot({
+      prefix,
+      registry: { service: { name: 'alpha', instanceId: 'evil-2', metadata: { who: 'evil' } } },
+    });
+    await waitFor(() => intruderSameId.get(RegistrationService).state().consecutiveFailures > 0, { message: 'refused' });
+    expect(intruderSameId.get(RegistrationService).state().registered).toBe(false);
+    await waitFor(() => intruderNewId.get(RegistrationService).state().registered, { message: 'unsigned write' });
+    await discovery.refresh('alpha');
+    expect(discovery.instances('alpha').map((i) => i.metadata.who)).toEqual(['good']);
+    const metrics = await c.get(KeelMetrics).render();
+    expect(metrics).toMatch(/keel_registry_invalid_records_total\{[^}]*reason="signature"[^}]*\} [1-9]/);
+  });
+
+  it('serves the last known list, flagged stale, while the store fails; ignores a one-off empty answer', async () => {
+    let mode: 'ok' | 'fail' | 'empty' = 'ok';
+    class FlakyStore extends MemoryRegistryStore {
+      override async snapshot(service: string): Promise<ServiceSnapshot> {
+        if (mode === 'fail') throw new Error('connection lost');
+        const snap = await super.snapshot(service);
+        return mode === 'empty' ? { ...snap, records: [] } : snap;
+      }
+    }
+    const store = new FlakyStore();
+    const prefix = uniquePrefix('stale');
+    await boot({ prefix, redis: false, registry: { store, service: { name: 'alpha', instanceId: 'a1' } } });
+    const c = await boot({ prefix, redis: false, registry: { store, discover: ['alpha'], emptyConfirmMs: 300, recoveryMs: 0 } });
+    const discovery = c.get(ServiceDiscovery);
+    await waitFor(() => discovery.instances('alpha').length === 1, { message: 'visible' });
+
+    mode = 'fail';
+    await discovery.refresh('alpha');
+    expect(discovery.cacheState('alpha')).toMatchObject({ stale: true, instances: 1 });
+    expect(discovery.choose('alpha').id).toBe('a1');
+    expect(await c.get(RegistryHealthIndicator).check()).toMatchObject({ status: 'degraded', details: { staleServices: ['alpha'] } });
+
+    mode = 'empty';
+    await discovery.refresh('alpha');
+    expect(discovery.cacheState('alpha')).toMatchObject({ stale: false, instances: 1 });
+    expect(discovery.choose('alpha').id).toBe('a1');
+    mode = 'ok';
+    await discovery.refresh('alpha');
+    expect(discovery.instances('alpha')).toHaveLength(1);
+
+    // An empty answer that persists past emptyConfirmMs is believed.
+    mode = 'empty';
+    await discovery.refresh('alpha');
+    await waitFor(() => discovery.instances('alpha', { includeUnhealthy: true }).length === 0, { message: 'confirmed empty' });
+  });
+
+  it('ServiceHttpClient resolves service URLs, balances, and ejects a failing instance locally', async () => {
+    const prefix = uniquePrefix('http');
+    await boot({ prefix, registry: { service: { name: 'alpha', instanceId: 'a1' } } });
+    await boot({ prefix, registry: { service: { name: 'alpha', instanceId: 'a2' } } });
+    const c = await boot({ prefix, registry: { discover: ['alpha'], outlier: { failures: 3, windowMs: 60_000, ejectMs: 60_000 } } });
+    const discovery = c.get(ServiceDiscovery);
+    const http = c.get(ServiceHttpClient);
+    await waitFor(() => discovery.instances('alpha').length === 2, { message: 'both' });
+    const seen = new Set<string>();
+    for (let i = 0; i < 4; i++) {
+      const res = await http.fetch('http://alpha/hello', { choose: { strategy: 'round-robin' } });
+      seen.add(((await res.json()) as { id: string }).id);
+    }
+    expect([...seen].sort()).toEqual(['a1', 'a2']);
+
+    HelloController.failing.add('a2');
+    let failures = 0;
+    for (let i = 0; i < 20 && !discovery.isEjected('a2'); i++) {
+      const res = await http.fetch('http://alpha/hello', { choose: { strategy: 'round-robin' } });
+      if (res.status === 500) failures++;
+    }
+    expect(failures).toBe(3);
+    expect(discovery.isEjected('a2')).toBe(true);
+    for (let i = 0; i < 10; i++) {
+      const res = await http.fetch('http://alpha/hello');
+      expect(((await res.json()) as { id: string }).id).toBe('a1');
+    }
+    // Not marked critical globally: other consumers still see it passing.
+    expect(discovery.instances('alpha', { includeUnhealthy: true }).find((i) => i.id === 'a2')?.status).toBe('passing');
+    expect(discovery.inFlight('a1')).toBe(0);
+    await expect(http.fetch('http://nowhere/x')).rejects.toThrow(NoInstanceAvailableError);
+    const error = await http.fetch('http://nowhere/x').catch((e: unknown) => e);
+    expect(isNoInstanceAvailableError(error)).toBe(true);
+  });
+
+  it('ServiceClientFactory sends to the chosen instance over TCP', async () => {
+    const prefix = uniquePrefix('tcp');
+    const tcpPort = await freePort();
+    await boot({ prefix, tcpPort, registry: { service: { name: 'beta', instanceId: 'b1' }, address: { ports: { tcp: tcpPort } } } });
+    const c = await boot({ prefix, registry: {} });
+    await waitFor(async () => {
+      await c.get(ServiceDiscovery).refresh('beta');
+      return c.get(ServiceDiscovery).instances('beta').length === 1;
+    }, { message: 'beta' });
+    const client = await c.get(ServiceClientFactory).client('beta');
+    expect(await firstValueFrom(client.send('ping', 7))).toEqual({ pong: 7, id: 'b1' });
+  });
+
+  it('a microservice-only app without an address fails at bootstrap', async () => {
+    @Module({
+      imports: [
+        KeelCoreModule.forRoot({ serviceName: 'm', redis: false, config: loadKeelConfig({ env: {} }) }),
+        RegistryModule.forRoot({ service: { name: 'm' } }),
+      ],
+    })
+    class MicroOnly {}
+    await expect(NestFactory.createApplicationContext(MicroOnly, { logger: false })).rejects.toThrow(/address.host and address.port/);
+  });
+
+  it('custom checks turn the instance critical after N results and back', async () => {
+    let healthy = true;
+    const prefix = uniquePrefix('custom');
+    await boot({
+      prefix,
+      registry: {
+        service: { name: 'alpha', instanceId: 'a1' },
+        checks: { custom: [() => healthy], intervalMs: 50, failuresBeforeCritical: 2, successesBeforePassing: 2 },
+      },
+    });
+    await boot({ prefix, registry: { service: { name: 'alpha', instanceId: 'a2' } } });
+    const c = await boot({ prefix, registry: { discover: ['alpha'] } });
+    const discovery = c.get(ServiceDiscovery);
+    await waitFor(() => discovery.instances('alpha').length === 2, { message: 'both' });
+    healthy = false;
+    await waitFor(() => discovery.instances('alpha', { includeUnhealthy: true }).find((i) => i.id === 'a1')?.status === 'critical', {
+      message: 'critical',
+    });
+    for (let i = 0; i < 10; i++) expect(discovery.choose('alpha').id).toBe('a2');
+    healthy = true;
+    await waitFor(() => discovery.instances('alpha').length === 2, { message: 'passing again' });
+  });
+});
