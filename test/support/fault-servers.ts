@@ -1,6 +1,7 @@
 // Private servers for fault tests: each test owns its server on a spare loopback port, so it can
 // stop, kill and restart it without disturbing the shared services or other workers.
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 
@@ -26,6 +27,26 @@ function track(child: ChildProcess): void {
       for (const proc of live) proc.kill('SIGKILL');
     });
   }
+}
+
+/**
+ * A worker killed by a signal (Jest timeout, Ctrl-C) never runs exit hooks, and redis-server does
+ * not notice its parent dying. This watcher holds the read end of a pipe from us and kills the
+ * server when the pipe closes, i.e. when this process is gone, however it ended.
+ */
+function watchForOrphan(child: ChildProcess): ChildProcess {
+  const watcher = spawn(
+    'sh',
+    ['-c', 'cat >/dev/null; kill -9 "$0" 2>/dev/null', String(child.pid)],
+    {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    },
+  );
+  watcher.unref();
+  (watcher.stdin as Socket | null)?.unref();
+  watcher.stdin?.on('error', () => undefined);
+  child.once('exit', () => watcher.kill('SIGKILL'));
+  return watcher;
 }
 
 function exited(child: ChildProcess): boolean {
@@ -112,6 +133,7 @@ export async function startRedisServer(
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     track(proc);
+    watchForOrphan(proc);
     const output = captureOutput(proc);
     child = proc;
     const url = `redis://127.0.0.1:${port}`;
