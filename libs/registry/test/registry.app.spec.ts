@@ -87,9 +87,7 @@ describe('registration and discovery (real Redis)', () => {
     const a = await boot({ prefix, registry: { service: { name: 'alpha', version: '1.2.0', tags: ['x'], instanceId: 'a1' } } });
     const c = await boot({ prefix, registry: { discover: ['alpha'] } });
     const discovery = c.get(ServiceDiscovery);
-    const [instance] = await waitFor(() => discovery.instances('alpha').length === 1 && discovery.instances('alpha'), {
-      message: 'alpha visible',
-    });
+    const instance = await waitFor(() => discovery.instances('alpha')[0], { message: 'alpha visible' });
     const port = (a.getHttpServer().address() as { port: number }).port;
     expect(instance).toMatchObject({ id: 'a1', address: { host: '127.0.0.1', port }, version: '1.2.0', status: 'passing' });
     expect(instance.registeredAt).toBeGreaterThan(0);
