@@ -1,4 +1,5 @@
 import { KeelMetrics } from '@keel/core';
+import { closeQuietly } from '../src/stores/redis-lock.store.js';
 import { Redis } from 'ioredis';
 import {
   LockService,
@@ -54,8 +55,7 @@ export function redisStore(url: string, prefix: string): { store: RedisLockStore
     store,
     close: async () => {
       await store.close();
-      for (const sub of subscribers) sub.disconnect();
-      client.disconnect();
+      await Promise.all([...subscribers, client].map((c) => closeQuietly(c)));
     },
   };
 }

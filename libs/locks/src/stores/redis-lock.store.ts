@@ -146,18 +146,7 @@ export class RedisLockStore implements LockStore {
     this.listeners.clear();
     const subscriber = this.subscriber;
     this.subscriber = undefined;
-    if (subscriber !== undefined && subscriber.status !== 'end') {
-      try {
-        await Promise.race([
-          subscriber.quit(),
-          new Promise((resolve) => setTimeout(resolve, 1_000).unref()),
-        ]);
-      } catch {
-        // already gone
-      } finally {
-        subscriber.disconnect();
-      }
-    }
+    if (subscriber !== undefined) await closeQuietly(subscriber);
   }
 
   /** The lock's Redis key; its `{hash tag}` is shared by all keys of the lock. */
@@ -188,4 +177,23 @@ export function defineLockCommands(client: KeelRedisClient): void {
   client.defineCommand('keelLockExtend', { numberOfKeys: 1, lua: EXTEND_SCRIPT });
   client.defineCommand('keelLockCancel', { numberOfKeys: 4, lua: CANCEL_SCRIPT });
   client.defineCommand('keelLockBump', { numberOfKeys: 2, lua: BUMP_SCRIPT });
+}
+
+/**
+ * QUIT, bounded by a second; only a connection that did not close that way is cut. (ioredis'
+ * `disconnect()` after a completed QUIT leaves a 2 s timer behind, which keeps a process alive.)
+ * @internal
+ */
+export async function closeQuietly(client: KeelRedisClient): Promise<void> {
+  if (client.status === 'end') return;
+  if (client.status === 'wait') {
+    client.disconnect();
+    return;
+  }
+  try {
+    await Promise.race([client.quit(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+  } catch {
+    // already gone
+  }
+  if (client.status !== 'end') client.disconnect();
 }
