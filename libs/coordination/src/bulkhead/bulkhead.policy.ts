@@ -1,0 +1,147 @@
+import { Inject, type BeforeApplicationShutdown } from '@nestjs/common';
+import {
+  KEEL_CORE_SETTINGS,
+  KeelDecoratorError,
+  KeelMetrics,
+  PolicyFactoryFor,
+  RedisConnectionFactory,
+  type Invocation,
+  type KeelCoreSettings,
+  type Next,
+  type PolicyFactory,
+  type PolicyInterceptor,
+  type PolicyTarget,
+} from '@keel/core';
+import type { Counter } from 'prom-client';
+import { fail, isThenable, returnsPromise } from '../call-shape.js';
+import { COORDINATION_SETTINGS, METRICS } from '../coordination.constants.js';
+import { resolvePolicyOptions, type BulkheadOptions, type CoordinationSettings } from '../coordination.options.js';
+import { BulkheadRejectedError } from '../coordination.errors.js';
+import { FleetBulkhead } from './fleet-bulkhead.js';
+import { LocalBulkhead } from './local-bulkhead.js';
+
+type AnyBulkhead = LocalBulkhead | FleetBulkhead;
+
+/** Builds `@Bulkhead` interceptors; bulkheads are shared by name. @internal */
+@PolicyFactoryFor('bulkhead')
+export class BulkheadPolicyFactory implements PolicyFactory<string | BulkheadOptions | undefined>, BeforeApplicationShutdown {
+  private readonly bulkheads = new Map<string, { bulkhead: AnyBulkhead; fingerprint: string; site: string }>();
+  private readonly rejected: Counter<'name' | 'reason'>;
+
+  constructor(
+    @Inject(COORDINATION_SETTINGS) private readonly settings: CoordinationSettings,
+    @Inject(KEEL_CORE_SETTINGS) private readonly core: KeelCoreSettings,
+    @Inject(RedisConnectionFactory) private readonly redis: RedisConnectionFactory,
+    @Inject(KeelMetrics) metrics: KeelMetrics,
+  ) {
+    const factory = this;
+    const reported = new Map<string, number>();
+    this.rejected = metrics.counter({
+      name: METRICS.bulkheadRejected,
+      help: 'Calls rejected by bulkheads (reason: full or queue-timeout)',
+      labelNames: ['name', 'reason'] as const,
+      collect() {
+        for (const [name, { bulkhead }] of factory.bulkheads) {
+          for (const [reason, value] of [['full', bulkhead.rejectedFull], ['queue-timeout', bulkhead.rejectedTimeout]] as const) {
+            const key = `${name}\u0000${reason}`;
+            const delta = value - (reported.get(key) ?? 0);
+            if (delta > 0) this.inc({ name, reason }, delta);
+            reported.set(key, value);
+          }
+        }
+      },
+    });
+    metrics.gauge({
+      name: METRICS.bulkheadActive,
+      help: 'Calls holding a bulkhead slot in this process',
+      labelNames: ['name'] as const,
+      collect() {
+        for (const [name, { bulkhead }] of factory.bulkheads) this.set({ name }, bulkhead.active);
+      },
+    });
+  }
+
+  beforeApplicationShutdown(): void {
+    for (const { bulkhead } of this.bulkheads.values()) bulkhead.close();
+  }
+
+  create(ref: string | BulkheadOptions | undefined, target: PolicyTarget): PolicyInterceptor {
+    const { options, policyName } = resolvePolicyOptions<BulkheadOptions>(this.settings, 'bulkhead', ref, target.label);
+    const limits = {
+      name: options.name ?? policyName ?? target.label,
+      maxConcurrent: options.maxConcurrent ?? 10,
+      maxQueue: options.maxQueue ?? 0,
+      queueTimeoutMs: options.queueTimeoutMs ?? 1_000,
+    };
+    const scope = options.scope ?? 'local';
+    const fingerprint = JSON.stringify({ ...limits, scope, leaseMs: options.leaseMs });
+    const existing = this.bulkheads.get(limits.name);
+    if (existing !== undefined && existing.fingerprint !== fingerprint) {
+      throw new KeelDecoratorError(
+        `${target.label}: @Bulkhead '${limits.name}' is already declared by ${existing.site} with different options`,
+      );
+    }
+    const async = returnsPromise(target);
+    let bulkhead = existing?.bulkhead;
+    if (bulkhead === undefined) {
+      if (scope === 'fleet' && this.core.redis !== undefined) {
+        const key = `${this.core.redisKeyPrefix}bulkhead:{${this.core.serviceName}:${limits.name}}`;
+        bulkhead = new FleetBulkhead(
+          limits,
+          this.redis.client(this.core.redis, 'coordination'),
+          key,
+          options.leaseMs ?? 30_000,
+          this.settings.fleet.commandTimeoutMs,
+        );
+      } else {
+        bulkhead = new LocalBulkhead(limits);
+      }
+      this.bulkheads.set(limits.name, { bulkhead, fingerprint, site: target.label });
+    }
+    return bulkhead instanceof FleetBulkhead ? fleetInterceptor(bulkhead) : localInterceptor(bulkhead, async);
+  }
+}
+
+function localInterceptor(bulkhead: LocalBulkhead, async: boolean): PolicyInterceptor {
+  const releaseAfter = async (promise: PromiseLike<unknown>) => {
+    try {
+      return await promise;
+    } finally {
+      bulkhead.release();
+    }
+  };
+  const runHeld = (invocation: Invocation, next: Next): unknown => {
+    let result: unknown;
+    try {
+      result = next(invocation);
+    } catch (error) {
+      bulkhead.release();
+      throw error;
+    }
+    if (isThenable(result)) return releaseAfter(result);
+    bulkhead.release();
+    return result;
+  };
+  return (invocation: Invocation, next: Next) => {
+    if (bulkhead.tryAcquire()) return runHeld(invocation, next);
+    if (bulkhead.limits.maxQueue === 0 || !async) {
+      bulkhead.rejectedFull++;
+      return fail(
+        new BulkheadRejectedError(bulkhead.limits.name, 'full', bulkhead.limits.queueTimeoutMs),
+        async,
+      );
+    }
+    return bulkhead.wait().then(() => runHeld(invocation, next));
+  };
+}
+
+function fleetInterceptor(bulkhead: FleetBulkhead): PolicyInterceptor {
+  return async (invocation: Invocation, next: Next) => {
+    const slot = await bulkhead.acquire();
+    try {
+      return await next(invocation);
+    } finally {
+      bulkhead.release(slot);
+    }
+  };
+}

@@ -1,0 +1,99 @@
+import { KeelError, isKeelError } from '@keel/core';
+
+/** One validation problem: where (`dto.items.0.qty`, `0`, `''` for the whole value) and what. @publicApi */
+export interface ValidationProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * A method's arguments failed `@Validate`. Carries every problem found, not just the first; the
+ * module's exception filter maps it to HTTP 400 with that list.
+ * @publicApi
+ */
+export class ValidationFailedError extends KeelError {
+  static readonly code = 'KEEL_VALIDATION_FAILED';
+
+  constructor(
+    readonly problems: readonly ValidationProblem[],
+    readonly method?: string,
+  ) {
+    super(
+      ValidationFailedError.code,
+      `Validation failed${method ? ` for ${method}` : ''}: ${problems
+        .map((p) => (p.path ? `${p.path}: ${p.message}` : p.message))
+        .join('; ')}`,
+    );
+  }
+}
+
+/** True for a {@link ValidationFailedError} from any copy of the package. @publicApi */
+export function isValidationFailedError(error: unknown): error is ValidationFailedError {
+  return isKeelError(error) && error.code === ValidationFailedError.code;
+}
+
+/**
+ * A circuit breaker refused the call: it is open, isolated, or half-open with every probe slot
+ * taken. `retryAfterMs` is how long until the breaker lets a probe through (an estimate).
+ * @publicApi
+ */
+export class CircuitOpenError extends KeelError {
+  static readonly code = 'KEEL_CIRCUIT_OPEN';
+
+  constructor(
+    readonly breaker: string,
+    readonly state: 'open' | 'half-open' | 'isolated',
+    readonly retryAfterMs: number,
+  ) {
+    super(CircuitOpenError.code, `Circuit breaker '${breaker}' is ${state}; call rejected`);
+  }
+}
+
+/** True for a {@link CircuitOpenError} from any copy of the package. @publicApi */
+export function isCircuitOpenError(error: unknown): error is CircuitOpenError {
+  return isKeelError(error) && error.code === CircuitOpenError.code;
+}
+
+/**
+ * A bulkhead refused the call: every slot and queue place was taken (`reason: 'full'`), or the
+ * call waited in the queue longer than `queueTimeoutMs` (`reason: 'queue-timeout'`).
+ * @publicApi
+ */
+export class BulkheadRejectedError extends KeelError {
+  static readonly code = 'KEEL_BULKHEAD_REJECTED';
+
+  constructor(
+    readonly bulkhead: string,
+    readonly reason: 'full' | 'queue-timeout',
+    readonly retryAfterMs: number,
+  ) {
+    super(
+      BulkheadRejectedError.code,
+      reason === 'full'
+        ? `Bulkhead '${bulkhead}' is full; call rejected`
+        : `Bulkhead '${bulkhead}': call waited too long for a slot`,
+    );
+  }
+}
+
+/** True for a {@link BulkheadRejectedError} from any copy of the package. @publicApi */
+export function isBulkheadRejectedError(error: unknown): error is BulkheadRejectedError {
+  return isKeelError(error) && error.code === BulkheadRejectedError.code;
+}
+
+/** A call did not settle within its `@Timeout`. @publicApi */
+export class TimeoutError extends KeelError {
+  static readonly code = 'KEEL_TIMEOUT';
+
+  constructor(
+    readonly timeoutMs: number,
+    readonly method?: string,
+  ) {
+    super(TimeoutError.code, `${method ?? 'call'} timed out after ${timeoutMs} ms`);
+  }
+}
+
+/** True for a {@link TimeoutError} from any copy of the package. @publicApi */
+export function isTimeoutError(error: unknown): error is TimeoutError {
+  return isKeelError(error) && error.code === TimeoutError.code;
+}

@@ -1,0 +1,73 @@
+export { CoordinationModule } from './coordination.module.js';
+export type {
+  BackoffKind,
+  BulkheadOptions,
+  CircuitBreakerOptions,
+  CoordinationModuleOptions,
+  JsonSchemaRuleSet,
+  NamedPolicy,
+  RetryEvent,
+  RetryOptions,
+  TimeoutOptions,
+} from './coordination.options.js';
+
+export {
+  ValidationFailedError,
+  isValidationFailedError,
+  CircuitOpenError,
+  isCircuitOpenError,
+  BulkheadRejectedError,
+  isBulkheadRejectedError,
+  TimeoutError,
+  isTimeoutError,
+  type ValidationProblem,
+} from './coordination.errors.js';
+export {
+  isClientError,
+  isNonTransientError,
+  type ErrorClass,
+  type ErrorFilter,
+} from './error-filter.js';
+export type { Disposable, KeelEvent } from './events.js';
+
+export {
+  Validate,
+  type DtoClass,
+  type JsonSchema,
+  type StandardSchemaV1,
+  type StandardResult,
+  type ValidateOptions,
+  type Validator,
+} from './validate/validate.decorator.js';
+export { Fallback, type FallbackOptions } from './fallback/fallback.decorator.js';
+export { Retry } from './retry/retry.decorator.js';
+export { CircuitBreaker as Breaker } from './breaker/circuit-breaker.js';
+export { CircuitBreaker } from './breaker/circuit-breaker.decorator.js';
+export type {
+  BreakerFailureEvent,
+  BreakerRejectionEvent,
+  BreakerStateChangeEvent,
+  BreakerTransitionReason,
+  ResolvedBreakerPolicy,
+} from './breaker/circuit-breaker.js';
+export { CircuitBreakerRegistry } from './breaker/circuit-breaker.registry.js';
+export type { BreakerFleetStatus } from './breaker/breaker-fleet.js';
+export {
+  BreakerStore,
+  type BreakerSnapshot,
+  type BreakerState,
+  type BreakerStateMessage,
+  type OutcomeBatch,
+  type ProbeGrant,
+  type SharedBreakerPolicy,
+} from './breaker/breaker.store.js';
+export { MemoryBreakerStore } from './breaker/memory-breaker.store.js';
+export { RedisBreakerStore, type RedisBreakerStoreOptions } from './breaker/redis-breaker.store.js';
+export { Timeout, timeoutSignal } from './timeout/timeout.decorator.js';
+export { Bulkhead } from './bulkhead/bulkhead.decorator.js';
+
+export { KeelCoordinationExceptionFilter, coordinationErrorBody, type CoordinationErrorBody } from './coordination.filter.js';
+export { CoordinationHealthIndicator } from './coordination.health.js';
+
+/** Re-exported from `@keel/core` for convenience: the method-duration histogram. */
+export { Timed, type TimedOptions } from '@keel/core';

@@ -1,0 +1,32 @@
+import type { BackoffKind } from '../coordination.options.js';
+
+/** Backoff settings with defaults applied. @internal */
+export interface BackoffSettings {
+  readonly kind: BackoffKind;
+  readonly delayMs: number;
+  readonly maxDelayMs: number;
+  readonly factor: number;
+}
+
+/**
+ * Delay before the retry that follows failed attempt `attempt` (1-based). `previous` is the last
+ * delay, which decorrelated jitter grows from (AWS Architecture Blog, "Exponential Backoff And
+ * Jitter"): `min(cap, random(base, previous × 3))`. Every delay is within `[0, maxDelayMs]`.
+ * @internal
+ */
+export function nextDelay(
+  settings: BackoffSettings,
+  attempt: number,
+  previous: number,
+  random: () => number = Math.random,
+): number {
+  const { kind, delayMs, maxDelayMs, factor } = settings;
+  let delay: number;
+  if (kind === 'constant') delay = delayMs;
+  else if (kind === 'exponential') delay = delayMs * factor ** (attempt - 1);
+  else {
+    const upper = Math.max(delayMs, previous * 3);
+    delay = delayMs + random() * (upper - delayMs);
+  }
+  return Math.round(Math.min(maxDelayMs, Math.max(0, delay)));
+}

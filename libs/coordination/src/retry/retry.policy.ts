@@ -1,0 +1,118 @@
+import { Inject, type BeforeApplicationShutdown } from '@nestjs/common';
+import {
+  KeelMetrics,
+  PolicyFactoryFor,
+  type Invocation,
+  type Next,
+  type PolicyFactory,
+  type PolicyInterceptor,
+  type PolicyTarget,
+} from '@keel/core';
+import type { Counter } from 'prom-client';
+import { isThenable } from '../call-shape.js';
+import { COORDINATION_SETTINGS, METRICS } from '../coordination.constants.js';
+import { resolvePolicyOptions, type CoordinationSettings, type RetryOptions } from '../coordination.options.js';
+import { compileErrorFilter, isNonTransientError } from '../error-filter.js';
+import { nextDelay, type BackoffSettings } from './backoff.js';
+
+/** Builds `@Retry` interceptors. @internal */
+@PolicyFactoryFor('retry')
+export class RetryPolicyFactory implements PolicyFactory<string | RetryOptions | undefined>, BeforeApplicationShutdown {
+  /** Aborted at shutdown: every sleeping retry gives up at once with its last error. */
+  private readonly shutdown = new AbortController();
+  private readonly attempts: Counter<'name'>;
+
+  constructor(
+    @Inject(COORDINATION_SETTINGS) private readonly settings: CoordinationSettings,
+    @Inject(KeelMetrics) metrics: KeelMetrics,
+  ) {
+    this.attempts = metrics.counter({
+      name: METRICS.retryAttempts,
+      help: 'Retries started (attempts after the first)',
+      labelNames: ['name'] as const,
+    });
+  }
+
+  beforeApplicationShutdown(): void {
+    this.shutdown.abort();
+  }
+
+  create(ref: string | RetryOptions | undefined, target: PolicyTarget): PolicyInterceptor {
+    const { options } = resolvePolicyOptions<RetryOptions>(this.settings, 'retry', ref, target.label);
+    const maxAttempts = options.maxAttempts ?? 3;
+    const maxDurationMs = options.maxDurationMs;
+    const backoff: BackoffSettings = {
+      kind: options.backoff ?? 'exponential',
+      delayMs: options.delayMs ?? 100,
+      maxDelayMs: options.maxDelayMs ?? 10_000,
+      factor: options.factor ?? 2,
+    };
+    const retryOn = compileErrorFilter(options.retryOn) ?? ((error: unknown) => !isNonTransientError(error));
+    const abortOn = compileErrorFilter(options.abortOn);
+    const onRetry = options.onRetry;
+    const counter = this.attempts.labels({ name: target.label });
+    const signal = this.shutdown.signal;
+    const label = target.label;
+
+    const retryable = (error: unknown) => retryOn(error) && !(abortOn?.(error) ?? false);
+
+    const loop = async (invocation: Invocation, next: Next, first: unknown, startedAt: number): Promise<unknown> => {
+      let error = first;
+      let previous = backoff.delayMs;
+      for (let attempt = 1; ; attempt++) {
+        if (attempt >= maxAttempts || !retryable(error) || signal.aborted) throw error;
+        const delay = nextDelay(backoff, attempt, previous);
+        previous = delay;
+        if (maxDurationMs !== undefined && Date.now() - startedAt + delay > maxDurationMs) throw error;
+        onRetry?.({ method: label, attempt, delayMs: delay, error });
+        counter.inc();
+        if (!(await sleep(delay, signal))) throw error;
+        try {
+          return await next(invocation);
+        } catch (e) {
+          error = e;
+        }
+      }
+    };
+
+    const awaitFirst = async (promise: PromiseLike<unknown>, invocation: Invocation, next: Next, startedAt: number) => {
+      try {
+        return await promise;
+      } catch (error) {
+        return loop(invocation, next, error, startedAt);
+      }
+    };
+
+    return (invocation: Invocation, next: Next) => {
+      // Only a total budget needs the start time; the success path skips the clock otherwise.
+      const startedAt = maxDurationMs === undefined ? 0 : Date.now();
+      let result: unknown;
+      try {
+        result = next(invocation);
+      } catch (error) {
+        // A synchronous method that cannot be retried fails synchronously, as it would undecorated.
+        if (maxAttempts <= 1 || !retryable(error)) throw error;
+        return loop(invocation, next, error, startedAt);
+      }
+      if (isThenable(result)) return awaitFirst(result, invocation, next, startedAt);
+      return result;
+    };
+  }
+}
+
+/** Sleeps `ms`; resolves `false` at once if `signal` aborts. Leaves no timer behind either way. @internal */
+export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  if (ms <= 0) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,92 @@
+import { Inject, type BeforeApplicationShutdown } from '@nestjs/common';
+import {
+  KeelMetrics,
+  PolicyFactoryFor,
+  RequestContext,
+  type Invocation,
+  type Next,
+  type PolicyFactory,
+  type PolicyInterceptor,
+  type PolicyTarget,
+} from '@keel/core';
+import { KeelDecoratorError } from '@keel/core';
+import type { Counter } from 'prom-client';
+import { isThenable } from '../call-shape.js';
+import { COORDINATION_SETTINGS, METRICS } from '../coordination.constants.js';
+import { resolvePolicyOptions, type CoordinationSettings, type TimeoutOptions } from '../coordination.options.js';
+import { DeadlineList, PendingCall } from './deadline-list.js';
+
+/** Context key under which `signalInContext` binds the call. @internal */
+export const TIMEOUT_CONTEXT_KEY = Symbol('keel.timeout');
+
+// The call whose method is running synchronously right now. Set around `next()` only, so it is
+// never stale: after the method's first await the slot belongs to whatever runs then.
+let running: PendingCall | undefined;
+
+/** @internal */
+export function currentCall(): PendingCall | undefined {
+  return running;
+}
+
+/** Builds `@Timeout` interceptors. @internal */
+@PolicyFactoryFor('timeout')
+export class TimeoutPolicyFactory implements PolicyFactory<number | string | TimeoutOptions | undefined>, BeforeApplicationShutdown {
+  private readonly lists: DeadlineList[] = [];
+  private readonly timeouts: Counter<'name'>;
+
+  constructor(
+    @Inject(COORDINATION_SETTINGS) private readonly settings: CoordinationSettings,
+    @Inject(KeelMetrics) metrics: KeelMetrics,
+  ) {
+    this.timeouts = metrics.counter({
+      name: METRICS.timeouts,
+      help: 'Calls rejected by @Timeout',
+      labelNames: ['name'] as const,
+    });
+  }
+
+  beforeApplicationShutdown(): void {
+    for (const list of this.lists) list.close();
+  }
+
+  create(ref: number | string | TimeoutOptions | undefined, target: PolicyTarget): PolicyInterceptor {
+    const { options } = resolvePolicyOptions<TimeoutOptions>(
+      this.settings,
+      'timeout',
+      ref as string | TimeoutOptions | undefined,
+      target.label,
+    );
+    const ms = options.ms;
+    if (ms === undefined) {
+      throw new KeelDecoratorError(
+        `${target.label}: @Timeout has no duration; give milliseconds or set policies.default.timeout`,
+      );
+    }
+    const counter = this.timeouts.labels({ name: target.label });
+    const list = new DeadlineList(ms, target.label, () => counter.inc());
+    this.lists.push(list);
+
+    const invoke = (call: PendingCall, invocation: Invocation, next: Next): unknown => {
+      const previous = running;
+      running = call;
+      try {
+        return next(invocation);
+      } finally {
+        running = previous;
+      }
+    };
+
+    if (options.signalInContext === true) {
+      return (invocation: Invocation, next: Next) => {
+        const call = new PendingCall(Date.now() + ms);
+        const result = RequestContext.runWithValue(TIMEOUT_CONTEXT_KEY, call, () => invoke(call, invocation, next));
+        return isThenable(result) ? list.race(call, result) : result;
+      };
+    }
+    return (invocation: Invocation, next: Next) => {
+      const call = new PendingCall(Date.now() + ms);
+      const result = invoke(call, invocation, next);
+      return isThenable(result) ? list.race(call, result) : result;
+    };
+  }
+}

@@ -1,0 +1,139 @@
+import { Inject } from '@nestjs/common';
+import {
+  KeelDecoratorError,
+  KeelMetrics,
+  PolicyFactoryFor,
+  type Invocation,
+  type Next,
+  type PolicyFactory,
+  type PolicyInterceptor,
+  type PolicyTarget,
+} from '@keel/core';
+import { Ajv } from 'ajv';
+import type { Counter } from 'prom-client';
+import { fail, returnsPromise } from '../call-shape.js';
+import { COORDINATION_SETTINGS, METRICS } from '../coordination.constants.js';
+import { ValidationFailedError, type ValidationProblem } from '../coordination.errors.js';
+import type { CoordinationSettings, JsonSchemaRuleSet } from '../coordination.options.js';
+import type { ValidateOptions, Validator } from './validate.decorator.js';
+import { compileValidator, isDtoClass, isStandardSchema, type Check, type CheckResult } from './validators.js';
+
+interface ParamCheck {
+  readonly index: number;
+  readonly check: Check;
+}
+
+/** Builds `@Validate` interceptors. @internal */
+@PolicyFactoryFor('validate')
+export class ValidatePolicyFactory implements PolicyFactory<{ ref: Validator | string | ValidateOptions | undefined }> {
+  private ajvInstance: Ajv | undefined;
+  private readonly failures: Counter<'name'>;
+
+  constructor(
+    @Inject(COORDINATION_SETTINGS) private readonly settings: CoordinationSettings,
+    @Inject(KeelMetrics) metrics: KeelMetrics,
+  ) {
+    this.failures = metrics.counter({
+      name: METRICS.validationFailures,
+      help: 'Calls rejected by @Validate',
+      labelNames: ['name'] as const,
+    });
+  }
+
+  create(declaration: { ref: Validator | string | ValidateOptions | undefined }, target: PolicyTarget): PolicyInterceptor {
+    const ajv = () => (this.ajvInstance ??= new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: false }));
+    let ref = declaration.ref;
+    if (typeof ref === 'string') {
+      const ruleSet = this.settings.validation[ref];
+      if (ruleSet === undefined) {
+        const known = Object.keys(this.settings.validation);
+        throw new KeelDecoratorError(
+          `${target.label}: @Validate('${ref}') names an unknown rule set; known: ${known.length ? known.join(', ') : 'none'} (define it in CoordinationModule.forRoot({ validation }) or coordination.validation in YAML)`,
+        );
+      }
+      ref = ruleSetToOptions(ruleSet);
+    }
+    let params: ParamCheck[] = [];
+    let argsCheck: Check | undefined;
+    try {
+      if (ref === undefined) {
+        const types = (Reflect.getMetadata('design:paramtypes', target.prototype, target.methodName) ?? []) as unknown[];
+        params = types.flatMap((type, index) =>
+          isDtoClass(type) ? [{ index, check: compileValidator(type, this.paramLabel(target, index), ajv) }] : [],
+        );
+        if (params.length === 0) {
+          throw new KeelDecoratorError(
+            `${target.label}: @Validate() found no DTO class among the parameter types; pass a validator`,
+          );
+        }
+      } else if (isOptions(ref)) {
+        if (ref.args !== undefined) argsCheck = compileValidator(ref.args, '', ajv);
+        for (const [key, validator] of Object.entries(ref.params ?? {})) {
+          const index = this.paramIndex(target, key);
+          params.push({ index, check: compileValidator(validator, this.paramLabel(target, index), ajv) });
+        }
+      } else {
+        params = [{ index: 0, check: compileValidator(ref, this.paramLabel(target, 0), ajv) }];
+      }
+    } catch (error) {
+      if (error instanceof KeelDecoratorError) throw error;
+      throw new KeelDecoratorError(`${target.label}: @Validate schema is invalid: ${(error as Error).message}`);
+    }
+    const async = returnsPromise(target);
+    const counter = this.failures.labels({ name: target.label });
+    const label = target.label;
+
+    const finish = (invocation: Invocation, next: Next, results: readonly CheckResult[], argsResult: CheckResult | undefined) => {
+      const problems: ValidationProblem[] = [];
+      const args = [...invocation.args];
+      results.forEach((result, i) => {
+        if (result.ok) args[params[i].index] = result.value;
+        else problems.push(...result.problems);
+      });
+      if (argsResult !== undefined) {
+        if (!argsResult.ok) problems.push(...argsResult.problems);
+        else if (problems.length === 0 && Array.isArray(argsResult.value)) args.splice(0, args.length, ...argsResult.value);
+      }
+      if (problems.length > 0) {
+        counter.inc();
+        return fail(new ValidationFailedError(problems, label), async);
+      }
+      invocation.args = args;
+      return next(invocation);
+    };
+
+    return (invocation: Invocation, next: Next) => {
+      const results = params.map((p) => p.check(invocation.args[p.index]));
+      const argsResult = argsCheck?.(invocation.args);
+      if (results.some((r) => r instanceof Promise) || argsResult instanceof Promise) {
+        return Promise.all([Promise.all(results), argsResult]).then(([r, a]) => finish(invocation, next, r, a));
+      }
+      return finish(invocation, next, results as CheckResult[], argsResult as CheckResult | undefined);
+    };
+  }
+
+  private paramIndex(target: PolicyTarget, key: string): number {
+    if (/^\d+$/.test(key)) return Number(key);
+    const index = target.parameterNames.indexOf(key);
+    if (index < 0) {
+      throw new KeelDecoratorError(
+        `${target.label}: @Validate names parameter '${key}', which ${target.methodName}(${target.parameterNames.map((n) => n ?? '?').join(', ')}) does not have`,
+      );
+    }
+    return index;
+  }
+
+  private paramLabel(target: PolicyTarget, index: number): string {
+    return target.parameterNames[index] ?? String(index);
+  }
+}
+
+function isOptions(ref: unknown): ref is ValidateOptions {
+  if (ref === null || typeof ref !== 'object' || isStandardSchema(ref)) return false;
+  const keys = Object.keys(ref);
+  return keys.length > 0 && keys.every((k) => k === 'params' || k === 'args');
+}
+
+function ruleSetToOptions(ruleSet: JsonSchemaRuleSet): Validator | ValidateOptions {
+  return isOptions(ruleSet) ? (ruleSet as ValidateOptions) : (ruleSet as Validator);
+}

@@ -1,0 +1,103 @@
+import type { Ajv, ErrorObject } from 'ajv';
+import { plainToInstance } from 'class-transformer';
+import { validateSync, type ValidationError } from 'class-validator';
+import type { ValidationProblem } from '../coordination.errors.js';
+import type { DtoClass, JsonSchema, StandardSchemaV1, Validator } from './validate.decorator.js';
+
+/** Result of validating one value. @internal */
+export type CheckResult = { ok: true; value: unknown } | { ok: false; problems: ValidationProblem[] };
+
+/** A compiled validator. @internal */
+export type Check = (value: unknown) => CheckResult | Promise<CheckResult>;
+
+const BUILT_INS = new Set<unknown>([String, Number, Boolean, Object, Array, Function, Promise, Symbol, BigInt, Date]);
+
+/** True for a class worth validating with class-validator. @internal */
+export function isDtoClass(value: unknown): value is DtoClass {
+  return typeof value === 'function' && !BUILT_INS.has(value) && value.prototype !== undefined;
+}
+
+/** True for a Standard Schema v1 validator. @internal */
+export function isStandardSchema(value: unknown): value is StandardSchemaV1 {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as Partial<StandardSchemaV1>)['~standard']?.validate === 'function'
+  );
+}
+
+/** Compiles any accepted validator; `prefix` is prepended to problem paths. @internal */
+export function compileValidator(validator: Validator, prefix: string, ajv: () => Ajv): Check {
+  if (isStandardSchema(validator)) return standardCheck(validator, prefix);
+  if (isDtoClass(validator)) return dtoCheck(validator, prefix);
+  return jsonSchemaCheck(validator as JsonSchema, prefix, ajv);
+}
+
+function join(prefix: string, path: string): string {
+  if (prefix === '') return path;
+  return path === '' ? prefix : `${prefix}.${path}`;
+}
+
+function standardCheck(schema: StandardSchemaV1, prefix: string): Check {
+  const convert = (result: Awaited<ReturnType<StandardSchemaV1['~standard']['validate']>>): CheckResult => {
+    if (result.issues === undefined) return { ok: true, value: result.value };
+    return {
+      ok: false,
+      problems: result.issues.map((issue) => ({
+        path: join(
+          prefix,
+          (issue.path ?? [])
+            .map((p) => String(typeof p === 'object' && p !== null ? p.key : p))
+            .join('.'),
+        ),
+        message: issue.message,
+      })),
+    };
+  };
+  return (value) => {
+    const result = schema['~standard'].validate(value);
+    return result instanceof Promise ? result.then(convert) : convert(result);
+  };
+}
+
+function dtoCheck(dto: DtoClass, prefix: string): Check {
+  return (value) => {
+    if (value === null || typeof value !== 'object') {
+      return { ok: false, problems: [{ path: prefix, message: `must be an object (${dto.name})` }] };
+    }
+    const instance = value instanceof dto ? value : plainToInstance(dto as new () => object, value);
+    const errors = validateSync(instance, { forbidUnknownValues: false });
+    if (errors.length === 0) return { ok: true, value: instance };
+    const problems: ValidationProblem[] = [];
+    flatten(errors, prefix, problems);
+    return { ok: false, problems };
+  };
+}
+
+function flatten(errors: readonly ValidationError[], prefix: string, out: ValidationProblem[]): void {
+  for (const error of errors) {
+    const path = join(prefix, error.property);
+    for (const message of Object.values(error.constraints ?? {})) out.push({ path, message });
+    if (error.children?.length) flatten(error.children, path, out);
+  }
+}
+
+function jsonSchemaCheck(schema: JsonSchema, prefix: string, ajv: () => Ajv): Check {
+  const validate = ajv().compile(schema);
+  return (value) => {
+    // ajv applies defaults and coercions in place: work on a copy, never on the caller's object.
+    const copy = value !== null && typeof value === 'object' ? structuredClone(value) : value;
+    if (validate(copy)) return { ok: true, value: copy };
+    return { ok: false, problems: (validate.errors ?? []).map((e) => ajvProblem(e, prefix)) };
+  };
+}
+
+function ajvProblem(error: ErrorObject, prefix: string): ValidationProblem {
+  let path = error.instancePath.split('/').filter(Boolean).join('.');
+  const params = error.params as { missingProperty?: string; additionalProperty?: string };
+  if (error.keyword === 'required' && params.missingProperty) path = join(path, params.missingProperty);
+  if (error.keyword === 'additionalProperties' && params.additionalProperty) {
+    path = join(path, params.additionalProperty);
+  }
+  return { path: join(prefix, path), message: error.message ?? error.keyword };
+}
