@@ -14,7 +14,6 @@ const common = {
     '^@keel/([a-z]+)$': '<rootDir>/libs/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
-  setupFiles: ['<rootDir>/test/support/load-test-env.ts'],
   testEnvironment: 'node',
 };
 
@@ -30,6 +29,8 @@ export default {
     {
       ...common,
       displayName: 'integration',
+      // Service URLs chosen by `scripts/test-services.mjs ensure`; unit specs need none.
+      setupFiles: ['<rootDir>/test/support/load-test-env.ts'],
       testMatch: ['<rootDir>/libs/*/test/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
     },
   ],
