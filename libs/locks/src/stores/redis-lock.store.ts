@@ -195,5 +195,5 @@ export async function closeQuietly(client: KeelRedisClient): Promise<void> {
   } catch {
     // already gone
   }
-  if (client.status !== 'end') client.disconnect();
+  if ((client.status as string) !== 'end') client.disconnect();
 }
