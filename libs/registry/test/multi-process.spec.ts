@@ -1,0 +1,200 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { startFixture, type FixtureProcess } from '../../../test/support/child-process.js';
+import { startRedisServer, type RedisServerHandle } from '../../../test/support/fault-servers.js';
+import { redisUrl, uniquePrefix } from '../../../test/support/services.js';
+import { waitFor } from '../../../test/support/wait-for.js';
+
+const FIXTURE = 'libs/registry/test/fixtures/instance.ts';
+const TTL_MS = 2_000;
+const HEARTBEAT_MS = 500;
+
+interface View {
+  type: 'view';
+  service: string;
+  at: number;
+  instances: { id: string; status: string; registeredAt: number }[];
+}
+interface StateMessage {
+  type: 'state';
+  seq: number;
+  cache: { stale: boolean; instances: number; loaded: boolean } | null;
+  instances: { id: string; status: string; registeredAt: number }[];
+  registration: { registered: boolean };
+}
+
+const children: FixtureProcess[] = [];
+const servers: RedisServerHandle[] = [];
+afterEach(async () => {
+  await Promise.all(children.splice(0).map((c) => c.kill()));
+  await Promise.all(servers.splice(0).map((s) => s.kill()));
+});
+
+function start(env: Record<string, string>): FixtureProcess {
+  const child = startFixture(FIXTURE, {
+    env: { TTL_MS: String(TTL_MS), HEARTBEAT_MS: String(HEARTBEAT_MS), REGISTRY_REDIS_URL: redisUrl(), ...env },
+  });
+  children.push(child);
+  return child;
+}
+
+const views = (child: FixtureProcess, service: string) =>
+  child.messages.filter((m): m is View & Record<string, unknown> => m.type === 'view' && m.service === service);
+
+/** Local time at which `child`'s view of `service` first satisfied `predicate` after `since`. */
+async function viewTime(
+  child: FixtureProcess,
+  service: string,
+  predicate: (ids: string[], view: View) => boolean,
+  since = 0,
+  timeoutMs = 20_000,
+): Promise<number> {
+  const view = (await child.waitForMessage(
+    (m) => m.type === 'view' && m.service === service && (m.at as number) >= since && predicate((m as unknown as View).instances.map((i) => i.id), m as unknown as View),
+    timeoutMs,
+  )) as unknown as View;
+  return view.at;
+}
+
+let seq = 0;
+async function ask(child: FixtureProcess, service: string): Promise<StateMessage> {
+  const n = ++seq;
+  child.send({ cmd: 'state', service, seq: n });
+  return (await child.waitForMessage((m) => m.type === 'state' && m.seq === n)) as unknown as StateMessage;
+}
+
+describe('registry across processes (real Redis)', () => {
+  it('3 × A and 2 × B: each sees all 5 within 1 s; SIGKILL → gone within ttl + 1 s; SIGTERM → draining, then removed', async () => {
+    const prefix = `${uniquePrefix('mp')}:`;
+    const fleet = [
+      ...['a1', 'a2', 'a3'].map((id) => start({ PREFIX: prefix, SERVICE: 'svc-a', INSTANCE_ID: id, DISCOVER: 'svc-a,svc-b' })),
+      ...['b1', 'b2'].map((id) => start({ PREFIX: prefix, SERVICE: 'svc-b', INSTANCE_ID: id, DISCOVER: 'svc-a,svc-b', DRAIN_MS: '1500' })),
+    ];
+    const ready = await Promise.all(fleet.map((c) => c.waitForMessage((m) => m.type === 'ready')));
+    const lastReady = Math.max(...ready.map((m) => m.at as number));
+    for (const child of fleet) {
+      const seenA = await viewTime(child, 'svc-a', (ids) => ids.length === 3);
+      const seenB = await viewTime(child, 'svc-b', (ids) => ids.length === 2);
+      expect(Math.max(seenA, seenB) - lastReady).toBeLessThanOrEqual(1_000);
+    }
+
+    // SIGKILL a3: no deregistration; the TTL and the registry's prune remove it everywhere.
+    const [, , a3] = fleet;
+    const killedAt = Date.now();
+    a3.signal('SIGKILL');
+    await a3.exited();
+    const survivors = fleet.filter((c) => c !== a3);
+    const removal = await Promise.all(
+      survivors.map((c) => viewTime(c, 'svc-a', (ids) => !ids.includes('a3'), killedAt)),
+    );
+    for (const at of removal) expect(at - killedAt).toBeLessThanOrEqual(TTL_MS + 1_000);
+
+    // SIGTERM b2: draining at once everywhere, removed after the drain period.
+    const b2 = fleet[4];
+    const stoppedAt = Date.now();
+    b2.signal('SIGTERM');
+    const watchers = survivors.filter((c) => c !== b2);
+    for (const c of watchers) {
+      const drainingAt = await viewTime(
+        c,
+        'svc-b',
+        (_ids, view) => view.instances.some((i) => i.id === 'b2' && i.status === 'draining'),
+        stoppedAt,
+      );
+      const goneAt = await viewTime(c, 'svc-b', (ids) => !ids.includes('b2'), stoppedAt);
+      expect(drainingAt - stoppedAt).toBeLessThan(1_000);
+      expect(goneAt - drainingAt).toBeGreaterThanOrEqual(1_400);
+    }
+    expect(await b2.exited()).toBe(0);
+  }, 60_000);
+
+  it('Redis restart: caches serve stale and say so; instances re-register within one heartbeat of reconnecting', async () => {
+    const redis = await startRedisServer();
+    servers.push(redis);
+    const prefix = `${uniquePrefix('restart')}:`;
+    const env = { PREFIX: prefix, REGISTRY_REDIS_URL: redis.url, DISCOVER: 'svc-a' };
+    const a = [start({ ...env, SERVICE: 'svc-a', INSTANCE_ID: 'a1' }), start({ ...env, SERVICE: 'svc-a', INSTANCE_ID: 'a2' })];
+    const watcher = start({ ...env, SERVICE: '' });
+    await Promise.all([...a, watcher].map((c) => c.waitForMessage((m) => m.type === 'ready')));
+    await viewTime(watcher, 'svc-a', (ids) => ids.length === 2);
+    const before = await ask(watcher, 'svc-a');
+    const registeredBefore = Math.max(...before.instances.map((i) => i.registeredAt));
+
+    await redis.kill();
+    const stale = await waitFor(
+      async () => {
+        const s = await ask(watcher, 'svc-a');
+        return s.cache?.stale ? s : undefined;
+      },
+      { timeoutMs: 15_000, message: 'stale cache' },
+    );
+    // Last known good list, still served.
+    expect(stale.instances.map((i) => i.id).sort()).toEqual(['a1', 'a2']);
+
+    await redis.start();
+    const restartedAt = Date.now();
+    // Re-registration writes a new registeredAt; the watcher sees both again and is fresh.
+    const recovered: StateMessage = await waitFor(
+      async () => {
+        const s = await ask(watcher, 'svc-a');
+        return (
+          s.cache?.stale === false &&
+          s.instances.length === 2 &&
+          s.instances.every((i) => i.registeredAt > registeredBefore)
+        ) ? s : undefined;
+      },
+      { timeoutMs: 20_000, message: 'fresh cache with re-registered instances' },
+    );
+    // Within one heartbeat of the connection coming back; the client's reconnect back-off
+    // (core's retryStrategy, at most 2 s) comes on top.
+    const reRegistered = Math.max(...recovered.instances.map((i) => i.registeredAt));
+    expect(reRegistered - restartedAt).toBeLessThanOrEqual(HEARTBEAT_MS + 2_000 + 500);
+    for (const child of a) {
+      const s = await ask(child, 'svc-a');
+      expect(s.registration.registered).toBe(true);
+    }
+  }, 60_000);
+
+  it('an instance whose /health turns 503 is excluded after 2 failed checks and back when healthy; one monitor probes', async () => {
+    const prefix = `${uniquePrefix('checks')}:`;
+    const env = { PREFIX: prefix, DISCOVER: 'svc-a', CHECK_PATH: '/health', CHECK_INTERVAL_MS: '200' };
+    const a = [1, 2, 3].map((n) => start({ ...env, SERVICE: 'svc-a', INSTANCE_ID: `a${n}` }));
+    await Promise.all(a.map((c) => c.waitForMessage((m) => m.type === 'ready')));
+    const watcher = a[0];
+
+    const n = ++seq;
+    const flippedAt = Date.now();
+    a[1].send({ cmd: 'health', ok: false, seq: n });
+    await a[1].waitForMessage((m) => m.type === 'health' && m.seq === n);
+    const criticalAt = await viewTime(
+      watcher,
+      'svc-a',
+      (_ids, view) => view.instances.some((i) => i.id === 'a2' && i.status === 'critical'),
+      flippedAt,
+    );
+    // Detection needs 2 consecutive failures: about 2 intervals (200 ms) plus the lease start.
+    expect(criticalAt - flippedAt).toBeLessThan(10_000);
+    const healedAt = Date.now();
+    a[1].send({ cmd: 'health', ok: true, seq: ++seq });
+    await viewTime(
+      watcher,
+      'svc-a',
+      (_ids, view) => view.instances.every((i) => i.status === 'passing') && view.instances.length === 3,
+      healedAt,
+    );
+
+    // Every instance was probed by the same single monitor.
+    const monitors = new Set<string>();
+    let probes = 0;
+    for (const child of a) {
+      const m = ++seq;
+      child.send({ cmd: 'probes', seq: m });
+      const reply = await child.waitForMessage((x) => x.type === 'probes' && x.seq === m);
+      for (const id of reply.monitors as string[]) monitors.add(id);
+      probes += reply.count as number;
+    }
+    expect(monitors.size).toBe(1);
+    // One monitor probing 3 instances every 200 ms, not 3 monitors (N² = 9 probes per round).
+    const elapsedRounds = (Date.now() - Math.min(...views(watcher, 'svc-a').map((v) => v.at))) / 200;
+    expect(probes).toBeLessThanOrEqual(3 * (elapsedRounds + 2));
+  }, 60_000);
+});
