@@ -54,6 +54,11 @@ export {
 export { PolicyFactoryFor } from './engine/policy-factory.decorator.js';
 
 export { KeelMetrics, type KeelMetricsOptions } from './metrics/keel-metrics.js';
+export {
+  FastHistogram,
+  type FastHistogramChild,
+  type FastHistogramConfiguration,
+} from './metrics/fast-histogram.js';
 
 export {
   RedisConnectionFactory,

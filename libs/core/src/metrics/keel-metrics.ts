@@ -1,3 +1,4 @@
+import { FastHistogram, type FastHistogramConfiguration } from './fast-histogram.js';
 import {
   Counter,
   Gauge,
@@ -51,6 +52,14 @@ export class KeelMetrics {
       config.name,
       () => new Histogram({ ...config, registers: [this.registry] }),
     );
+  }
+
+  /**
+   * Returns the hot-path histogram of that name, creating it the first time: same exposition
+   * as {@link histogram}, a fraction of the cost per observation (see {@link FastHistogram}).
+   */
+  fastHistogram<L extends string>(config: FastHistogramConfiguration<L>): FastHistogram<L> {
+    return this.getOrCreate(config.name, () => new FastHistogram(config, this.registry));
   }
 
   /** Returns the counter of that name, creating it the first time. */

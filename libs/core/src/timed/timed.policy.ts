@@ -1,5 +1,4 @@
 import { Inject } from '@nestjs/common';
-import type { Histogram } from 'prom-client';
 import { isKeelError } from '../keel.errors.js';
 import { PolicyFactoryFor } from '../engine/policy-factory.decorator.js';
 import type {
@@ -9,6 +8,7 @@ import type {
   PolicyInterceptor,
   PolicyTarget,
 } from '../engine/policy.interfaces.js';
+import type { FastHistogramChild } from '../metrics/fast-histogram.js';
 import { KeelMetrics } from '../metrics/keel-metrics.js';
 import type { TimedOptions } from './timed.decorator.js';
 
@@ -30,21 +30,24 @@ export function outcomeOf(error: unknown): string {
 /** Builds `@Timed` interceptors. @internal */
 @PolicyFactoryFor('timed')
 export class TimedPolicyFactory implements PolicyFactory<TimedOptions> {
-  private readonly histograms = new Map<string, Histogram<'name' | 'outcome'>>();
-
   constructor(@Inject(KeelMetrics) private readonly metrics: KeelMetrics) {}
 
   create(options: TimedOptions, target: PolicyTarget): PolicyInterceptor {
-    const histogram = this.metrics.histogram({
+    const histogram = this.metrics.fastHistogram({
       name: METHOD_DURATION_METRIC,
       help: 'Duration of Keel-decorated method calls, in seconds',
       labelNames: ['name', 'outcome'] as const,
       ...(options.buckets ? { buckets: [...options.buckets] } : {}),
     });
     const name = options.name ?? target.label;
-    const success = histogram.labels({ name, outcome: 'success' });
-    const observeError = (start: number, error: unknown) =>
-      histogram.observe({ name, outcome: outcomeOf(error) }, (performance.now() - start) / 1_000);
+    const success = histogram.child({ name, outcome: 'success' });
+    const failures = new Map<string, FastHistogramChild>();
+    const observeError = (start: number, error: unknown) => {
+      const outcome = outcomeOf(error);
+      let child = failures.get(outcome);
+      if (child === undefined) failures.set(outcome, (child = histogram.child({ name, outcome })));
+      child.observe((performance.now() - start) / 1_000);
+    };
 
     return (invocation: Invocation, next: Next) => {
       const start = performance.now();
