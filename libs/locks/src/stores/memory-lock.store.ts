@@ -166,6 +166,6 @@ export class MemoryLockStore implements LockStore {
   private notify(token: string, event: WaiterEvent): void {
     const listener = this.listeners.get(token);
     // Delivered asynchronously, like a pub/sub message: never inside the releaser's call.
-    if (listener !== undefined) queueMicrotask(() => listener(event));
+    if (listener !== undefined) void Promise.resolve().then(() => listener(event));
   }
 }

@@ -1,0 +1,67 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { isLockQuorumError, type LockService } from '@keel/locks';
+import type { RedisServerHandle } from '../../../test/support/fault-servers.js';
+import { uniquePrefix } from '../../../test/support/services.js';
+import { quorumStore, service, startQuorumServers } from './support.js';
+
+describe('quorum mode (3 private redis-servers)', () => {
+  let servers: RedisServerHandle[] = [];
+  let close: (() => Promise<void>) | undefined;
+  let locks: LockService | undefined;
+
+  beforeAll(async () => {
+    servers = await startQuorumServers();
+  });
+  afterEach(async () => {
+    await locks?.beforeApplicationShutdown();
+    await close?.();
+    locks = close = undefined;
+    await Promise.all(servers.map((s) => s.start()));
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+
+  function open(): LockService {
+    const q = quorumStore(
+      servers.map((s) => s.url),
+      `${uniquePrefix('quorum')}:`,
+    );
+    close = q.close;
+    return (locks = service(q.store));
+  }
+
+  it('acquires with one of three nodes down, and fencing tokens still increase', async () => {
+    const svc = open();
+    const before = await svc.acquire('q');
+    await before.release();
+    await servers[2].stop();
+    const lock = await svc.acquire('q');
+    expect(lock.fencingToken).toBeGreaterThan(before.fencingToken);
+    expect(await svc.tryAcquire('q')).toBeUndefined();
+    expect(await lock.release()).toBe(true);
+  });
+
+  it('fails fast with a clear error when two of three nodes are down', async () => {
+    const svc = open();
+    await servers[0].stop();
+    await servers[1].stop();
+    const started = performance.now();
+    const error = await svc.acquire('q', { waitMs: 10_000 }).catch((e: unknown) => e);
+    expect(isLockQuorumError(error)).toBe(true);
+    expect((error as Error).message).toMatch(/a majority of 2 Redis nodes is needed but 2 failed/);
+    expect((error as Error).message).toMatch(/node0: .*; node1: /);
+    // Fails on the first attempt rather than waiting out waitMs.
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it('a lock taken on a majority survives the loss of one node during the hold', async () => {
+    const svc = open();
+    // The node timeout (250 ms) must stay well under ttl/3 for renewal to keep up.
+    const lock = await svc.acquire('h', { ttlMs: 1_500, autoRenew: true });
+    await servers[1].kill();
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(lock.signal.aborted).toBe(false);
+    expect(await lock.release()).toBe(true);
+  });
+});
