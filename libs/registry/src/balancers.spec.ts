@@ -35,7 +35,9 @@ describe('Pool strategies', () => {
 
   it('defaults to weighted when weights differ, round-robin otherwise', () => {
     expect(new Pool([instance('a'), instance('b')]).defaultStrategy(undefined)).toBe('round-robin');
-    expect(new Pool([instance('a', 1), instance('b', 3)]).defaultStrategy(undefined)).toBe('weighted');
+    expect(new Pool([instance('a', 1), instance('b', 3)]).defaultStrategy(undefined)).toBe(
+      'weighted',
+    );
     expect(new Pool([instance('a', 1), instance('b', 3)]).defaultStrategy('random')).toBe('random');
   });
 
@@ -71,7 +73,11 @@ describe('Pool strategies', () => {
     ]);
     expect(pool.leastOutstanding(outstanding).id).toBe('b');
     const idle = new Map<string, number>();
-    expect(count(Array.from({ length: 300 }, () => pool.leastOutstanding(idle)))).toEqual({ a: 100, b: 100, c: 100 });
+    expect(count(Array.from({ length: 300 }, () => pool.leastOutstanding(idle)))).toEqual({
+      a: 100,
+      b: 100,
+      c: 100,
+    });
   });
 
   it('consistent-hash is stable per key and moves few keys when an instance leaves', () => {

@@ -90,14 +90,18 @@ export class HealthCheckMonitor implements OnApplicationBootstrap, BeforeApplica
     const service = this.settings.service!;
     const leaseMs = this.settings.checks.intervalMs * 3;
     try {
-      if (this.token !== undefined && !(await this.store.renewLease(service.name, this.token, leaseMs))) {
+      if (
+        this.token !== undefined &&
+        !(await this.store.renewLease(service.name, this.token, leaseMs))
+      ) {
         this.logger.log(`lost the monitor lease of '${service.name}'`);
         this.token = undefined;
         this.streaks.clear();
       }
       if (this.token === undefined) {
         this.token = await this.store.acquireLease(service.name, service.instanceId, leaseMs);
-        if (this.token !== undefined) this.logger.log(`monitoring '${service.name}' (lease ${this.token})`);
+        if (this.token !== undefined)
+          this.logger.log(`monitoring '${service.name}' (lease ${this.token})`);
       }
     } catch {
       return; // registry unreachable: nobody can write verdicts anyway
@@ -124,8 +128,11 @@ export class HealthCheckMonitor implements OnApplicationBootstrap, BeforeApplica
     else this.streaks.set(instance.id, { result, count: 1 });
     const count = this.streaks.get(instance.id)!.count;
     const needed =
-      result === 'passing' ? this.settings.checks.successesBeforePassing : this.settings.checks.failuresBeforeCritical;
-    const current = instance.status === 'critical' || instance.status === 'warning' ? instance.status : 'passing';
+      result === 'passing'
+        ? this.settings.checks.successesBeforePassing
+        : this.settings.checks.failuresBeforeCritical;
+    const current =
+      instance.status === 'critical' || instance.status === 'warning' ? instance.status : 'passing';
     if (count < needed || current === result || this.token === undefined) return;
     try {
       const outcome = await this.store.setStatus(
@@ -137,7 +144,8 @@ export class HealthCheckMonitor implements OnApplicationBootstrap, BeforeApplica
         this.token,
       );
       if (outcome === 'fenced') this.token = undefined;
-      else if (outcome === 'ok') this.logger.log(`instance ${instance.id} of '${instance.service}' is ${result}`);
+      else if (outcome === 'ok')
+        this.logger.log(`instance ${instance.id} of '${instance.service}' is ${result}`);
     } catch {
       // Retried on the next round: the streak still holds.
     }
@@ -154,10 +162,16 @@ export class HealthCheckMonitor implements OnApplicationBootstrap, BeforeApplica
   }
 }
 
-async function runCheck(instance: ServiceInstance, check: ActiveCheckSpec, monitorId: string): Promise<CheckResult> {
+async function runCheck(
+  instance: ServiceInstance,
+  check: ActiveCheckSpec,
+  monitorId: string,
+): Promise<CheckResult> {
   const timeoutMs = check.timeoutMs ?? 2_000;
   if (check.type === 'http') {
-    const host = instance.address.host.includes(':') ? `[${instance.address.host}]` : instance.address.host;
+    const host = instance.address.host.includes(':')
+      ? `[${instance.address.host}]`
+      : instance.address.host;
     try {
       const response = await fetch(`http://${host}:${instance.address.port}${check.path}`, {
         signal: AbortSignal.timeout(timeoutMs),
@@ -169,7 +183,8 @@ async function runCheck(instance: ServiceInstance, check: ActiveCheckSpec, monit
       return 'critical';
     }
   }
-  const port = check.port === undefined ? instance.address.port : instance.address.ports?.[check.port];
+  const port =
+    check.port === undefined ? instance.address.port : instance.address.ports?.[check.port];
   if (port === undefined) return 'critical';
   return new Promise<CheckResult>((resolve) => {
     const socket = connect({ host: instance.address.host, port });

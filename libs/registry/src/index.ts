@@ -41,7 +41,10 @@ export {
   type WriteOutcome,
 } from './registry.store.js';
 export { MemoryRegistryStore } from './stores/memory-registry.store.js';
-export { RedisRegistryStore, type RedisRegistryStoreOptions } from './stores/redis-registry.store.js';
+export {
+  RedisRegistryStore,
+  type RedisRegistryStoreOptions,
+} from './stores/redis-registry.store.js';
 export {
   RegistryError,
   isRegistryError,
@@ -50,3 +53,4 @@ export {
   RegistryArgumentError,
 } from './registry.errors.js';
 export { MONITOR_HEADER } from './registry.constants.js';
+export { RecordCodec, effectiveStatus, type Decoded, type RejectReason } from './record.codec.js';

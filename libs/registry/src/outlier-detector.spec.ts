@@ -4,7 +4,10 @@ import { OutlierDetector } from './outlier-detector.js';
 describe('OutlierDetector', () => {
   const make = () => {
     let now = 1_000;
-    const detector = new OutlierDetector({ failures: 3, windowMs: 1_000, ejectMs: 500, maxEjectMs: 1_500 }, () => now);
+    const detector = new OutlierDetector(
+      { failures: 3, windowMs: 1_000, ejectMs: 500, maxEjectMs: 1_500 },
+      () => now,
+    );
     return { detector, advance: (ms: number) => (now += ms), now: () => now };
   };
 

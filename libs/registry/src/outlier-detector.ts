@@ -60,7 +60,8 @@ export class OutlierDetector {
   nextExpiry(now = this.clock()): number | undefined {
     let next: number | undefined;
     for (const state of this.states.values()) {
-      if (state.ejectedUntil > now && (next === undefined || state.ejectedUntil < next)) next = state.ejectedUntil;
+      if (state.ejectedUntil > now && (next === undefined || state.ejectedUntil < next))
+        next = state.ejectedUntil;
     }
     return next;
   }

@@ -31,8 +31,14 @@ describe('RecordCodec', () => {
     const bad = new RecordCodec('another-secret-xxxxxx');
     const none = new RecordCodec(undefined);
     expect(good.decode('pay', raw(good.encode(identity, status))).ok).toBe(true);
-    expect(good.decode('pay', raw(bad.encode(identity, status)))).toEqual({ ok: false, reason: 'signature' });
-    expect(good.decode('pay', raw(none.encode(identity, status)))).toEqual({ ok: false, reason: 'signature' });
+    expect(good.decode('pay', raw(bad.encode(identity, status)))).toEqual({
+      ok: false,
+      reason: 'signature',
+    });
+    expect(good.decode('pay', raw(none.encode(identity, status)))).toEqual({
+      ok: false,
+      reason: 'signature',
+    });
   });
 
   it('rejects a tampered body even after caching the original', () => {
@@ -53,7 +59,10 @@ describe('RecordCodec', () => {
     expect(codec.decode('orders', raw(json))).toEqual({ ok: false, reason: 'mismatch' });
     const broken = JSON.parse(json) as { body: string };
     broken.body = JSON.stringify({ ...identity, weight: 'heavy' });
-    expect(codec.decode('pay', raw(JSON.stringify(broken)))).toEqual({ ok: false, reason: 'malformed' });
+    expect(codec.decode('pay', raw(JSON.stringify(broken)))).toEqual({
+      ok: false,
+      reason: 'malformed',
+    });
   });
 
   it('derives a proof only holders of the secret can compute', () => {

@@ -6,7 +6,7 @@ import type {
   InstanceStatus,
   ServiceInstance,
 } from './interfaces/instance.interface.js';
-import type { RawRecord } from './registry.store.js';
+import type { RawRecord, RegistryStore } from './registry.store.js';
 
 const IdentitySchema = z
   .object({
@@ -53,10 +53,10 @@ const EnvelopeSchema = z.object({
   updatedAt: z.number(),
 });
 
-/** Why a record was rejected on read (the metric label). @internal */
+/** Why a record was rejected on read (the metric label). @publicApi */
 export type RejectReason = 'malformed' | 'signature' | 'mismatch';
 
-/** Result of decoding. @internal */
+/** Result of decoding. @publicApi */
 export type Decoded =
   | { readonly ok: true; readonly instance: ServiceInstance; readonly body: string }
   | { readonly ok: false; readonly reason: RejectReason };
@@ -66,7 +66,10 @@ export type Decoded =
  * identity JSON (address, version, tags, metadata, weight, zone, checks) with the fleet's shared
  * secret; status and times are not signed because the store and the monitor change them, and
  * those writes are guarded by the owner proof instead.
- * @internal
+ *
+ * Public for tooling that registers instances on behalf of others (a sidecar for a non-Nest
+ * process, a load generator): encode with it and write through a {@link RegistryStore}.
+ * @publicApi
  */
 export class RecordCodec {
   /** Decoded identities by body text, so a resync does not re-parse unchanged records. */
@@ -74,7 +77,7 @@ export class RecordCodec {
 
   constructor(private readonly secret: string | undefined) {}
 
-  /** Record JSON for `register`. */
+  /** Record JSON for {@link RegistryStore.register} (the store fills in the times). */
   encode(
     identity: InstanceIdentity,
     status: { draining: boolean; health: CheckResult; self: CheckResult },
@@ -101,7 +104,7 @@ export class RecordCodec {
     return createHmac('sha256', this.secret).update(`owner\n${service}\n${id}`).digest('hex');
   }
 
-  /** Validates a record read from the store. */
+  /** Validates a record read from the store (JSON, signature, schema, id and service). */
   decode(service: string, raw: RawRecord): Decoded {
     let envelope: z.infer<typeof EnvelopeSchema>;
     try {
@@ -126,7 +129,8 @@ export class RecordCodec {
     } else if (!this.verify(envelope.body, envelope.sig)) {
       return { ok: false, reason: 'signature' };
     }
-    if (identity.service !== service || identity.id !== raw.id) return { ok: false, reason: 'mismatch' };
+    if (identity.service !== service || identity.id !== raw.id)
+      return { ok: false, reason: 'mismatch' };
     return {
       ok: true,
       body: envelope.body,
@@ -156,7 +160,7 @@ export class RecordCodec {
 
 const SEVERITY: Record<CheckResult, number> = { passing: 0, warning: 1, critical: 2 };
 
-/** Draining wins; otherwise the worse of the monitor's and the instance's own checks. @internal */
+/** Draining wins; otherwise the worse of the monitor's and the instance's own checks. @publicApi */
 export function effectiveStatus(
   draining: boolean,
   health: CheckResult,

@@ -124,7 +124,10 @@ export class RegistrationService implements OnApplicationBootstrap, BeforeApplic
       this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.settings.heartbeatMs);
       this.heartbeatTimer.unref();
       if (this.settings.checks.custom.length > 0) {
-        this.checkTimer = setInterval(() => void this.runCustomChecks(), this.settings.checks.intervalMs);
+        this.checkTimer = setInterval(
+          () => void this.runCustomChecks(),
+          this.settings.checks.intervalMs,
+        );
         this.checkTimer.unref();
       }
     });
@@ -160,14 +163,23 @@ export class RegistrationService implements OnApplicationBootstrap, BeforeApplic
       this.logger.log(`instance ${id} of '${service}' deregistered`);
     } catch (error) {
       clearInterval(this.heartbeatTimer);
-      this.logger.warn(`could not deregister ${id} of '${service}' (it will expire): ${(error as Error).message}`);
+      this.logger.warn(
+        `could not deregister ${id} of '${service}' (it will expire): ${(error as Error).message}`,
+      );
     }
   }
 
   /** Publishes a status field of this instance's record. @internal */
   async setStatus(field: StatusField, value: string, fence?: string): Promise<void> {
     if (this.identity === undefined) return;
-    await this.store.setStatus(this.identity.service, this.identity.id, field, value, this.proof, fence);
+    await this.store.setStatus(
+      this.identity.service,
+      this.identity.id,
+      field,
+      value,
+      this.proof,
+      fence,
+    );
   }
 
   private heartbeat(): Promise<void> {
@@ -188,7 +200,11 @@ export class RegistrationService implements OnApplicationBootstrap, BeforeApplic
         outcome = await this.store.register(
           identity.service,
           identity.id,
-          this.codec.encode(identity, { draining: this.draining, health: 'passing', self: this.self }),
+          this.codec.encode(identity, {
+            draining: this.draining,
+            health: 'passing',
+            self: this.self,
+          }),
           this.settings.ttlMs,
           this.proof,
         );
@@ -234,7 +250,9 @@ export class RegistrationService implements OnApplicationBootstrap, BeforeApplic
     if (streak.result === result) streak.count += 1;
     else this.selfStreak = { result, count: 1 };
     const needed =
-      result === 'passing' ? this.settings.checks.successesBeforePassing : this.settings.checks.failuresBeforeCritical;
+      result === 'passing'
+        ? this.settings.checks.successesBeforePassing
+        : this.settings.checks.failuresBeforeCritical;
     if (this.selfStreak.count >= needed && this.self !== result && !this.stopped) {
       this.self = result;
       try {

@@ -23,11 +23,13 @@ export class RegistryHealthIndicator implements KeelHealthCheck {
   async check(): Promise<KeelHealthReport> {
     const state = this.registration.state();
     const now = Date.now();
-    const heartbeatAgeMs = state.lastHeartbeatAt === undefined ? undefined : now - state.lastHeartbeatAt;
+    const heartbeatAgeMs =
+      state.lastHeartbeatAt === undefined ? undefined : now - state.lastHeartbeatAt;
     const caches = this.discovery.cacheStates();
     const stale = caches.filter((c) => c.stale).map((c) => c.service);
     const heartbeatLate =
-      state.enabled && (heartbeatAgeMs === undefined || heartbeatAgeMs > this.settings.ttlMs || !state.registered);
+      state.enabled &&
+      (heartbeatAgeMs === undefined || heartbeatAgeMs > this.settings.ttlMs || !state.registered);
     return {
       status: stale.length > 0 || heartbeatLate ? 'degraded' : 'up',
       details: {
@@ -41,7 +43,10 @@ export class RegistryHealthIndicator implements KeelHealthCheck {
             }
           : { registered: 'discovery only' }),
         staleServices: stale,
-        maxCacheAgeMs: caches.reduce((max, c) => (Number.isFinite(c.ageMs) && c.ageMs > max ? c.ageMs : max), 0),
+        maxCacheAgeMs: caches.reduce(
+          (max, c) => (Number.isFinite(c.ageMs) && c.ageMs > max ? c.ageMs : max),
+          0,
+        ),
       },
     };
   }

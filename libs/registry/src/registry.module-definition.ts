@@ -10,5 +10,8 @@ export const {
 } = new ConfigurableModuleBuilder<RegistryModuleOptions>()
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createRegistryOptions')
-  .setExtras({ isGlobal: true }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  .setExtras({ isGlobal: true }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+  }))
   .build();

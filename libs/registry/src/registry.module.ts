@@ -1,9 +1,5 @@
 import { Inject, Module, type OnApplicationShutdown, type Provider } from '@nestjs/common';
-import {
-  KEEL_CORE_SETTINGS,
-  RedisConnectionFactory,
-  type KeelCoreSettings,
-} from '@keel/core';
+import { KEEL_CORE_SETTINGS, RedisConnectionFactory, type KeelCoreSettings } from '@keel/core';
 import { HealthCheckMonitor } from './health-check.monitor.js';
 import type {
   RegistryModuleOptions,
@@ -27,16 +23,23 @@ const OWNED_STORE = Symbol('KEEL_REGISTRY_OWNED_STORE');
 const providers: Provider[] = [
   {
     provide: REGISTRY_SETTINGS,
-    useFactory: (options: RegistryModuleOptions, core: KeelCoreSettings) => resolveRegistrySettings(options, core),
+    useFactory: (options: RegistryModuleOptions, core: KeelCoreSettings) =>
+      resolveRegistrySettings(options, core),
     inject: [REGISTRY_OPTIONS, KEEL_CORE_SETTINGS],
   },
   {
     provide: OWNED_STORE,
-    useFactory: (settings: RegistrySettings, core: KeelCoreSettings, redis: RedisConnectionFactory) => {
+    useFactory: (
+      settings: RegistrySettings,
+      core: KeelCoreSettings,
+      redis: RedisConnectionFactory,
+    ) => {
       if (typeof settings.store === 'object') return undefined;
       if (settings.store === 'memory') return new MemoryRegistryStore();
       if (core.redis === undefined) {
-        throw new Error("RegistryModule: store 'redis' needs Redis in KeelCoreModule (redis option or REDIS_URL)");
+        throw new Error(
+          "RegistryModule: store 'redis' needs Redis in KeelCoreModule (redis option or REDIS_URL)",
+        );
       }
       const options = core.redis;
       return new RedisRegistryStore({
@@ -85,7 +88,13 @@ const providers: Provider[] = [
  */
 @Module({
   providers,
-  exports: [ServiceDiscovery, RegistrationService, ServiceHttpClient, ServiceClientFactory, RegistryStore],
+  exports: [
+    ServiceDiscovery,
+    RegistrationService,
+    ServiceHttpClient,
+    ServiceClientFactory,
+    RegistryStore,
+  ],
 })
 export class RegistryModule extends RegistryConfigurableModule implements OnApplicationShutdown {
   constructor(@Inject(OWNED_STORE) private readonly owned: RegistryStore | undefined) {

@@ -1,10 +1,19 @@
 import { describe, expect, it } from '@jest/globals';
-import { isKeelConfigError, loadKeelConfig, resolveCoreSettings, type KeelConfigError } from '@keel/core';
+import {
+  isKeelConfigError,
+  loadKeelConfig,
+  resolveCoreSettings,
+  type KeelConfigError,
+} from '@keel/core';
 import { resolveRegistrySettings } from './registry.settings.js';
 import type { RegistryModuleOptions } from './interfaces/registry-options.interface.js';
 
 const core = (sections: Record<string, unknown> = {}, redis = false) => {
-  const base = resolveCoreSettings({ serviceName: 'orders', redis: redis ? 'redis://127.0.0.1:6379' : false, config: loadKeelConfig({ env: {} }) });
+  const base = resolveCoreSettings({
+    serviceName: 'orders',
+    redis: redis ? 'redis://127.0.0.1:6379' : false,
+    config: loadKeelConfig({ env: {} }),
+  });
   return { ...base, config: { ...base.config, sections } };
 };
 
@@ -18,14 +27,21 @@ describe('resolveRegistrySettings', () => {
     expect(s.heartbeatMs).toBe(5_000);
     expect(s.drainMs).toBe(2_000);
     expect(s.deregisterOnShutdown).toBe(true);
-    expect(s.checks).toMatchObject({ intervalMs: 5_000, failuresBeforeCritical: 2, successesBeforePassing: 2 });
+    expect(s.checks).toMatchObject({
+      intervalMs: 5_000,
+      failuresBeforeCritical: 2,
+      successesBeforePassing: 2,
+    });
     expect(s.recoveryMs).toBe(15_000);
     expect(resolveRegistrySettings({}, core({}, true)).store).toBe('redis');
     expect(resolveRegistrySettings({}, core()).service).toBeUndefined();
   });
 
   it('reads the YAML section; options win', () => {
-    const s = resolveRegistrySettings({ ttlMs: 9_000 }, core({ registry: { ttlMs: 3_000, drainMs: 10, discover: ['pay'] } }));
+    const s = resolveRegistrySettings(
+      { ttlMs: 9_000 },
+      core({ registry: { ttlMs: 3_000, drainMs: 10, discover: ['pay'] } }),
+    );
     expect(s.ttlMs).toBe(9_000);
     expect(s.drainMs).toBe(10);
     expect(s.discover).toEqual(['pay']);
@@ -56,7 +72,11 @@ describe('resolveRegistrySettings', () => {
   });
 
   it('rejects heartbeat >= ttl and checks without a service', () => {
-    expect(() => resolveRegistrySettings({ service: {}, ttlMs: 1_000, heartbeatMs: 1_000 }, core())).toThrow(/heartbeatMs/);
-    expect(() => resolveRegistrySettings({ checks: { http: { path: '/h' } } }, core())).toThrow(/checks need/);
+    expect(() =>
+      resolveRegistrySettings({ service: {}, ttlMs: 1_000, heartbeatMs: 1_000 }, core()),
+    ).toThrow(/heartbeatMs/);
+    expect(() => resolveRegistrySettings({ checks: { http: { path: '/h' } } }, core())).toThrow(
+      /checks need/,
+    );
   });
 });

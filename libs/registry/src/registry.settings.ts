@@ -6,7 +6,12 @@ import type {
   RegistrySettings,
 } from './interfaces/registry-options.interface.js';
 
-const name = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/i, 'must be 1–63 letters, digits, dots, dashes or underscores');
+const name = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9._-]{0,62}$/i,
+    'must be 1–63 letters, digits, dots, dashes or underscores',
+  );
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);
 const port = z.number().int().min(0).max(65_535);
 
@@ -39,7 +44,10 @@ const OptionsSchema = z.object({
   store: z
     .union([
       z.enum(['memory', 'redis']),
-      z.custom<object>((v) => typeof v === 'object' && v !== null && 'snapshot' in v, 'must be a RegistryStore'),
+      z.custom<object>(
+        (v) => typeof v === 'object' && v !== null && 'snapshot' in v,
+        'must be a RegistryStore',
+      ),
     ])
     .optional(),
   service: ServiceSchema.optional(),
@@ -65,8 +73,13 @@ const OptionsSchema = z.object({
         })
         .strict()
         .optional(),
-      tcp: z.object({ port: z.string().optional(), timeoutMs: ms(1, 600_000).optional() }).strict().optional(),
-      custom: z.array(z.custom<() => unknown>((v) => typeof v === 'function', 'must be a function')).optional(),
+      tcp: z
+        .object({ port: z.string().optional(), timeoutMs: ms(1, 600_000).optional() })
+        .strict()
+        .optional(),
+      custom: z
+        .array(z.custom<() => unknown>((v) => typeof v === 'function', 'must be a function'))
+        .optional(),
       intervalMs: ms(10, 3_600_000).optional(),
       failuresBeforeCritical: ms(1, 100).optional(),
       successesBeforePassing: ms(1, 100).optional(),
@@ -110,7 +123,8 @@ export function resolveRegistrySettings(
 ): RegistrySettings {
   const problems: string[] = [];
   const yaml = YamlSchema.safeParse(core.config.sections.registry ?? {});
-  if (!yaml.success) problems.push(...problemsOf(yaml.error, 'registry', core.config.file ?? 'YAML'));
+  if (!yaml.success)
+    problems.push(...problemsOf(yaml.error, 'registry', core.config.file ?? 'YAML'));
   const parsed = OptionsSchema.safeParse(options);
   if (!parsed.success) problems.push(...problemsOf(parsed.error, 'RegistryModule', 'forRoot'));
   if (problems.length > 0) throw new KeelConfigError(problems);
@@ -134,7 +148,9 @@ export function resolveRegistrySettings(
   const serviceInput = options.service ?? y.service;
   const checksInput = options.checks;
   if (checksInput && serviceInput === undefined) {
-    problems.push('RegistryModule.checks (forRoot): checks need `service` (this instance registers nothing)');
+    problems.push(
+      'RegistryModule.checks (forRoot): checks need `service` (this instance registers nothing)',
+    );
   }
   if (problems.length > 0) throw new KeelConfigError(problems);
 

@@ -22,7 +22,12 @@ export interface ServiceSnapshot {
 
 /** A change pushed by the store. @publicApi */
 export type RegistryEvent =
-  | { readonly type: 'up'; readonly service: string; readonly record: RawRecord; readonly now: number }
+  | {
+      readonly type: 'up';
+      readonly service: string;
+      readonly record: RawRecord;
+      readonly now: number;
+    }
   | { readonly type: 'down'; readonly service: string; readonly id: string; readonly now: number };
 
 /**

@@ -38,8 +38,10 @@ export class ServiceClientFactory implements OnApplicationShutdown {
   async client(service: string, options: ServiceClientOptions = {}): Promise<ClientTCP> {
     if (!this.discovery.isLoaded(service)) await this.discovery.refresh(service);
     const instance = this.discovery.choose(service, options);
-    const portName = options.port ?? (instance.address.ports?.tcp !== undefined ? 'tcp' : undefined);
-    const port = portName === undefined ? instance.address.port : instance.address.ports?.[portName];
+    const portName =
+      options.port ?? (instance.address.ports?.tcp !== undefined ? 'tcp' : undefined);
+    const port =
+      portName === undefined ? instance.address.port : instance.address.ports?.[portName];
     if (port === undefined) {
       throw new Error(`instance ${instance.id} of '${service}' declares no port '${portName}'`);
     }
@@ -59,7 +61,9 @@ export class ServiceClientFactory implements OnApplicationShutdown {
     for (const s of this.subscriptions) s.unsubscribe();
     const all = [...this.pool.values()];
     this.pool.clear();
-    await Promise.all(all.map(({ client }) => Promise.resolve(client.close()).catch(() => undefined)));
+    await Promise.all(
+      all.map(({ client }) => Promise.resolve(client.close()).catch(() => undefined)),
+    );
   }
 
   private watchService(service: string): void {

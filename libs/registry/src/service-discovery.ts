@@ -176,7 +176,9 @@ export class ServiceDiscovery implements OnApplicationBootstrap, OnApplicationSh
     const entry = this.entry(name);
     const base = options.includeUnhealthy ? entry.list : entry.unejected.instances;
     if (!hasFilter(options) && options.zone === undefined) return base;
-    return base.filter((i) => matches(i, options) && (options.zone === undefined || i.zone === options.zone));
+    return base.filter(
+      (i) => matches(i, options) && (options.zone === undefined || i.zone === options.zone),
+    );
   }
 
   /**
@@ -209,7 +211,9 @@ export class ServiceDiscovery implements OnApplicationBootstrap, OnApplicationSh
         return pool.leastOutstanding(this.outstanding);
       case 'consistent-hash':
         if (options?.key === undefined) {
-          throw new RegistryArgumentError(`choose('${name}'): the consistent-hash strategy needs a key`);
+          throw new RegistryArgumentError(
+            `choose('${name}'): the consistent-hash strategy needs a key`,
+          );
         }
         return pool.consistentHash(options.key);
       case 'zone': {
@@ -219,7 +223,9 @@ export class ServiceDiscovery implements OnApplicationBootstrap, OnApplicationSh
         return chosen.cumulative === undefined ? chosen.roundRobin() : chosen.weighted();
       }
       default:
-        throw new RegistryArgumentError(`choose('${name}'): unknown strategy '${String(strategy)}'`);
+        throw new RegistryArgumentError(
+          `choose('${name}'): unknown strategy '${String(strategy)}'`,
+        );
     }
   }
 
@@ -292,7 +298,9 @@ export class ServiceDiscovery implements OnApplicationBootstrap, OnApplicationSh
   reportResult(instance: ServiceInstance, ok: boolean): void {
     if (!this.outliers.record(instance.id, ok)) return;
     this.ejections.inc({ service: instance.service });
-    this.logger.warn(`instance ${instance.id} of '${instance.service}' ejected locally after repeated failures`);
+    this.logger.warn(
+      `instance ${instance.id} of '${instance.service}' ejected locally after repeated failures`,
+    );
     const entry = this.entries.get(instance.service);
     if (entry) this.rebuild(entry, false);
     this.scheduleEjectionEnd();
@@ -383,7 +391,9 @@ export class ServiceDiscovery implements OnApplicationBootstrap, OnApplicationSh
         // Services first asked for while subscribing.
         await subscription.add([...this.entries.keys()]);
       } catch (error) {
-        this.logger.warn(`registry push channel unavailable (will retry): ${(error as Error).message}`);
+        this.logger.warn(
+          `registry push channel unavailable (will retry): ${(error as Error).message}`,
+        );
       } finally {
         this.subscribing = undefined;
       }
@@ -451,9 +461,19 @@ export class ServiceDiscovery implements OnApplicationBootstrap, OnApplicationSh
       }
       // A read that raced a newer event must not undo it.
       const removedAt = entry.tombstones.get(raw.id);
-      if (removedAt !== undefined && removedAt >= snapshot.now && removedAt >= decoded.instance.updatedAt) continue;
+      if (
+        removedAt !== undefined &&
+        removedAt >= snapshot.now &&
+        removedAt >= decoded.instance.updatedAt
+      )
+        continue;
       const cached = entry.instances.get(raw.id);
-      fresh.set(raw.id, cached !== undefined && cached.updatedAt > decoded.instance.updatedAt ? cached : decoded.instance);
+      fresh.set(
+        raw.id,
+        cached !== undefined && cached.updatedAt > decoded.instance.updatedAt
+          ? cached
+          : decoded.instance,
+      );
     }
     entry.stale = false;
     entry.lastSyncAt = now;
@@ -526,7 +546,9 @@ export class ServiceDiscovery implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private rebuild(entry: Entry, force: boolean): void {
-    const list = [...entry.instances.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const list = [...entry.instances.values()].sort((a, b) =>
+      a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+    );
     const now = Date.now();
     const eligible = list.filter((i) => i.status === 'passing' || i.status === 'warning');
     const chosen = eligible.filter((i) => !this.outliers.isEjected(i.id, now));
@@ -535,9 +557,15 @@ export class ServiceDiscovery implements OnApplicationBootstrap, OnApplicationSh
     entry.pool.cursor = chosen.length > 0 ? cursor % chosen.length : 0;
     entry.unejected = chosen.length === eligible.length ? entry.pool : new Pool(eligible);
     entry.filtered.clear();
-    const counts: Record<InstanceStatus, number> = { passing: 0, warning: 0, critical: 0, draining: 0 };
+    const counts: Record<InstanceStatus, number> = {
+      passing: 0,
+      warning: 0,
+      critical: 0,
+      draining: 0,
+    };
     for (const i of list) counts[i.status] += 1;
-    for (const status of STATUSES) this.instancesGauge.set({ service: entry.service, status }, counts[status]);
+    for (const status of STATUSES)
+      this.instancesGauge.set({ service: entry.service, status }, counts[status]);
     this.scheduleExpiry(entry, list);
     const signature = list.map((i) => `${i.id}:${i.status}:${i.updatedAt}`).join('|');
     const changed = signature !== entry.signature;
@@ -555,10 +583,13 @@ export class ServiceDiscovery implements OnApplicationBootstrap, OnApplicationSh
     for (const i of list) if (i.expiresAt < earliest) earliest = i.expiresAt;
     // A few ms past expiry, so the store prunes it (or answers with the extended expiry).
     const delay = Math.max(20, earliest - this.registryNow() + 15);
-    entry.expiryTimer = setTimeout(() => {
-      entry.expiryTimer = undefined;
-      void this.sync(entry);
-    }, Math.min(delay, 2_147_000_000));
+    entry.expiryTimer = setTimeout(
+      () => {
+        entry.expiryTimer = undefined;
+        void this.sync(entry);
+      },
+      Math.min(delay, 2_147_000_000),
+    );
     entry.expiryTimer.unref();
   }
 
@@ -566,10 +597,13 @@ export class ServiceDiscovery implements OnApplicationBootstrap, OnApplicationSh
     clearTimeout(this.ejectionTimer);
     const next = this.outliers.nextExpiry();
     if (next === undefined || this.stopped) return;
-    this.ejectionTimer = setTimeout(() => {
-      for (const entry of this.entries.values()) this.rebuild(entry, false);
-      this.scheduleEjectionEnd();
-    }, Math.max(1, next - Date.now() + 1));
+    this.ejectionTimer = setTimeout(
+      () => {
+        for (const entry of this.entries.values()) this.rebuild(entry, false);
+        this.scheduleEjectionEnd();
+      },
+      Math.max(1, next - Date.now() + 1),
+    );
     this.ejectionTimer.unref();
   }
 
@@ -592,13 +626,16 @@ function hasFilter(filter: InstanceFilter): boolean {
 }
 
 function matches(instance: ServiceInstance, filter: InstanceFilter): boolean {
-  if (filter.tags !== undefined && !filter.tags.every((t) => instance.tags.includes(t))) return false;
+  if (filter.tags !== undefined && !filter.tags.every((t) => instance.tags.includes(t)))
+    return false;
   if (filter.metadata !== undefined) {
-    for (const [k, v] of Object.entries(filter.metadata)) if (instance.metadata[k] !== v) return false;
+    for (const [k, v] of Object.entries(filter.metadata))
+      if (instance.metadata[k] !== v) return false;
   }
   if (filter.version !== undefined) {
     const version = semver.valid(instance.version);
-    if (version === null || !semver.satisfies(version, filter.version, { includePrerelease: true })) return false;
+    if (version === null || !semver.satisfies(version, filter.version, { includePrerelease: true }))
+      return false;
   }
   return true;
 }

@@ -58,7 +58,9 @@ export class ServiceHttpClient {
 
 function resolveUrl(target: URL, instance: ServiceInstance): URL {
   const resolved = new URL(target.href);
-  resolved.hostname = instance.address.host.includes(':') ? `[${instance.address.host}]` : instance.address.host;
+  resolved.hostname = instance.address.host.includes(':')
+    ? `[${instance.address.host}]`
+    : instance.address.host;
   resolved.port = String(instance.address.port);
   return resolved;
 }

@@ -31,14 +31,21 @@ afterEach(async () => {
 
 function start(env: Record<string, string>): FixtureProcess {
   const child = startFixture(FIXTURE, {
-    env: { TTL_MS: String(TTL_MS), HEARTBEAT_MS: String(HEARTBEAT_MS), REGISTRY_REDIS_URL: redisUrl(), ...env },
+    env: {
+      TTL_MS: String(TTL_MS),
+      HEARTBEAT_MS: String(HEARTBEAT_MS),
+      REGISTRY_REDIS_URL: redisUrl(),
+      ...env,
+    },
   });
   children.push(child);
   return child;
 }
 
 const views = (child: FixtureProcess, service: string) =>
-  child.messages.filter((m): m is View & Record<string, unknown> => m.type === 'view' && m.service === service);
+  child.messages.filter(
+    (m): m is View & Record<string, unknown> => m.type === 'view' && m.service === service,
+  );
 
 /** Local time at which `child`'s view of `service` first satisfied `predicate` after `since`. */
 async function viewTime(
@@ -49,7 +56,14 @@ async function viewTime(
   timeoutMs = 20_000,
 ): Promise<number> {
   const view = (await child.waitForMessage(
-    (m) => m.type === 'view' && m.service === service && (m.at as number) >= since && predicate((m as unknown as View).instances.map((i) => i.id), m as unknown as View),
+    (m) =>
+      m.type === 'view' &&
+      m.service === service &&
+      (m.at as number) >= since &&
+      predicate(
+        (m as unknown as View).instances.map((i) => i.id),
+        m as unknown as View,
+      ),
     timeoutMs,
   )) as unknown as View;
   return view.at;
@@ -59,15 +73,27 @@ let seq = 0;
 async function ask(child: FixtureProcess, service: string): Promise<StateMessage> {
   const n = ++seq;
   child.send({ cmd: 'state', service, seq: n });
-  return (await child.waitForMessage((m) => m.type === 'state' && m.seq === n)) as unknown as StateMessage;
+  return (await child.waitForMessage(
+    (m) => m.type === 'state' && m.seq === n,
+  )) as unknown as StateMessage;
 }
 
 describe('registry across processes (real Redis)', () => {
   it('3 × A and 2 × B: each sees all 5 within 1 s; SIGKILL → gone within ttl + 1 s; SIGTERM → draining, then removed', async () => {
     const prefix = `${uniquePrefix('mp')}:`;
     const fleet = [
-      ...['a1', 'a2', 'a3'].map((id) => start({ PREFIX: prefix, SERVICE: 'svc-a', INSTANCE_ID: id, DISCOVER: 'svc-a,svc-b' })),
-      ...['b1', 'b2'].map((id) => start({ PREFIX: prefix, SERVICE: 'svc-b', INSTANCE_ID: id, DISCOVER: 'svc-a,svc-b', DRAIN_MS: '1500' })),
+      ...['a1', 'a2', 'a3'].map((id) =>
+        start({ PREFIX: prefix, SERVICE: 'svc-a', INSTANCE_ID: id, DISCOVER: 'svc-a,svc-b' }),
+      ),
+      ...['b1', 'b2'].map((id) =>
+        start({
+          PREFIX: prefix,
+          SERVICE: 'svc-b',
+          INSTANCE_ID: id,
+          DISCOVER: 'svc-a,svc-b',
+          DRAIN_MS: '1500',
+        }),
+      ),
     ];
     const ready = await Promise.all(fleet.map((c) => c.waitForMessage((m) => m.type === 'ready')));
     const lastReady = Math.max(...ready.map((m) => m.at as number));
@@ -112,7 +138,10 @@ describe('registry across processes (real Redis)', () => {
     servers.push(redis);
     const prefix = `${uniquePrefix('restart')}:`;
     const env = { PREFIX: prefix, REGISTRY_REDIS_URL: redis.url, DISCOVER: 'svc-a' };
-    const a = [start({ ...env, SERVICE: 'svc-a', INSTANCE_ID: 'a1' }), start({ ...env, SERVICE: 'svc-a', INSTANCE_ID: 'a2' })];
+    const a = [
+      start({ ...env, SERVICE: 'svc-a', INSTANCE_ID: 'a1' }),
+      start({ ...env, SERVICE: 'svc-a', INSTANCE_ID: 'a2' }),
+    ];
     const watcher = start({ ...env, SERVICE: '' });
     await Promise.all([...a, watcher].map((c) => c.waitForMessage((m) => m.type === 'ready')));
     await viewTime(watcher, 'svc-a', (ids) => ids.length === 2);
@@ -136,11 +165,11 @@ describe('registry across processes (real Redis)', () => {
     const recovered: StateMessage = await waitFor(
       async () => {
         const s = await ask(watcher, 'svc-a');
-        return (
-          s.cache?.stale === false &&
+        return s.cache?.stale === false &&
           s.instances.length === 2 &&
           s.instances.every((i) => i.registeredAt > registeredBefore)
-        ) ? s : undefined;
+          ? s
+          : undefined;
       },
       { timeoutMs: 20_000, message: 'fresh cache with re-registered instances' },
     );
@@ -156,7 +185,12 @@ describe('registry across processes (real Redis)', () => {
 
   it('an instance whose /health turns 503 is excluded after 2 failed checks and back when healthy; one monitor probes', async () => {
     const prefix = `${uniquePrefix('checks')}:`;
-    const env = { PREFIX: prefix, DISCOVER: 'svc-a', CHECK_PATH: '/health', CHECK_INTERVAL_MS: '200' };
+    const env = {
+      PREFIX: prefix,
+      DISCOVER: 'svc-a',
+      CHECK_PATH: '/health',
+      CHECK_INTERVAL_MS: '200',
+    };
     const a = [1, 2, 3].map((n) => start({ ...env, SERVICE: 'svc-a', INSTANCE_ID: `a${n}` }));
     await Promise.all(a.map((c) => c.waitForMessage((m) => m.type === 'ready')));
     const watcher = a[0];
@@ -178,7 +212,8 @@ describe('registry across processes (real Redis)', () => {
     await viewTime(
       watcher,
       'svc-a',
-      (_ids, view) => view.instances.every((i) => i.status === 'passing') && view.instances.length === 3,
+      (_ids, view) =>
+        view.instances.every((i) => i.status === 'passing') && view.instances.length === 3,
       healedAt,
     );
 
@@ -194,7 +229,8 @@ describe('registry across processes (real Redis)', () => {
     }
     expect(monitors.size).toBe(1);
     // One monitor probing 3 instances every 200 ms, not 3 monitors (N² = 9 probes per round).
-    const elapsedRounds = (Date.now() - Math.min(...views(watcher, 'svc-a').map((v) => v.at))) / 200;
+    const elapsedRounds =
+      (Date.now() - Math.min(...views(watcher, 'svc-a').map((v) => v.at))) / 200;
     expect(probes).toBeLessThanOrEqual(3 * (elapsedRounds + 2));
   }, 60_000);
 });

@@ -1,12 +1,30 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { MemoryRegistryStore, RedisRegistryStore, type RegistryEvent, type RegistryStore } from '@keel/registry';
+import {
+  MemoryRegistryStore,
+  RedisRegistryStore,
+  type RegistryEvent,
+  type RegistryStore,
+} from '@keel/registry';
 import { redisUrl, uniquePrefix } from '../../../test/support/services.js';
-import { describeStoreContract, type StoreImplementation } from '../../../test/support/store-contract.js';
+import {
+  describeStoreContract,
+  type StoreImplementation,
+} from '../../../test/support/store-contract.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 
 const record = (extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ body: '{}', sig: '', draining: false, health: 'passing', self: 'passing', registeredAt: 0, heartbeatAt: 0, updatedAt: 0, ...extra });
+  JSON.stringify({
+    body: '{}',
+    sig: '',
+    draining: false,
+    health: 'passing',
+    self: 'passing',
+    registeredAt: 0,
+    heartbeatAt: 0,
+    updatedAt: 0,
+    ...extra,
+  });
 
 let client: Redis;
 const subscribers: Redis[] = [];
@@ -62,20 +80,34 @@ describeStoreContract('RegistryStore', implementations, (store) => {
 
   it('prunes expired records in the snapshot and pushes down', async () => {
     const events: RegistryEvent[] = [];
-    const sub = await store().subscribe(['a'], (e) => events.push(e), () => undefined);
+    const sub = await store().subscribe(
+      ['a'],
+      (e) => events.push(e),
+      () => undefined,
+    );
     await store().register('a', 'short', record(), 100, '');
     await store().register('a', 'long', record(), 60_000, '');
-    await waitFor(() => events.filter((e) => e.type === 'up').length === 2, { message: 'two up events' });
-    await waitFor(async () => (await store().snapshot('a')).records.length === 1, { message: 'prune' });
+    await waitFor(() => events.filter((e) => e.type === 'up').length === 2, {
+      message: 'two up events',
+    });
+    await waitFor(async () => (await store().snapshot('a')).records.length === 1, {
+      message: 'prune',
+    });
     expect((await store().snapshot('a')).records.map((r) => r.id)).toEqual(['long']);
-    await waitFor(() => events.some((e) => e.type === 'down' && e.id === 'short'), { message: 'down event' });
+    await waitFor(() => events.some((e) => e.type === 'down' && e.id === 'short'), {
+      message: 'down event',
+    });
     expect(await store().heartbeat('a', 'short', 1_000, '')).toBe('missing');
     await sub.close();
   });
 
   it('status changes publish up with the new field; unchanged values publish nothing', async () => {
     const events: RegistryEvent[] = [];
-    const sub = await store().subscribe(['a'], (e) => events.push(e), () => undefined);
+    const sub = await store().subscribe(
+      ['a'],
+      (e) => events.push(e),
+      () => undefined,
+    );
     await store().register('a', 'i1', record(), 5_000, '');
     expect(await store().setStatus('a', 'i1', 'draining', 'true', '')).toBe('ok');
     expect(await store().setStatus('a', 'i1', 'draining', 'true', '')).toBe('ok');
@@ -91,7 +123,11 @@ describeStoreContract('RegistryStore', implementations, (store) => {
 
   it('deregister removes and pushes down', async () => {
     const events: RegistryEvent[] = [];
-    const sub = await store().subscribe(['a'], (e) => events.push(e), () => undefined);
+    const sub = await store().subscribe(
+      ['a'],
+      (e) => events.push(e),
+      () => undefined,
+    );
     await store().register('a', 'i1', record(), 5_000, '');
     expect(await store().deregister('a', 'i1', '')).toBe('ok');
     expect((await store().snapshot('a')).records).toEqual([]);
@@ -102,7 +138,9 @@ describeStoreContract('RegistryStore', implementations, (store) => {
 
   it('a write without the owner proof is forbidden', async () => {
     await store().register('a', 'i1', record(), 5_000, 'proof-1');
-    expect(await store().register('a', 'i1', record({ health: 'critical' }), 5_000, 'other')).toBe('forbidden');
+    expect(await store().register('a', 'i1', record({ health: 'critical' }), 5_000, 'other')).toBe(
+      'forbidden',
+    );
     expect(await store().register('a', 'i1', record(), 5_000, '')).toBe('forbidden');
     expect(await store().heartbeat('a', 'i1', 5_000, 'other')).toBe('forbidden');
     expect(await store().setStatus('a', 'i1', 'draining', 'true', 'other')).toBe('forbidden');
@@ -148,7 +186,11 @@ describeStoreContract('RegistryStore', implementations, (store) => {
 
 it('keeps every key of a service in one hash tag (Cluster-safe), no SCAN needed', async () => {
   const prefix = `${uniquePrefix('registry-keys')}:`;
-  const store = new RedisRegistryStore({ client, subscriber: () => new Redis(redisUrl()), keyPrefix: prefix });
+  const store = new RedisRegistryStore({
+    client,
+    subscriber: () => new Redis(redisUrl()),
+    keyPrefix: prefix,
+  });
   await store.register('pay', 'i1', record(), 5_000, 'p');
   await store.acquireLease('pay', 'm', 5_000);
   const keys = await client.keys(`${prefix}*`);

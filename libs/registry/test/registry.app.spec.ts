@@ -55,7 +55,12 @@ interface BootOptions {
   readonly tcpPort?: number;
 }
 
-async function boot({ prefix, registry, redis = true, tcpPort }: BootOptions): Promise<INestApplication> {
+async function boot({
+  prefix,
+  registry,
+  redis = true,
+  tcpPort,
+}: BootOptions): Promise<INestApplication> {
   @Module({
     imports: [
       KeelCoreModule.forRoot({
@@ -72,7 +77,10 @@ async function boot({ prefix, registry, redis = true, tcpPort }: BootOptions): P
   const app = await NestFactory.create(AppModule, { logger: false });
   apps.push(app);
   if (tcpPort !== undefined) {
-    app.connectMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port: tcpPort } });
+    app.connectMicroservice({
+      transport: Transport.TCP,
+      options: { host: '127.0.0.1', port: tcpPort },
+    });
     await app.startAllMicroservices();
   }
   await app.listen(0, '127.0.0.1');
@@ -84,40 +92,65 @@ const ids = (list: readonly ServiceInstance[]) => list.map((i) => i.id).sort();
 describe('registration and discovery (real Redis)', () => {
   it('registers once listening, with the server address and registry-clock times', async () => {
     const prefix = uniquePrefix('reg');
-    const a = await boot({ prefix, registry: { service: { name: 'alpha', version: '1.2.0', tags: ['x'], instanceId: 'a1' } } });
+    const a = await boot({
+      prefix,
+      registry: { service: { name: 'alpha', version: '1.2.0', tags: ['x'], instanceId: 'a1' } },
+    });
     const c = await boot({ prefix, registry: { discover: ['alpha'] } });
     const discovery = c.get(ServiceDiscovery);
-    const instance = await waitFor(() => discovery.instances('alpha')[0], { message: 'alpha visible' });
+    const instance = await waitFor(() => discovery.instances('alpha')[0], {
+      message: 'alpha visible',
+    });
     const port = (a.getHttpServer().address() as { port: number }).port;
-    expect(instance).toMatchObject({ id: 'a1', address: { host: '127.0.0.1', port }, version: '1.2.0', status: 'passing' });
+    expect(instance).toMatchObject({
+      id: 'a1',
+      address: { host: '127.0.0.1', port },
+      version: '1.2.0',
+      status: 'passing',
+    });
     expect(instance.registeredAt).toBeGreaterThan(0);
     expect(instance.expiresAt - instance.heartbeatAt).toBe(3_000);
     expect(discovery.choose('alpha').id).toBe('a1');
     expect(discovery.instances('alpha', { version: '^1.0.0', tags: ['x'] })).toHaveLength(1);
     expect(discovery.instances('alpha', { version: '^2.0.0' })).toHaveLength(0);
     expect(() => discovery.choose('alpha', { tags: ['nope'] })).toThrow(NoInstanceAvailableError);
-    expect(await a.get(RegistryHealthIndicator).check()).toMatchObject({ status: 'up', details: { registered: true } });
+    expect(await a.get(RegistryHealthIndicator).check()).toMatchObject({
+      status: 'up',
+      details: { registered: true },
+    });
   });
 
   it('graceful shutdown: draining is seen at once, removal after the drain period', async () => {
     const prefix = uniquePrefix('drain');
-    const a = await boot({ prefix, registry: { service: { name: 'alpha', instanceId: 'a1' }, drainMs: 1_000 } });
+    const a = await boot({
+      prefix,
+      registry: { service: { name: 'alpha', instanceId: 'a1' }, drainMs: 1_000 },
+    });
     await boot({ prefix, registry: { service: { name: 'alpha', instanceId: 'a2' } } });
     const c = await boot({ prefix, registry: { discover: ['alpha'] } });
     const discovery = c.get(ServiceDiscovery);
     await waitFor(() => discovery.instances('alpha').length === 2, { message: 'both visible' });
     const events: string[][] = [];
-    const sub = discovery.watch('alpha').subscribe((list) => events.push(list.map((i) => `${i.id}:${i.status}`)));
+    const sub = discovery
+      .watch('alpha')
+      .subscribe((list) => events.push(list.map((i) => `${i.id}:${i.status}`)));
     const closing = a.close();
     apps.splice(apps.indexOf(a), 1);
-    await waitFor(() => discovery.instances('alpha', { includeUnhealthy: true }).find((i) => i.id === 'a1')?.status === 'draining', {
-      message: 'draining',
-    });
+    await waitFor(
+      () =>
+        discovery.instances('alpha', { includeUnhealthy: true }).find((i) => i.id === 'a1')
+          ?.status === 'draining',
+      {
+        message: 'draining',
+      },
+    );
     // Drained instances are never chosen.
     for (let i = 0; i < 10; i++) expect(discovery.choose('alpha').id).toBe('a2');
     expect(ids(discovery.instances('alpha', { includeUnhealthy: true }))).toEqual(['a1', 'a2']);
     await closing;
-    await waitFor(() => discovery.instances('alpha', { includeUnhealthy: true }).length === 1, { message: 'removed' });
+    await waitFor(() => discovery.instances('alpha', { includeUnhealthy: true }).length === 1, {
+      message: 'removed',
+    });
     sub.unsubscribe();
     expect(events.map((e) => e.join(','))).toEqual(
       expect.arrayContaining(['a1:passing,a2:passing', 'a1:draining,a2:passing', 'a2:passing']),
@@ -126,25 +159,40 @@ describe('registration and discovery (real Redis)', () => {
 
   it('signed records: a process with a wrong secret cannot register or overwrite', async () => {
     const prefix = uniquePrefix('signed');
-    await boot({ prefix, registry: { secret: SECRET, service: { name: 'alpha', instanceId: 'a1', metadata: { who: 'good' } } } });
+    await boot({
+      prefix,
+      registry: {
+        secret: SECRET,
+        service: { name: 'alpha', instanceId: 'a1', metadata: { who: 'good' } },
+      },
+    });
     const c = await boot({ prefix, registry: { secret: SECRET, discover: ['alpha'] } });
     const discovery = c.get(ServiceDiscovery);
     await waitFor(() => discovery.instances('alpha').length === 1, { message: 'good instance' });
     const intruderSameId = await boot({
       prefix,
-      registry: { secret: 'wrong-secret-9876543210', service: { name: 'alpha', instanceId: 'a1', metadata: { who: 'evil' } } },
+      registry: {
+        secret: 'wrong-secret-9876543210',
+        service: { name: 'alpha', instanceId: 'a1', metadata: { who: 'evil' } },
+      },
     });
     const intruderNewId = await boot({
       prefix,
       registry: { service: { name: 'alpha', instanceId: 'evil-2', metadata: { who: 'evil' } } },
     });
-    await waitFor(() => intruderSameId.get(RegistrationService).state().consecutiveFailures > 0, { message: 'refused' });
+    await waitFor(() => intruderSameId.get(RegistrationService).state().consecutiveFailures > 0, {
+      message: 'refused',
+    });
     expect(intruderSameId.get(RegistrationService).state().registered).toBe(false);
-    await waitFor(() => intruderNewId.get(RegistrationService).state().registered, { message: 'unsigned write' });
+    await waitFor(() => intruderNewId.get(RegistrationService).state().registered, {
+      message: 'unsigned write',
+    });
     await discovery.refresh('alpha');
     expect(discovery.instances('alpha').map((i) => i.metadata.who)).toEqual(['good']);
     const metrics = await c.get(KeelMetrics).render();
-    expect(metrics).toMatch(/keel_registry_invalid_records_total\{[^}]*reason="signature"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(
+      /keel_registry_invalid_records_total\{[^}]*reason="signature"[^}]*\} [1-9]/,
+    );
   });
 
   it('serves the last known list, flagged stale, while the store fails; ignores a one-off empty answer', async () => {
@@ -158,8 +206,16 @@ describe('registration and discovery (real Redis)', () => {
     }
     const store = new FlakyStore();
     const prefix = uniquePrefix('stale');
-    await boot({ prefix, redis: false, registry: { store, service: { name: 'alpha', instanceId: 'a1' } } });
-    const c = await boot({ prefix, redis: false, registry: { store, discover: ['alpha'], emptyConfirmMs: 300, recoveryMs: 0 } });
+    await boot({
+      prefix,
+      redis: false,
+      registry: { store, service: { name: 'alpha', instanceId: 'a1' } },
+    });
+    const c = await boot({
+      prefix,
+      redis: false,
+      registry: { store, discover: ['alpha'], emptyConfirmMs: 300, recoveryMs: 0 },
+    });
     const discovery = c.get(ServiceDiscovery);
     await waitFor(() => discovery.instances('alpha').length === 1, { message: 'visible' });
 
@@ -167,7 +223,10 @@ describe('registration and discovery (real Redis)', () => {
     await discovery.refresh('alpha');
     expect(discovery.cacheState('alpha')).toMatchObject({ stale: true, instances: 1 });
     expect(discovery.choose('alpha').id).toBe('a1');
-    expect(await c.get(RegistryHealthIndicator).check()).toMatchObject({ status: 'degraded', details: { staleServices: ['alpha'] } });
+    expect(await c.get(RegistryHealthIndicator).check()).toMatchObject({
+      status: 'degraded',
+      details: { staleServices: ['alpha'] },
+    });
 
     mode = 'empty';
     await discovery.refresh('alpha');
@@ -180,14 +239,22 @@ describe('registration and discovery (real Redis)', () => {
     // An empty answer that persists past emptyConfirmMs is believed.
     mode = 'empty';
     await discovery.refresh('alpha');
-    await waitFor(() => discovery.instances('alpha', { includeUnhealthy: true }).length === 0, { message: 'confirmed empty' });
+    await waitFor(() => discovery.instances('alpha', { includeUnhealthy: true }).length === 0, {
+      message: 'confirmed empty',
+    });
   });
 
   it('ServiceHttpClient resolves service URLs, balances, and ejects a failing instance locally', async () => {
     const prefix = uniquePrefix('http');
     await boot({ prefix, registry: { service: { name: 'alpha', instanceId: 'a1' } } });
     await boot({ prefix, registry: { service: { name: 'alpha', instanceId: 'a2' } } });
-    const c = await boot({ prefix, registry: { discover: ['alpha'], outlier: { failures: 3, windowMs: 60_000, ejectMs: 60_000 } } });
+    const c = await boot({
+      prefix,
+      registry: {
+        discover: ['alpha'],
+        outlier: { failures: 3, windowMs: 60_000, ejectMs: 60_000 },
+      },
+    });
     const discovery = c.get(ServiceDiscovery);
     const http = c.get(ServiceHttpClient);
     await waitFor(() => discovery.instances('alpha').length === 2, { message: 'both' });
@@ -211,7 +278,9 @@ describe('registration and discovery (real Redis)', () => {
       expect(((await res.json()) as { id: string }).id).toBe('a1');
     }
     // Not marked critical globally: other consumers still see it passing.
-    expect(discovery.instances('alpha', { includeUnhealthy: true }).find((i) => i.id === 'a2')?.status).toBe('passing');
+    expect(
+      discovery.instances('alpha', { includeUnhealthy: true }).find((i) => i.id === 'a2')?.status,
+    ).toBe('passing');
     expect(discovery.inFlight('a1')).toBe(0);
     await expect(http.fetch('http://nowhere/x')).rejects.toThrow(NoInstanceAvailableError);
     const error = await http.fetch('http://nowhere/x').catch((e: unknown) => e);
@@ -221,12 +290,22 @@ describe('registration and discovery (real Redis)', () => {
   it('ServiceClientFactory sends to the chosen instance over TCP', async () => {
     const prefix = uniquePrefix('tcp');
     const tcpPort = await freePort();
-    await boot({ prefix, tcpPort, registry: { service: { name: 'beta', instanceId: 'b1' }, address: { ports: { tcp: tcpPort } } } });
+    await boot({
+      prefix,
+      tcpPort,
+      registry: {
+        service: { name: 'beta', instanceId: 'b1' },
+        address: { ports: { tcp: tcpPort } },
+      },
+    });
     const c = await boot({ prefix, registry: {} });
-    await waitFor(async () => {
-      await c.get(ServiceDiscovery).refresh('beta');
-      return c.get(ServiceDiscovery).instances('beta').length === 1;
-    }, { message: 'beta' });
+    await waitFor(
+      async () => {
+        await c.get(ServiceDiscovery).refresh('beta');
+        return c.get(ServiceDiscovery).instances('beta').length === 1;
+      },
+      { message: 'beta' },
+    );
     const client = await c.get(ServiceClientFactory).client('beta');
     expect(await firstValueFrom(client.send('ping', 7))).toEqual({ pong: 7, id: 'b1' });
   });
@@ -234,12 +313,18 @@ describe('registration and discovery (real Redis)', () => {
   it('a microservice-only app without an address fails at bootstrap', async () => {
     @Module({
       imports: [
-        KeelCoreModule.forRoot({ serviceName: 'm', redis: false, config: loadKeelConfig({ env: {} }) }),
+        KeelCoreModule.forRoot({
+          serviceName: 'm',
+          redis: false,
+          config: loadKeelConfig({ env: {} }),
+        }),
         RegistryModule.forRoot({ service: { name: 'm' } }),
       ],
     })
     class MicroOnly {}
-    await expect(NestFactory.createApplicationContext(MicroOnly, { logger: false })).rejects.toThrow(/address.host and address.port/);
+    await expect(
+      NestFactory.createApplicationContext(MicroOnly, { logger: false }),
+    ).rejects.toThrow(/address.host and address.port/);
   });
 
   it('custom checks turn the instance critical after N results and back', async () => {
@@ -249,7 +334,12 @@ describe('registration and discovery (real Redis)', () => {
       prefix,
       registry: {
         service: { name: 'alpha', instanceId: 'a1' },
-        checks: { custom: [() => healthy], intervalMs: 50, failuresBeforeCritical: 2, successesBeforePassing: 2 },
+        checks: {
+          custom: [() => healthy],
+          intervalMs: 50,
+          failuresBeforeCritical: 2,
+          successesBeforePassing: 2,
+        },
       },
     });
     await boot({ prefix, registry: { service: { name: 'alpha', instanceId: 'a2' } } });
@@ -257,9 +347,14 @@ describe('registration and discovery (real Redis)', () => {
     const discovery = c.get(ServiceDiscovery);
     await waitFor(() => discovery.instances('alpha').length === 2, { message: 'both' });
     healthy = false;
-    await waitFor(() => discovery.instances('alpha', { includeUnhealthy: true }).find((i) => i.id === 'a1')?.status === 'critical', {
-      message: 'critical',
-    });
+    await waitFor(
+      () =>
+        discovery.instances('alpha', { includeUnhealthy: true }).find((i) => i.id === 'a1')
+          ?.status === 'critical',
+      {
+        message: 'critical',
+      },
+    );
     for (let i = 0; i < 10; i++) expect(discovery.choose('alpha').id).toBe('a2');
     healthy = true;
     await waitFor(() => discovery.instances('alpha').length === 2, { message: 'passing again' });

@@ -3,12 +3,7 @@ import type { RegistryStore } from '../registry.store.js';
 
 /** How `choose()` picks among eligible instances. @publicApi */
 export type BalancingStrategy =
-  | 'round-robin'
-  | 'random'
-  | 'weighted'
-  | 'least-outstanding'
-  | 'consistent-hash'
-  | 'zone';
+  'round-robin' | 'random' | 'weighted' | 'least-outstanding' | 'consistent-hash' | 'zone';
 
 /** The service this application registers as. @publicApi */
 export interface RegistryServiceOptions {
@@ -34,7 +29,11 @@ export type CustomCheck = () => CheckResult | boolean | Promise<CheckResult | bo
 /** Health checks of this instance. @publicApi */
 export interface RegistryChecksOptions {
   /** HTTP probe the fleet's monitor runs against every instance of the service. */
-  readonly http?: { readonly path: string; readonly expectStatus?: number; readonly timeoutMs?: number };
+  readonly http?: {
+    readonly path: string;
+    readonly expectStatus?: number;
+    readonly timeoutMs?: number;
+  };
   /** TCP connect probe the monitor runs (named port, else the main port). */
   readonly tcp?: { readonly port?: string; readonly timeoutMs?: number };
   /** Checks the instance runs on itself (a database ping, a queue depth...). */
@@ -130,7 +129,11 @@ export interface RegistrySettings {
   readonly drainMs: number;
   readonly deregisterOnShutdown: boolean;
   readonly checks: {
-    readonly http?: { readonly path: string; readonly expectStatus?: number; readonly timeoutMs?: number };
+    readonly http?: {
+      readonly path: string;
+      readonly expectStatus?: number;
+      readonly timeoutMs?: number;
+    };
     readonly tcp?: { readonly port?: string; readonly timeoutMs?: number };
     readonly custom: readonly CustomCheck[];
     readonly intervalMs: number;

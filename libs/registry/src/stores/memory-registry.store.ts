@@ -20,7 +20,8 @@ interface Listener {
   listener: (event: RegistryEvent) => void;
 }
 
-const sha1 = (value: string) => (value === '' ? '' : createHash('sha1').update(value).digest('hex'));
+const sha1 = (value: string) =>
+  value === '' ? '' : createHash('sha1').update(value).digest('hex');
 
 /**
  * The registry in process memory: correct for one process (several applications in one process
@@ -38,7 +39,13 @@ export class MemoryRegistryStore implements RegistryStore {
     return Date.now();
   }
 
-  async register(service: string, id: string, json: string, ttlMs: number, proof: string): Promise<WriteOutcome> {
+  async register(
+    service: string,
+    id: string,
+    json: string,
+    ttlMs: number,
+    proof: string,
+  ): Promise<WriteOutcome> {
     const entries = this.entries(service, true);
     const existing = entries.get(id);
     if (existing && existing.owner !== '' && existing.owner !== sha1(proof)) return 'forbidden';
@@ -56,7 +63,12 @@ export class MemoryRegistryStore implements RegistryStore {
     return 'ok';
   }
 
-  async heartbeat(service: string, id: string, ttlMs: number, proof: string): Promise<WriteOutcome> {
+  async heartbeat(
+    service: string,
+    id: string,
+    ttlMs: number,
+    proof: string,
+  ): Promise<WriteOutcome> {
     const entry = this.services_.get(service)?.get(id);
     const now = Date.now();
     if (entry === undefined || entry.expiresAt < now) return 'missing';

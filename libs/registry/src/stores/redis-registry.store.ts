@@ -132,7 +132,10 @@ interface Script {
   readonly sha: string;
 }
 
-const script = (lua: string): Script => ({ lua, sha: createHash('sha1').update(lua).digest('hex') });
+const script = (lua: string): Script => ({
+  lua,
+  sha: createHash('sha1').update(lua).digest('hex'),
+});
 const SCRIPTS = {
   register: script(REGISTER),
   heartbeat: script(HEARTBEAT),
@@ -185,18 +188,37 @@ export class RedisRegistryStore implements RegistryStore {
     return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
   }
 
-  async register(service: string, id: string, json: string, ttlMs: number, proof: string): Promise<WriteOutcome> {
+  async register(
+    service: string,
+    id: string,
+    json: string,
+    ttlMs: number,
+    proof: string,
+  ): Promise<WriteOutcome> {
     const k = this.keys(service);
     const [outcome] = await Promise.all([
-      this.run(SCRIPTS.register, [k.index, k.records, k.owners], [id, json, ttlMs, proof, k.channel]),
+      this.run(
+        SCRIPTS.register,
+        [k.index, k.records, k.owners],
+        [id, json, ttlMs, proof, k.channel],
+      ),
       this.client.sadd(`${this.prefix}{registry}:services`, service),
     ]);
     return outcome as WriteOutcome;
   }
 
-  async heartbeat(service: string, id: string, ttlMs: number, proof: string): Promise<WriteOutcome> {
+  async heartbeat(
+    service: string,
+    id: string,
+    ttlMs: number,
+    proof: string,
+  ): Promise<WriteOutcome> {
     const k = this.keys(service);
-    return (await this.run(SCRIPTS.heartbeat, [k.index, k.records, k.owners], [id, ttlMs, proof])) as WriteOutcome;
+    return (await this.run(
+      SCRIPTS.heartbeat,
+      [k.index, k.records, k.owners],
+      [id, ttlMs, proof],
+    )) as WriteOutcome;
   }
 
   async setStatus(
@@ -217,12 +239,20 @@ export class RedisRegistryStore implements RegistryStore {
 
   async deregister(service: string, id: string, proof: string): Promise<WriteOutcome> {
     const k = this.keys(service);
-    return (await this.run(SCRIPTS.deregister, [k.index, k.records, k.owners], [id, proof, k.channel])) as WriteOutcome;
+    return (await this.run(
+      SCRIPTS.deregister,
+      [k.index, k.records, k.owners],
+      [id, proof, k.channel],
+    )) as WriteOutcome;
   }
 
   async snapshot(service: string): Promise<ServiceSnapshot> {
     const k = this.keys(service);
-    const reply = (await this.run(SCRIPTS.snapshot, [k.index, k.records, k.owners], [k.channel])) as string[];
+    const reply = (await this.run(
+      SCRIPTS.snapshot,
+      [k.index, k.records, k.owners],
+      [k.channel],
+    )) as string[];
     const records: RawRecord[] = [];
     for (let i = 1; i + 2 < reply.length; i += 3) {
       records.push({ id: reply[i], json: reply[i + 1], expiresAt: Number(reply[i + 2]) });
