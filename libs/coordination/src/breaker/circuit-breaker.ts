@@ -337,7 +337,9 @@ export class CircuitBreaker {
       this.window.add(outcome, now);
       if (outcome & FAILED) this.consecutive++;
       else this.consecutive = 0;
-      if (this.fleet !== undefined) {
+      // Outcomes seen while the store is unreachable stay local: the local breaker has acted on
+      // them, and flushing a whole outage's worth on re-join would trip the fleet on stale data.
+      if (this.fleet !== undefined && this.fleet.available) {
         this.pendingCalls++;
         if (outcome & FAILED) {
           this.pendingFailures++;
@@ -347,7 +349,7 @@ export class CircuitBreaker {
           this.pendingTrailing = 0;
         }
         if (outcome & SLOW) this.pendingSlow++;
-        if (this.fleet.available) return;
+        return;
       }
       if (outcome !== 0) this.evaluate(now === 0 ? Date.now() : now);
       return;

@@ -3,8 +3,12 @@ import { BulkheadRejectedError } from '../coordination.errors.js';
 import { LocalBulkhead } from './local-bulkhead.js';
 
 describe('LocalBulkhead', () => {
-  beforeEach(() => jest.useFakeTimers());
-  afterEach(() => jest.useRealTimers());
+  beforeEach(() => {
+    jest.useFakeTimers();
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+  });
 
   it('admits maxConcurrent calls, queues maxQueue, rejects the rest as full', async () => {
     const b = new LocalBulkhead({ name: 'b', maxConcurrent: 2, maxQueue: 1, queueTimeoutMs: 1_000 });
