@@ -6,6 +6,8 @@ import { KeelCoreModule, KeelMetrics, loadKeelConfig } from '@keel/core';
 import {
   MemoryRegistryStore,
   NoInstanceAvailableError,
+  RecordCodec,
+  RegistryArgumentError,
   RegistrationService,
   RegistryHealthIndicator,
   RegistryModule,
@@ -358,5 +360,92 @@ describe('registration and discovery (real Redis)', () => {
     for (let i = 0; i < 10; i++) expect(discovery.choose('alpha').id).toBe('a2');
     healthy = true;
     await waitFor(() => discovery.instances('alpha').length === 2, { message: 'passing again' });
+  });
+
+  it('strategies through ServiceDiscovery: default weighted, zone preference with fallback, consistent hash, least outstanding', async () => {
+    const store = new MemoryRegistryStore();
+    const codec = new RecordCodec(undefined);
+    const put = (id: string, zone: string, weight: number) =>
+      store.register(
+        'gamma',
+        id,
+        codec.encode(
+          {
+            id,
+            service: 'gamma',
+            address: { host: '127.0.0.1', port: 1 },
+            version: '2.0.0',
+            tags: [],
+            metadata: {},
+            weight,
+            zone,
+            checks: [],
+          },
+          { draining: false, health: 'passing', self: 'passing' },
+        ),
+        60_000,
+        '',
+      );
+    await put('g1', 'z1', 1);
+    await put('g2', 'z2', 3);
+    await put('g3', 'z2', 1);
+    const c = await boot({
+      prefix: uniquePrefix('strategies'),
+      redis: false,
+      registry: { store, discover: ['gamma'] },
+    });
+    const discovery = c.get(ServiceDiscovery);
+    await waitFor(() => discovery.instances('gamma').length === 3, { message: 'gamma' });
+
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < 5_000; i++) {
+      const id = discovery.choose('gamma').id;
+      counts[id] = (counts[id] ?? 0) + 1;
+    }
+    // Weights 1:3:1 → 1 000 / 3 000 / 1 000 expected.
+    expect(counts.g2).toBeGreaterThan(2_500);
+    expect(counts.g1).toBeLessThan(1_400);
+
+    for (let i = 0; i < 20; i++)
+      expect(discovery.choose('gamma', { strategy: 'zone', zone: 'z1' }).id).toBe('g1');
+    await store.setStatus('gamma', 'g1', 'health', 'critical', '');
+    await waitFor(() => discovery.instances('gamma').length === 2, { message: 'g1 critical' });
+    expect(['g2', 'g3']).toContain(discovery.choose('gamma', { strategy: 'zone', zone: 'z1' }).id);
+    await store.setStatus('gamma', 'g1', 'health', 'passing', '');
+    await waitFor(() => discovery.instances('gamma').length === 3, { message: 'g1 back' });
+
+    const sticky = discovery.choose('gamma', { strategy: 'consistent-hash', key: 'cart-42' }).id;
+    for (let i = 0; i < 20; i++)
+      expect(discovery.choose('gamma', { strategy: 'consistent-hash', key: 'cart-42' }).id).toBe(
+        sticky,
+      );
+    expect(() => discovery.choose('gamma', { strategy: 'consistent-hash' })).toThrow(
+      RegistryArgumentError,
+    );
+
+    const busy = discovery.instances('gamma').filter((i) => i.id !== 'g3');
+    const done = busy.map((i) => discovery.track(i));
+    expect(discovery.choose('gamma', { strategy: 'least-outstanding' }).id).toBe('g3');
+    done.forEach((end) => end(true));
+    expect(discovery.inFlight('g1')).toBe(0);
+  });
+
+  it('exposes the registry metrics', async () => {
+    const prefix = uniquePrefix('metrics');
+    // The watcher first, so the registration reaches it as a push (the propagation histogram).
+    const c = await boot({ prefix, registry: { discover: ['alpha'] } });
+    await boot({ prefix, registry: { service: { name: 'alpha', instanceId: 'a1' } } });
+    await waitFor(() => c.get(ServiceDiscovery).instances('alpha').length === 1, {
+      message: 'alpha',
+    });
+    const text = await c.get(KeelMetrics).render();
+    expect(text).toMatch(
+      /keel_registry_instances\{[^}]*service="alpha"[^}]*status="passing"[^}]*\} 1/,
+    );
+    expect(text).toMatch(/keel_registry_cache_age_seconds\{[^}]*service="alpha"/);
+    expect(text).toMatch(
+      /keel_registry_propagation_seconds_count\{[^}]*service="alpha"[^}]*\} [1-9]/,
+    );
+    expect(text).toContain('keel_registry_heartbeat_failures_total');
   });
 });
