@@ -183,7 +183,7 @@ describe('registry across processes (real Redis)', () => {
     }
   }, 60_000);
 
-  it('an instance whose /health turns 503 is excluded after 2 failed checks and back when healthy; one monitor probes', async () => {
+  it('an instance whose /health turns 503 is excluded after 2 failed checks and back when healthy; one monitor probes, another takes over when it dies', async () => {
     const prefix = `${uniquePrefix('checks')}:`;
     const env = {
       PREFIX: prefix,
@@ -232,5 +232,26 @@ describe('registry across processes (real Redis)', () => {
     const elapsedRounds =
       (Date.now() - Math.min(...views(watcher, 'svc-a').map((v) => v.at))) / 200;
     expect(probes).toBeLessThanOrEqual(3 * (elapsedRounds + 2));
+
+    // The monitor dies: another instance takes the lease once it expires and keeps judging.
+    const monitorId = [...monitors][0];
+    const monitor = a[Number(monitorId.slice(1)) - 1];
+    monitor.signal('SIGKILL');
+    await monitor.exited();
+    const rest = a.filter((c) => c !== monitor);
+    const [observer, patient] = rest;
+    const patientId = `a${a.indexOf(patient) + 1}`;
+    const failedAt = Date.now();
+    patient.send({ cmd: 'health', ok: false, seq: ++seq });
+    await viewTime(
+      observer,
+      'svc-a',
+      (_ids, view) => view.instances.some((i) => i.id === patientId && i.status === 'critical'),
+      failedAt,
+    );
+    const m = ++seq;
+    patient.send({ cmd: 'probes', seq: m });
+    const after = await patient.waitForMessage((x) => x.type === 'probes' && x.seq === m);
+    expect((after.monitors as string[]).some((id) => id !== monitorId)).toBe(true);
   }, 60_000);
 });
