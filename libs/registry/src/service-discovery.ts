@@ -582,7 +582,11 @@ export class ServiceDiscovery implements OnApplicationBootstrap, OnApplicationSh
     let earliest = Number.POSITIVE_INFINITY;
     for (const i of list) if (i.expiresAt < earliest) earliest = i.expiresAt;
     // A few ms past expiry, so the store prunes it (or answers with the extended expiry).
-    const delay = Math.max(20, earliest - this.registryNow() + 15);
+    let delay = Math.max(20, earliest - this.registryNow() + 15);
+    // While recovering, reads remove nothing: re-reading records that are already past due
+    // would spin until the window closes.
+    const recoveringFor = this.recoveringUntil - Date.now();
+    if (recoveringFor > 0) delay = Math.max(delay, recoveringFor + 15);
     entry.expiryTimer = setTimeout(
       () => {
         entry.expiryTimer = undefined;

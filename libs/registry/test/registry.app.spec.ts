@@ -448,4 +448,28 @@ describe('registration and discovery (real Redis)', () => {
     );
     expect(text).toContain('keel_registry_heartbeat_failures_total');
   });
+
+  it('forRootAsync builds the same module from a factory', async () => {
+    @Module({
+      imports: [
+        KeelCoreModule.forRoot({
+          serviceName: 'async',
+          redis: false,
+          config: loadKeelConfig({ env: {} }),
+        }),
+        RegistryModule.forRootAsync({ useFactory: () => ({ discover: ['delta'], ttlMs: 4_000 }) }),
+      ],
+    })
+    class AsyncModule {}
+    const app = await NestFactory.createApplicationContext(AsyncModule, { logger: false });
+    try {
+      expect(app.get(ServiceDiscovery).cacheState('delta')).toMatchObject({
+        loaded: true,
+        instances: 0,
+      });
+      expect(await app.get(RegistryHealthIndicator).check()).toMatchObject({ status: 'up' });
+    } finally {
+      await app.close();
+    }
+  });
 });
