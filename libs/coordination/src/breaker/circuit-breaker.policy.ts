@@ -18,6 +18,7 @@ import { compileErrorFilter, isClientError } from '../error-filter.js';
 import { isValidationFailedError, isBulkheadRejectedError } from '../coordination.errors.js';
 import { CircuitBreakerRegistry } from './circuit-breaker.registry.js';
 import {
+  PERMIT_CALL,
   PERMIT_REJECTED,
   type CircuitBreaker,
   type ErrorKind,
@@ -94,6 +95,17 @@ function breakerInterceptor(breaker: CircuitBreaker, async: boolean): PolicyInte
     }
   };
 
+  // The common case (closed, no slow-call timing) needs no per-call state, so its handlers are
+  // allocated once here instead of an async frame per call.
+  const closedOk = (value: unknown) => {
+    breaker.success(PERMIT_CALL, 0);
+    return value;
+  };
+  const closedError = (error: unknown) => {
+    breaker.failure(PERMIT_CALL, error, 0);
+    throw error;
+  };
+
   const run = (permit: number, invocation: Invocation, next: Next): unknown => {
     if (permit === PERMIT_REJECTED) return fail(breaker.rejectionError(), async);
     const start = timed ? performance.now() : 0;
@@ -104,7 +116,9 @@ function breakerInterceptor(breaker: CircuitBreaker, async: boolean): PolicyInte
       breaker.failure(permit, error, timed ? performance.now() - start : 0);
       throw error;
     }
-    if (isThenable(result)) return settle(result, permit, start);
+    if (isThenable(result)) {
+      return !timed && permit === PERMIT_CALL ? result.then(closedOk, closedError) : settle(result, permit, start);
+    }
     breaker.success(permit, timed ? performance.now() - start : 0);
     return result;
   };

@@ -75,14 +75,6 @@ export class RetryPolicyFactory implements PolicyFactory<string | RetryOptions |
       }
     };
 
-    const awaitFirst = async (promise: PromiseLike<unknown>, invocation: Invocation, next: Next, startedAt: number) => {
-      try {
-        return await promise;
-      } catch (error) {
-        return loop(invocation, next, error, startedAt);
-      }
-    };
-
     return (invocation: Invocation, next: Next) => {
       // Only a total budget needs the start time; the success path skips the clock otherwise.
       const startedAt = maxDurationMs === undefined ? 0 : Date.now();
@@ -94,7 +86,11 @@ export class RetryPolicyFactory implements PolicyFactory<string | RetryOptions |
         if (maxAttempts <= 1 || !retryable(error)) throw error;
         return loop(invocation, next, error, startedAt);
       }
-      if (isThenable(result)) return awaitFirst(result, invocation, next, startedAt);
+      // One rejection handler and no async frame on the success path: a passed-through value
+      // costs one derived promise.
+      if (isThenable(result)) {
+        return result.then(undefined, (error: unknown) => loop(invocation, next, error, startedAt));
+      }
       return result;
     };
   }

@@ -22,6 +22,15 @@ export class PendingCall {
   }
 }
 
+// The promise executor runs synchronously inside `new Promise`, so one shared executor can hand
+// the resolvers to the call being raced: no executor closure per call.
+let capturing: PendingCall | undefined;
+function captureResolvers(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+  capturing!.resolve = resolve;
+  capturing!.reject = reject;
+  capturing = undefined;
+}
+
 /**
  * The pending calls of one `@Timeout` method, oldest first. All share one timeout, so deadlines
  * are in insertion order and one timer armed for the oldest deadline serves the whole list —
@@ -43,21 +52,22 @@ export class DeadlineList {
 
   /** Races `promise` against the call's deadline. */
   race(call: PendingCall, promise: PromiseLike<unknown>): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      call.resolve = resolve;
-      call.reject = reject;
-      this.link(call);
-      promise.then(
-        (value) => {
-          this.unlink(call);
-          resolve(value);
-        },
-        (error: unknown) => {
-          this.unlink(call);
-          reject(error);
-        },
-      );
-    });
+    capturing = call;
+    const raced = new Promise(captureResolvers);
+    this.link(call);
+    promise.then(
+      (value) => {
+        const resolve = call.resolve;
+        this.unlink(call);
+        resolve?.(value);
+      },
+      (error: unknown) => {
+        const reject = call.reject;
+        this.unlink(call);
+        reject?.(error);
+      },
+    );
+    return raced;
   }
 
   /** Number of pending calls (tests). */
