@@ -6,7 +6,7 @@ import type {
   InstanceStatus,
   ServiceInstance,
 } from './interfaces/instance.interface.js';
-import type { RawRecord, RegistryStore } from './registry.store.js';
+import type { RawRecord } from './registry.store.js';
 
 const IdentitySchema = z
   .object({
@@ -68,7 +68,7 @@ export type Decoded =
  * those writes are guarded by the owner proof instead.
  *
  * Public for tooling that registers instances on behalf of others (a sidecar for a non-Nest
- * process, a load generator): encode with it and write through a {@link RegistryStore}.
+ * process, a load generator): encode with it and write through a `RegistryStore`.
  * @publicApi
  */
 export class RecordCodec {
@@ -77,7 +77,7 @@ export class RecordCodec {
 
   constructor(private readonly secret: string | undefined) {}
 
-  /** Record JSON for {@link RegistryStore.register} (the store fills in the times). */
+  /** Record JSON for `RegistryStore.register` (the store fills in the times). */
   encode(
     identity: InstanceIdentity,
     status: { draining: boolean; health: CheckResult; self: CheckResult },
