@@ -19,7 +19,13 @@ import { fileURLToPath } from 'node:url';
 import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { KeelCoreModule, loadKeelConfig } from '@keel/core';
-import { CircuitBreaker, CircuitBreakerRegistry, CoordinationModule, Retry, Timeout } from '@keel/coordination';
+import {
+  CircuitBreaker,
+  CircuitBreakerRegistry,
+  CoordinationModule,
+  Retry,
+  Timeout,
+} from '@keel/coordination';
 import {
   ConsecutiveBreaker,
   ExponentialBackoff,
@@ -62,7 +68,12 @@ class Target {
 
 @Module({
   imports: [
-    KeelCoreModule.forRoot({ config: loadKeelConfig({ env: {} }), serviceName: 'bench', redis: REDIS, redisKeyPrefix: `keel-bench-${process.pid}:` }),
+    KeelCoreModule.forRoot({
+      config: loadKeelConfig({ env: {} }),
+      serviceName: 'bench',
+      redis: REDIS,
+      redisKeyPrefix: `keel-bench-${process.pid}:`,
+    }),
     CoordinationModule.forRoot({}),
   ],
   providers: [Target],
@@ -76,12 +87,15 @@ interface Subjects {
 }
 
 async function setUp(): Promise<Subjects> {
-  const app: INestApplicationContext = await NestFactory.createApplicationContext(BenchModule, { logger: false });
+  const app: INestApplicationContext = await NestFactory.createApplicationContext(BenchModule, {
+    logger: false,
+  });
   await app.init();
   const target = app.get(Target);
   const registry = app.get(CircuitBreakerRegistry);
   // Wait for the fleet breaker to join the shared store (first sync), at most 3 s.
-  for (let i = 0; i < 60 && !registry.fleetStatus().available; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 60 && !registry.fleetStatus().available; i++)
+    await new Promise((r) => setTimeout(r, 50));
   const noop = () => target.plain();
   const cockatiel = wrap(
     retry(handleAll, { maxAttempts: 2, backoff: new ExponentialBackoff() }),
@@ -111,7 +125,11 @@ async function timeCalls(fn: () => Promise<unknown>, calls: number): Promise<num
   return Number(process.hrtime.bigint() - start) / calls;
 }
 
-async function heapCalls(fn: () => Promise<unknown>, calls: number, gc: () => void): Promise<number> {
+async function heapCalls(
+  fn: () => Promise<unknown>,
+  calls: number,
+  gc: () => void,
+): Promise<number> {
   gc();
   const before = process.memoryUsage().heapUsed;
   for (let i = 0; i < calls; i++) await fn();
@@ -131,10 +149,13 @@ async function heapChild(): Promise<void> {
   for (const name of names) await heapCalls(subjects.calls[name], 5_000, gc); // warm-up
   const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (let round = 0; round < HEAP_ROUNDS; round++) {
-    for (const name of rotate(names, round)) samples[name].push(await heapCalls(subjects.calls[name], HEAP_CALLS, gc));
+    for (const name of rotate(names, round))
+      samples[name].push(await heapCalls(subjects.calls[name], HEAP_CALLS, gc));
   }
   await subjects.close();
-  console.log(JSON.stringify({ heap: Object.fromEntries(names.map((n) => [n, median(samples[n])])) }));
+  console.log(
+    JSON.stringify({ heap: Object.fromEntries(names.map((n) => [n, median(samples[n])])) }),
+  );
 }
 
 function measureHeapInChild(): Promise<Record<string, number>> {
@@ -142,14 +163,21 @@ function measureHeapInChild(): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--expose-gc', '--max-semi-space-size=256', '--min-semi-space-size=256', file, '--coordination-heap-child'],
+      [
+        '--expose-gc',
+        '--max-semi-space-size=256',
+        '--min-semi-space-size=256',
+        file,
+        '--coordination-heap-child',
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } },
     );
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.on('exit', (code) => {
       const line = out.split('\n').find((l) => l.startsWith('{"heap"'));
-      if (code !== 0 || line === undefined) reject(new Error(`heap child failed (exit ${code}): ${out}`));
+      if (code !== 0 || line === undefined)
+        reject(new Error(`heap child failed (exit ${code}): ${out}`));
       else resolve((JSON.parse(line) as { heap: Record<string, number> }).heap);
     });
   });
@@ -157,7 +185,9 @@ function measureHeapInChild(): Promise<Record<string, number>> {
 
 function version(pkg: string): string {
   try {
-    return (JSON.parse(readFileSync(`node_modules/${pkg}/package.json`, 'utf8')) as { version: string }).version;
+    return (
+      JSON.parse(readFileSync(`node_modules/${pkg}/package.json`, 'utf8')) as { version: string }
+    ).version;
   } catch {
     return '?';
   }
@@ -173,12 +203,14 @@ export async function run(): Promise<void> {
   for (const name of names) await timeCalls(subjects.calls[name], 20_000); // warm-up, JIT
   const perRound: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    for (const name of rotate(names, round)) perRound[name].push(await timeCalls(subjects.calls[name], CALLS));
+    for (const name of rotate(names, round))
+      perRound[name].push(await timeCalls(subjects.calls[name], CALLS));
   }
   await subjects.close();
   const heap = await measureHeapInChild();
 
-  const overhead = (name: string) => median(perRound[name].map((ns, i) => ns - perRound.baseline[i]));
+  const overhead = (name: string) =>
+    median(perRound[name].map((ns, i) => ns - perRound.baseline[i]));
   const added = (name: string) => heap[name] - heap.baseline;
   const label: Record<string, string> = {
     baseline: 'no policy (baseline)',
@@ -190,7 +222,16 @@ export async function run(): Promise<void> {
   printTable(
     `coordination: no-op async provider method, ${ROUNDS} interleaved rounds × ${CALLS.toLocaleString('en-US')} calls (medians)`,
     ['ns/call', 'overhead ns', 'heap B/call', 'added B/call'],
-    names.map((n) => [label[n], median(perRound[n]), n === 'baseline' ? 0 : overhead(n), heap[n], n === 'baseline' ? 0 : added(n)] as const),
+    names.map(
+      (n) =>
+        [
+          label[n],
+          median(perRound[n]),
+          n === 'baseline' ? 0 : overhead(n),
+          heap[n],
+          n === 'baseline' ? 0 : added(n),
+        ] as const,
+    ),
   );
   reportMetric('coordination', 'overhead_per_call', 'ns', overhead('keel'), {
     cockatiel: overhead('cockatiel'),

@@ -48,10 +48,17 @@ export class KeelCoordinationExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const response = http.getResponse<unknown>();
     const adapter = this.adapterHost?.httpAdapter;
-    const retryAfterMs = isCircuitOpenError(exception) || isBulkheadRejectedError(exception) ? exception.retryAfterMs : undefined;
+    const retryAfterMs =
+      isCircuitOpenError(exception) || isBulkheadRejectedError(exception)
+        ? exception.retryAfterMs
+        : undefined;
     if (adapter === undefined) throw exception;
     if (retryAfterMs !== undefined) {
-      adapter.setHeader(response, 'Retry-After', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+      adapter.setHeader(
+        response,
+        'Retry-After',
+        String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
+      );
     }
     adapter.reply(response, body, body.statusCode);
   }
@@ -63,12 +70,18 @@ export class KeelCoordinationExceptionFilter implements ExceptionFilter {
  */
 export function coordinationErrorBody(exception: unknown): CoordinationErrorBody {
   if (isValidationFailedError(exception)) {
-    return { statusCode: 400, code: exception.code, message: 'Validation failed', problems: exception.problems };
+    return {
+      statusCode: 400,
+      code: exception.code,
+      message: 'Validation failed',
+      problems: exception.problems,
+    };
   }
   if (isCircuitOpenError(exception) || isBulkheadRejectedError(exception)) {
     return { statusCode: 503, code: exception.code, message: exception.message };
   }
-  if (isTimeoutError(exception)) return { statusCode: 504, code: exception.code, message: exception.message };
+  if (isTimeoutError(exception))
+    return { statusCode: 504, code: exception.code, message: exception.message };
   const error = exception as Error;
   return { statusCode: 500, code: 'KEEL_INTERNAL', message: error?.message ?? 'error' };
 }

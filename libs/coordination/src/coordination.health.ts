@@ -29,7 +29,13 @@ export class CoordinationHealthIndicator implements KeelHealthCheck {
       details: {
         breakers,
         ...(fleet.breakers > 0
-          ? { fleet: { store: fleet.store, available: fleet.available, ...(fleet.lastError ? { lastError: fleet.lastError } : {}) } }
+          ? {
+              fleet: {
+                store: fleet.store,
+                available: fleet.available,
+                ...(fleet.lastError ? { lastError: fleet.lastError } : {}),
+              },
+            }
           : {}),
       },
     };

@@ -10,8 +10,14 @@ import { BulkheadPolicyFactory } from './bulkhead/bulkhead.policy.js';
 import { COORDINATION_SETTINGS } from './coordination.constants.js';
 import { KeelCoordinationExceptionFilter } from './coordination.filter.js';
 import { CoordinationHealthIndicator } from './coordination.health.js';
-import { COORDINATION_OPTIONS, CoordinationConfigurableModule } from './coordination.module-definition.js';
-import { resolveCoordinationSettings, type CoordinationModuleOptions } from './coordination.options.js';
+import {
+  COORDINATION_OPTIONS,
+  CoordinationConfigurableModule,
+} from './coordination.module-definition.js';
+import {
+  resolveCoordinationSettings,
+  type CoordinationModuleOptions,
+} from './coordination.options.js';
 import { FallbackPolicyFactory } from './fallback/fallback.policy.js';
 import { RetryPolicyFactory } from './retry/retry.policy.js';
 import { TimeoutPolicyFactory } from './timeout/timeout.policy.js';

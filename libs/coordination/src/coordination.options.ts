@@ -163,7 +163,10 @@ export interface CoordinationSettings {
   readonly fleet: { flushIntervalMs: number; refreshIntervalMs: number; commandTimeoutMs: number };
 }
 
-const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function');
+const fn = z.custom<(...args: never[]) => unknown>(
+  (v) => typeof v === 'function',
+  'must be a function',
+);
 const errorFilter = z.custom<ErrorFilter>(
   (v) => typeof v === 'function' || (Array.isArray(v) && v.every((c) => typeof c === 'function')),
   'must be a list of error classes or a predicate',
@@ -188,7 +191,10 @@ const RetrySchema = z
 
 const BreakerSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1–100 letters, digits, . _ : -').optional(),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1–100 letters, digits, . _ : -')
+      .optional(),
     slidingWindow: z.enum(['count', 'time']).optional(),
     windowSize: positiveInt.max(100_000).optional(),
     minimumCalls: positiveInt.max(100_000).optional(),
@@ -212,7 +218,10 @@ const TimeoutSchema = z.union([
 
 const BulkheadSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1–100 letters, digits, . _ : -').optional(),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1–100 letters, digits, . _ : -')
+      .optional(),
     maxConcurrent: positiveInt.max(1_000_000).optional(),
     maxQueue: z.number().int().min(0).max(1_000_000).optional(),
     queueTimeoutMs: ms.optional(),
@@ -233,7 +242,10 @@ const NamedPolicySchema = z
 const SectionSchema = z
   .object({
     policies: z
-      .record(z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'policy names are letters, digits, . _ -'), NamedPolicySchema)
+      .record(
+        z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'policy names are letters, digits, . _ -'),
+        NamedPolicySchema,
+      )
       .optional(),
     validation: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
     fleet: z
@@ -292,8 +304,10 @@ export function resolveCoordinationSettings(
     >,
     fleet: {
       flushIntervalMs: fromOptions.fleet?.flushIntervalMs ?? fromYaml.fleet?.flushIntervalMs ?? 50,
-      refreshIntervalMs: fromOptions.fleet?.refreshIntervalMs ?? fromYaml.fleet?.refreshIntervalMs ?? 1_000,
-      commandTimeoutMs: fromOptions.fleet?.commandTimeoutMs ?? fromYaml.fleet?.commandTimeoutMs ?? 500,
+      refreshIntervalMs:
+        fromOptions.fleet?.refreshIntervalMs ?? fromYaml.fleet?.refreshIntervalMs ?? 1_000,
+      commandTimeoutMs:
+        fromOptions.fleet?.commandTimeoutMs ?? fromYaml.fleet?.commandTimeoutMs ?? 500,
     },
   };
 }

@@ -1,4 +1,8 @@
-import { isBulkheadRejectedError, isCircuitOpenError, isValidationFailedError } from './coordination.errors.js';
+import {
+  isBulkheadRejectedError,
+  isCircuitOpenError,
+  isValidationFailedError,
+} from './coordination.errors.js';
 
 /** A class of errors, matched with `instanceof`. @publicApi */
 export type ErrorClass = abstract new (...args: never[]) => unknown;
@@ -11,7 +15,9 @@ export type ErrorClass = abstract new (...args: never[]) => unknown;
 export type ErrorFilter = readonly ErrorClass[] | ((error: unknown) => boolean);
 
 /** Compiles a filter into one predicate. @internal */
-export function compileErrorFilter(filter: ErrorFilter | undefined): ((error: unknown) => boolean) | undefined {
+export function compileErrorFilter(
+  filter: ErrorFilter | undefined,
+): ((error: unknown) => boolean) | undefined {
   if (filter === undefined) return undefined;
   if (typeof filter === 'function') return filter;
   const classes = [...filter];

@@ -24,8 +24,20 @@ const policy: SharedBreakerPolicy = {
   halfOpenProbes: 2,
   probeTimeoutMs: 30_000,
 };
-const ok = (calls: number) => ({ calls, failures: 0, slow: 0, trailingFailures: 0, hadSuccess: calls > 0 });
-const failed = (calls: number) => ({ calls, failures: calls, slow: 0, trailingFailures: calls, hadSuccess: false });
+const ok = (calls: number) => ({
+  calls,
+  failures: 0,
+  slow: 0,
+  trailingFailures: 0,
+  hadSuccess: calls > 0,
+});
+const failed = (calls: number) => ({
+  calls,
+  failures: calls,
+  slow: 0,
+  trailingFailures: calls,
+  hadSuccess: false,
+});
 
 describeStoreContract<BreakerStore>(
   'BreakerStore',
@@ -54,11 +66,17 @@ describeStoreContract<BreakerStore>(
   ],
   (store) => {
     it('a breaker nobody wrote is closed', async () => {
-      await expect(store().read('fresh')).resolves.toMatchObject({ state: 'closed', version: 0, probes: 0 });
+      await expect(store().read('fresh')).resolves.toMatchObject({
+        state: 'closed',
+        version: 0,
+        probes: 0,
+      });
     });
 
     it('opens when the failure rate reaches the threshold after minimumCalls', async () => {
-      await expect(store().record('b', policy, failed(3))).resolves.toMatchObject({ state: 'closed' });
+      await expect(store().record('b', policy, failed(3))).resolves.toMatchObject({
+        state: 'closed',
+      });
       const opened = await store().record('b', policy, ok(1));
       expect(opened.state).toBe('open'); // 3 of 4 failed
       expect(opened.remainingOpenMs).toBeGreaterThan(0);
@@ -71,33 +89,53 @@ describeStoreContract<BreakerStore>(
       expect(s.state).toBe('closed');
       await store().record('w2', policy, failed(3)); // window: 7 ok + 3 failed → 30 %
       await expect(store().read('w2')).resolves.toMatchObject({ state: 'closed' });
-      await expect(store().record('w2', policy, failed(2))).resolves.toMatchObject({ state: 'open' }); // 5 of 10
+      await expect(store().record('w2', policy, failed(2))).resolves.toMatchObject({
+        state: 'open',
+      }); // 5 of 10
     });
 
     it('time window: counts the calls of the last windowSize seconds', async () => {
       const time = { ...policy, slidingWindow: 'time' as const, windowSize: 60 };
       await store().record('t', time, ok(2));
-      await expect(store().record('t', time, failed(1))).resolves.toMatchObject({ state: 'closed' });
+      await expect(store().record('t', time, failed(1))).resolves.toMatchObject({
+        state: 'closed',
+      });
       await expect(store().record('t', time, failed(1))).resolves.toMatchObject({ state: 'open' });
     });
 
     it('consecutive failures across batches', async () => {
       const consecutive = { ...policy, minimumCalls: 1_000, consecutiveFailures: 5 };
-      await store().record('c', consecutive, { calls: 4, failures: 3, slow: 0, trailingFailures: 3, hadSuccess: true });
-      await expect(store().record('c', consecutive, failed(1))).resolves.toMatchObject({ state: 'closed' });
-      await expect(store().record('c', consecutive, failed(1))).resolves.toMatchObject({ state: 'open' });
+      await store().record('c', consecutive, {
+        calls: 4,
+        failures: 3,
+        slow: 0,
+        trailingFailures: 3,
+        hadSuccess: true,
+      });
+      await expect(store().record('c', consecutive, failed(1))).resolves.toMatchObject({
+        state: 'closed',
+      });
+      await expect(store().record('c', consecutive, failed(1))).resolves.toMatchObject({
+        state: 'open',
+      });
     });
 
     it('slow-call rate', async () => {
       const slow = { ...policy, slowCallRateThreshold: 50 };
-      await expect(store().record('s', slow, { ...ok(4), slow: 2 })).resolves.toMatchObject({ state: 'open' });
+      await expect(store().record('s', slow, { ...ok(4), slow: 2 })).resolves.toMatchObject({
+        state: 'open',
+      });
     });
 
     it('rejects probes while open, then admits exactly halfOpenProbes', async () => {
       await store().record('p', policy, failed(4));
-      await expect(store().acquireProbe('p', policy)).resolves.toMatchObject({ permit: 'rejected' });
+      await expect(store().acquireProbe('p', policy)).resolves.toMatchObject({
+        permit: 'rejected',
+      });
       await new Promise((r) => setTimeout(r, 220));
-      const grants = await Promise.all(Array.from({ length: 6 }, () => store().acquireProbe('p', policy)));
+      const grants = await Promise.all(
+        Array.from({ length: 6 }, () => store().acquireProbe('p', policy)),
+      );
       expect(grants.filter((g) => g.permit === 'probe')).toHaveLength(2);
       expect(grants.filter((g) => g.permit === 'rejected')).toHaveLength(4);
       expect(grants[grants.length - 1].snapshot).toMatchObject({ state: 'half-open', probes: 2 });
@@ -108,14 +146,22 @@ describeStoreContract<BreakerStore>(
       await new Promise((r) => setTimeout(r, 220));
       const a = await store().acquireProbe('h', policy);
       await store().acquireProbe('h', policy);
-      await expect(store().reportProbe('h', policy, a.snapshot.version, 'success')).resolves.toMatchObject({ state: 'half-open' });
-      await expect(store().reportProbe('h', policy, a.snapshot.version, 'success')).resolves.toMatchObject({ state: 'closed' });
+      await expect(
+        store().reportProbe('h', policy, a.snapshot.version, 'success'),
+      ).resolves.toMatchObject({ state: 'half-open' });
+      await expect(
+        store().reportProbe('h', policy, a.snapshot.version, 'success'),
+      ).resolves.toMatchObject({ state: 'closed' });
       await store().record('h', policy, failed(4));
       await new Promise((r) => setTimeout(r, 220));
       const b = await store().acquireProbe('h', policy);
-      await expect(store().reportProbe('h', policy, b.snapshot.version, 'failure')).resolves.toMatchObject({ state: 'open' });
+      await expect(
+        store().reportProbe('h', policy, b.snapshot.version, 'failure'),
+      ).resolves.toMatchObject({ state: 'open' });
       // A report from an earlier half-open period is ignored.
-      await expect(store().reportProbe('h', policy, a.snapshot.version, 'success')).resolves.toMatchObject({ state: 'open' });
+      await expect(
+        store().reportProbe('h', policy, a.snapshot.version, 'success'),
+      ).resolves.toMatchObject({ state: 'open' });
     });
 
     it('an ignored probe gives its slot back', async () => {
@@ -136,7 +182,9 @@ describeStoreContract<BreakerStore>(
     it('isolate holds the breaker open past its open period; reset closes it', async () => {
       await expect(store().isolate('x')).resolves.toMatchObject({ state: 'isolated' });
       await new Promise((r) => setTimeout(r, 220));
-      await expect(store().acquireProbe('x', policy)).resolves.toMatchObject({ permit: 'rejected' });
+      await expect(store().acquireProbe('x', policy)).resolves.toMatchObject({
+        permit: 'rejected',
+      });
       await expect(store().reset('x')).resolves.toMatchObject({ state: 'closed' });
       await expect(store().acquireProbe('x', policy)).resolves.toMatchObject({ permit: 'call' });
     });
@@ -147,7 +195,10 @@ describeStoreContract<BreakerStore>(
       await store().record('n', policy, failed(4));
       await store().isolate('n');
       await store().reset('n');
-      await waitFor(() => messages.length >= 3, { timeoutMs: 5_000, message: 'three state messages' });
+      await waitFor(() => messages.length >= 3, {
+        timeoutMs: 5_000,
+        message: 'three state messages',
+      });
       expect(messages.map((m) => `${m.name}:${m.snapshot.state}:${m.snapshot.version}`)).toEqual([
         'n:open:1',
         'n:isolated:2',

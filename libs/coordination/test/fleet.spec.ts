@@ -17,17 +17,26 @@ describe('fleet-wide circuit breaker across three processes', () => {
   const request = async (worker: FixtureProcess, message: Record<string, unknown>) => {
     const id = nextId++;
     worker.send({ ...message, id });
-    return worker.waitForMessage((m) => m.id === id && m.type !== 'ack' ? true : m.id === id, 20_000);
+    return worker.waitForMessage(
+      (m) => (m.id === id && m.type !== 'ack' ? true : m.id === id),
+      20_000,
+    );
   };
   const call = (worker: FixtureProcess, count: number, delayMs = 0) =>
-    request(worker, { cmd: 'call', count, delayMs }) as Promise<{ outcomes: string[]; executions: number; at: number }>;
+    request(worker, { cmd: 'call', count, delayMs }) as Promise<{
+      outcomes: string[];
+      executions: number;
+      at: number;
+    }>;
   const health = (worker: FixtureProcess) =>
     request(worker, { cmd: 'health' }) as Promise<{
       report: { status: string; details: { fleet?: { available: boolean } } };
       state: string;
     }>;
   const stateChanges = (worker: FixtureProcess, to: string, after: number) =>
-    worker.messages.filter((m) => m.type === 'state-change' && m.to === to && (m.at as number) >= after);
+    worker.messages.filter(
+      (m) => m.type === 'state-change' && m.to === to && (m.at as number) >= after,
+    );
 
   beforeAll(async () => {
     redis = await startRedisServer();
@@ -58,7 +67,12 @@ describe('fleet-wide circuit breaker across three processes', () => {
     const tripped = await call(a, 6);
     expect(tripped.outcomes.every((o) => o === 'error:gateway down')).toBe(true);
     const [openA, openB, openC] = await Promise.all(
-      [a, b, c].map((w) => w.waitForMessage((m) => m.type === 'state-change' && m.to === 'open' && (m.at as number) >= before, 5_000)),
+      [a, b, c].map((w) =>
+        w.waitForMessage(
+          (m) => m.type === 'state-change' && m.to === 'open' && (m.at as number) >= before,
+          5_000,
+        ),
+      ),
     );
     // The replica that tripped it learns from its flush reply, the others from pub/sub.
     const lagB = (openB.at as number) - (openA.at as number);
@@ -68,7 +82,11 @@ describe('fleet-wide circuit breaker across three processes', () => {
     expect(lagC).toBeLessThan(100);
     for (const worker of [b, c]) {
       const result = await call(worker, 3);
-      expect(result.outcomes).toEqual(['error:KEEL_CIRCUIT_OPEN', 'error:KEEL_CIRCUIT_OPEN', 'error:KEEL_CIRCUIT_OPEN']);
+      expect(result.outcomes).toEqual([
+        'error:KEEL_CIRCUIT_OPEN',
+        'error:KEEL_CIRCUIT_OPEN',
+        'error:KEEL_CIRCUIT_OPEN',
+      ]);
       expect(result.executions).toBe(0);
     }
   });
@@ -76,8 +94,13 @@ describe('fleet-wide circuit breaker across three processes', () => {
   it('half-open admits exactly the configured number of probes fleet-wide', async () => {
     const [a] = fleet;
     await request(a, { cmd: 'failing', failing: false });
-    const openedAt = Math.max(...fleet.map((w) => Math.max(...stateChanges(w, 'open', 0).map((m) => m.at as number))));
-    await waitFor(() => Date.now() > openedAt + OPEN_MS + 50, { timeoutMs: OPEN_MS * 4, message: 'open period over' });
+    const openedAt = Math.max(
+      ...fleet.map((w) => Math.max(...stateChanges(w, 'open', 0).map((m) => m.at as number))),
+    );
+    await waitFor(() => Date.now() > openedAt + OPEN_MS + 50, {
+      timeoutMs: OPEN_MS * 4,
+      message: 'open period over',
+    });
     const after = Date.now();
     // Five concurrent calls on each replica; each probe takes 300 ms, so all fifteen arrive while
     // the breaker is half-open.
@@ -89,7 +112,10 @@ describe('fleet-wide circuit breaker across three processes', () => {
     expect(outcomes.filter((o) => o === 'error:KEEL_CIRCUIT_OPEN')).toHaveLength(13);
     // Both probes succeeded: every replica closes.
     for (const worker of fleet) {
-      await worker.waitForMessage((m) => m.type === 'state-change' && m.to === 'closed' && (m.at as number) >= after, 5_000);
+      await worker.waitForMessage(
+        (m) => m.type === 'state-change' && m.to === 'closed' && (m.at as number) >= after,
+        5_000,
+      );
     }
   });
 
@@ -131,7 +157,12 @@ describe('fleet-wide circuit breaker across three processes', () => {
     await request(c, { cmd: 'failing', failing: true });
     await call(c, 6);
     await Promise.all(
-      [a, b].map((w) => w.waitForMessage((m) => m.type === 'state-change' && m.to === 'open' && (m.at as number) >= before, 5_000)),
+      [a, b].map((w) =>
+        w.waitForMessage(
+          (m) => m.type === 'state-change' && m.to === 'open' && (m.at as number) >= before,
+          5_000,
+        ),
+      ),
     );
     expect((await call(a, 1)).outcomes).toEqual(['error:KEEL_CIRCUIT_OPEN']);
     expect((await health(b)).report.status).toBe('degraded');

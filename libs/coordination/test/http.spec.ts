@@ -9,7 +9,13 @@ import {
   Post,
   type INestApplication,
 } from '@nestjs/common';
-import { ClientProxyFactory, MessagePattern, Payload, Transport, type ClientProxy } from '@nestjs/microservices';
+import {
+  ClientProxyFactory,
+  MessagePattern,
+  Payload,
+  Transport,
+  type ClientProxy,
+} from '@nestjs/microservices';
 import { IsInt, IsString, Min, MinLength } from 'class-validator';
 import { lastValueFrom } from 'rxjs';
 import request from 'supertest';
@@ -121,7 +127,13 @@ class PricingService {
   attempts = 0;
 
   @Fallback('cached')
-  @CircuitBreaker({ name: 'pricing', minimumCalls: 2, windowSize: 4, failureRateThreshold: 50, openDurationMs: 60_000 })
+  @CircuitBreaker({
+    name: 'pricing',
+    minimumCalls: 2,
+    windowSize: 4,
+    failureRateThreshold: 50,
+    openDurationMs: 60_000,
+  })
   @Retry({ maxAttempts: 3, delayMs: 1 })
   @Validate({ params: { sku: z.string().regex(/^[A-Z]{3}$/) } })
   @Timeout(500)
@@ -158,7 +170,10 @@ describe('coordination decorators in a Nest application', () => {
     const bad = await request(server).post('/orders').send({ customer: 'x', qty: 0 });
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({ statusCode: 400, code: 'KEEL_VALIDATION_FAILED' });
-    expect(bad.body.problems.map((p: { path: string }) => p.path).sort()).toEqual(['dto.customer', 'dto.qty']);
+    expect(bad.body.problems.map((p: { path: string }) => p.path).sort()).toEqual([
+      'dto.customer',
+      'dto.qty',
+    ]);
     const good = await request(server).post('/orders').send({ customer: 'acme', qty: 2 });
     expect(good.status).toBe(201);
     expect(good.body).toEqual({ received: true, qty: 2 });
@@ -170,8 +185,12 @@ describe('coordination decorators in a Nest application', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ calls: 3 });
     const metrics = await a.get(KeelMetrics).render();
-    expect(metrics).toMatch(/keel_retry_attempts_total\{[^}]*name="OrdersController.flaky"[^}]*\} 2/);
-    expect(metrics).toMatch(/keel_method_duration_seconds_count\{[^}]*name="OrdersController.flaky"[^}]*outcome="success"[^}]*\} 1/);
+    expect(metrics).toMatch(
+      /keel_retry_attempts_total\{[^}]*name="OrdersController.flaky"[^}]*\} 2/,
+    );
+    expect(metrics).toMatch(
+      /keel_method_duration_seconds_count\{[^}]*name="OrdersController.flaky"[^}]*outcome="success"[^}]*\} 1/,
+    );
   });
 
   it('HTTP: an open breaker → 503 with Retry-After', async () => {
@@ -197,7 +216,9 @@ describe('coordination decorators in a Nest application', () => {
   it('HTTP: a full bulkhead → 503 with Retry-After', async () => {
     const server = (await start()).getHttpServer();
     newGate();
-    const first = request(server).get('/orders/busy/1').then((r) => r);
+    const first = request(server)
+      .get('/orders/busy/1')
+      .then((r) => r);
     await new Promise((r) => setTimeout(r, 50));
     const second = await request(server).get('/orders/busy/2');
     expect(second.status).toBe(503);
@@ -217,13 +238,26 @@ describe('coordination decorators in a Nest application', () => {
     const a = await start();
     const port = await freePort();
     // A hybrid application shares its global filters with the microservice only when asked to.
-    a.connectMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port } }, { inheritAppConfig: true });
+    a.connectMicroservice(
+      { transport: Transport.TCP, options: { host: '127.0.0.1', port } },
+      { inheritAppConfig: true },
+    );
     await a.startAllMicroservices();
-    client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
-    await expect(lastValueFrom(client.send('orders.create', { customer: 'acme', qty: 1 }))).resolves.toEqual({ ok: true, qty: 1 });
-    const error = await lastValueFrom(client.send('orders.create', { customer: 'x', qty: 0 })).catch((e: unknown) => e);
+    client = ClientProxyFactory.create({
+      transport: Transport.TCP,
+      options: { host: '127.0.0.1', port },
+    });
+    await expect(
+      lastValueFrom(client.send('orders.create', { customer: 'acme', qty: 1 })),
+    ).resolves.toEqual({ ok: true, qty: 1 });
+    const error = await lastValueFrom(
+      client.send('orders.create', { customer: 'x', qty: 0 }),
+    ).catch((e: unknown) => e);
     expect(error).toMatchObject({ statusCode: 400, code: 'KEEL_VALIDATION_FAILED' });
-    expect((error as { problems: { path: string }[] }).problems.map((p) => p.path).sort()).toEqual(['payload.customer', 'payload.qty']);
+    expect((error as { problems: { path: string }[] }).problems.map((p) => p.path).sort()).toEqual([
+      'payload.customer',
+      'payload.qty',
+    ]);
     const timeout = await lastValueFrom(client.send('orders.slow', {})).catch((e: unknown) => e);
     expect(timeout).toMatchObject({ statusCode: 504, code: 'KEEL_TIMEOUT' });
   });
@@ -237,9 +271,15 @@ describe('coordination decorators in a Nest application', () => {
     pricing.attempts = 0;
     // The first attempt fails and opens the breaker (1 failure of 2 calls = 50 %); the retry is
     // refused, a CircuitOpenError is never retried, and the fallback turns it into a value.
-    await expect(pricing.price('ABC', true)).resolves.toMatchObject({ cached: true, because: 'CircuitOpenError' });
+    await expect(pricing.price('ABC', true)).resolves.toMatchObject({
+      cached: true,
+      because: 'CircuitOpenError',
+    });
     expect(pricing.attempts).toBe(1);
-    await expect(pricing.price('ABC', false)).resolves.toMatchObject({ cached: true, because: 'CircuitOpenError' });
+    await expect(pricing.price('ABC', false)).resolves.toMatchObject({
+      cached: true,
+      because: 'CircuitOpenError',
+    });
     expect(pricing.attempts).toBe(1);
     expect(a.get(CircuitBreakerRegistry).get('pricing')?.state).toBe('open');
   });

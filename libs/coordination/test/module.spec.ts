@@ -62,8 +62,14 @@ describe('CoordinationModule configuration', () => {
   });
 
   const policies = {
-    default: { retry: { maxAttempts: 2, delayMs: 1, onRetry: (e: RetryEvent) => retries.push(e) }, timeout: 1_000 },
-    payments: { retry: { maxAttempts: 4 }, circuitBreaker: { consecutiveFailures: 20, critical: true } },
+    default: {
+      retry: { maxAttempts: 2, delayMs: 1, onRetry: (e: RetryEvent) => retries.push(e) },
+      timeout: 1_000,
+    },
+    payments: {
+      retry: { maxAttempts: 4 },
+      circuitBreaker: { consecutiveFailures: 20, critical: true },
+    },
   };
   const validation = {
     createOrder: {
@@ -94,10 +100,15 @@ describe('CoordinationModule configuration', () => {
   it('named JSON Schema rule sets validate, apply defaults and coerce', async () => {
     app = await bootApp({ providers: [Payments] }, { coordination: { policies, validation } });
     const payments = app.get(Payments);
-    await expect(payments.create({ qty: '3' as unknown as number })).resolves.toEqual({ qty: 3, note: '' });
+    await expect(payments.create({ qty: '3' as unknown as number })).resolves.toEqual({
+      qty: 3,
+      note: '',
+    });
     const error = await payments.create({ qty: 0 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationFailedError);
-    expect((error as ValidationFailedError).problems).toEqual([{ path: 'order.qty', message: 'must be >= 1' }]);
+    expect((error as ValidationFailedError).problems).toEqual([
+      { path: 'order.qty', message: 'must be >= 1' },
+    ]);
   });
 
   it('reads policies and rule sets from the YAML file', async () => {
@@ -117,19 +128,34 @@ describe('CoordinationModule configuration', () => {
         '    createOrder: { type: object, required: [qty], properties: { qty: { type: integer } } }',
       ].join('\n'),
     );
-    app = await bootApp({ providers: [Payments] }, { core: { config: loadKeelConfig({ env: {}, file }) } });
+    app = await bootApp(
+      { providers: [Payments] },
+      { core: { config: loadKeelConfig({ env: {}, file }) } },
+    );
     const payments = app.get(Payments);
     await expect(payments.charge(true)).rejects.toThrow('gateway down');
     expect(payments.attempts).toBe(3);
-    await expect(payments.create({} as { qty: number })).rejects.toBeInstanceOf(ValidationFailedError);
+    await expect(payments.create({} as { qty: number })).rejects.toBeInstanceOf(
+      ValidationFailedError,
+    );
   });
 
   it('an unknown named policy or rule set fails at startup, naming class and method', async () => {
-    const boot = bootApp({ providers: [Payments] }, { coordination: { policies: { default: { timeout: 100 } } } });
+    const boot = bootApp(
+      { providers: [Payments] },
+      { coordination: { policies: { default: { timeout: 100 } } } },
+    );
     await expect(boot).rejects.toThrow(KeelDecoratorError);
-    const message = String(await bootApp({ providers: [Payments] }, { coordination: { policies: { default: { timeout: 100 } } } }).catch((e: unknown) => (e as Error).message));
+    const message = String(
+      await bootApp(
+        { providers: [Payments] },
+        { coordination: { policies: { default: { timeout: 100 } } } },
+      ).catch((e: unknown) => (e as Error).message),
+    );
     expect(message).toMatch(/Payments\.charge: @Retry\('payments'\) names an unknown policy/);
-    expect(message).toMatch(/Payments\.create: @Validate\('createOrder'\) names an unknown rule set/);
+    expect(message).toMatch(
+      /Payments\.create: @Validate\('createOrder'\) names an unknown rule set/,
+    );
   });
 
   it('invalid inline options fail at startup', async () => {
@@ -138,7 +164,9 @@ describe('CoordinationModule configuration', () => {
       @Retry({ maxAttempts: 0 })
       async run() {}
     }
-    await expect(bootApp({ providers: [Bad] })).rejects.toThrow(/Bad\.run: @Retry options are invalid: maxAttempts/);
+    await expect(bootApp({ providers: [Bad] })).rejects.toThrow(
+      /Bad\.run: @Retry options are invalid: maxAttempts/,
+    );
   });
 
   it('invalid configuration fails with one line per problem', async () => {
@@ -155,7 +183,9 @@ describe('CoordinationModule configuration', () => {
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KeelConfigError);
     expect((error as KeelConfigError).problems).toEqual([
-      expect.stringMatching(/^coordination\.policies\.default\.retry\.maxAttempts \(CoordinationModule\.forRoot options\)/),
+      expect.stringMatching(
+        /^coordination\.policies\.default\.retry\.maxAttempts \(CoordinationModule\.forRoot options\)/,
+      ),
       expect.stringMatching(/^coordination\.policies\.default\.retry\.backoff/),
       expect.stringMatching(/^coordination\.policies\.other\.circuitBreaker\.failureRateThreshold/),
     ]);
@@ -169,19 +199,35 @@ describe('CoordinationModule configuration', () => {
         throw new Error('x');
       }
     }
-    app = await bootApp({ providers: [Payments, Deps] }, { coordination: { policies, validation } });
+    app = await bootApp(
+      { providers: [Payments, Deps] },
+      { coordination: { policies, validation } },
+    );
     const health = app.get(CoordinationHealthIndicator);
-    await expect(health.check()).resolves.toEqual({ status: 'up', details: { breakers: { payments: 'closed', search: 'closed' } } });
+    await expect(health.check()).resolves.toEqual({
+      status: 'up',
+      details: { breakers: { payments: 'closed', search: 'closed' } },
+    });
     await expect(app.get(Deps).search()).rejects.toThrow('x');
-    await expect(health.check()).resolves.toMatchObject({ status: 'degraded', details: { breakers: { search: 'open' } } });
+    await expect(health.check()).resolves.toMatchObject({
+      status: 'degraded',
+      details: { breakers: { search: 'open' } },
+    });
     await app.get(CircuitBreakerRegistry).isolate('payments');
-    await expect(health.check()).resolves.toMatchObject({ status: 'down', details: { breakers: { payments: 'isolated' } } });
+    await expect(health.check()).resolves.toMatchObject({
+      status: 'down',
+      details: { breakers: { payments: 'isolated' } },
+    });
     await expect(app.get(Deps).search()).rejects.toThrow(/Circuit breaker 'search' is open/);
     const metrics = await app.get(KeelMetrics).render();
     expect(metrics).toMatch(/keel_breaker_state\{[^}]*name="search"[^}]*\} 1/);
     expect(metrics).toMatch(/keel_breaker_state\{[^}]*name="payments"[^}]*\} 1/);
-    expect(metrics).toMatch(/keel_breaker_calls_total\{[^}]*name="search"[^}]*outcome="failure"[^}]*\} 1/);
-    expect(metrics).toMatch(/keel_breaker_calls_total\{[^}]*name="search"[^}]*outcome="rejected"[^}]*\} 1/);
+    expect(metrics).toMatch(
+      /keel_breaker_calls_total\{[^}]*name="search"[^}]*outcome="failure"[^}]*\} 1/,
+    );
+    expect(metrics).toMatch(
+      /keel_breaker_calls_total\{[^}]*name="search"[^}]*outcome="rejected"[^}]*\} 1/,
+    );
     await app.get(CircuitBreakerRegistry).reset('payments');
     await expect(health.check()).resolves.toMatchObject({ status: 'degraded' });
   });

@@ -20,7 +20,11 @@ const DECORATORS: Record<string, MethodDecorator> = {
   Validate: Validate({ params: { mode: z.enum(['ok', 'flaky', 'down', 'hang']) } }),
   Fallback: Fallback('fallback'),
   Retry: Retry({ maxAttempts: 3, delayMs: 1, backoff: 'constant' }),
-  CircuitBreaker: CircuitBreaker({ consecutiveFailures: 10, minimumCalls: 100, openDurationMs: 60_000 }),
+  CircuitBreaker: CircuitBreaker({
+    consecutiveFailures: 10,
+    minimumCalls: 100,
+    openDurationMs: 60_000,
+  }),
   Timeout: Timeout(40),
   Bulkhead: Bulkhead({ maxConcurrent: 5 }),
 };
@@ -61,7 +65,11 @@ function serviceWritten(order: readonly string[], index: number): new () => Serv
   return Written;
 }
 
-const orders = permutations(['Fallback', 'Retry', 'CircuitBreaker', 'Timeout']).map((o) => ['Validate', ...o, 'Bulkhead']);
+const orders = permutations(['Fallback', 'Retry', 'CircuitBreaker', 'Timeout']).map((o) => [
+  'Validate',
+  ...o,
+  'Bulkhead',
+]);
 // Validate and Bulkhead move too: a second set puts them in the middle or reversed.
 orders.push(['Bulkhead', 'Timeout', 'CircuitBreaker', 'Retry', 'Fallback', 'Validate']);
 orders.push(['Timeout', 'Validate', 'Bulkhead', 'Fallback', 'CircuitBreaker', 'Retry']);
@@ -106,11 +114,15 @@ describe('decorators stacked in every written order behave the same', () => {
   });
 
   it('hang: the timeout applies per attempt, inside retry', async () => {
-    expect(new Set(await run('hang'))).toEqual(new Set(['value fallback: TimeoutError; attempts 3']));
+    expect(new Set(await run('hang'))).toEqual(
+      new Set(['value fallback: TimeoutError; attempts 3']),
+    );
   });
 
   it('invalid input: rejected before anything runs, never retried or replaced by the fallback', async () => {
-    expect(new Set(await run('invalid'))).toEqual(new Set(['error ValidationFailedError; attempts 0']));
+    expect(new Set(await run('invalid'))).toEqual(
+      new Set(['error ValidationFailedError; attempts 0']),
+    );
   });
 
   it('the breaker saw the same calls everywhere; once open, the fallback answers', async () => {
@@ -121,6 +133,8 @@ describe('decorators stacked in every written order behave the same', () => {
       new Set(['closed {"successes":2,"failures":8,"slow":0,"ignored":0,"rejected":0}']),
     );
     await Promise.all(registry.list().map((b) => b.isolate()));
-    expect(new Set(await run('ok'))).toEqual(new Set(['value fallback: CircuitOpenError; attempts 0']));
+    expect(new Set(await run('ok'))).toEqual(
+      new Set(['value fallback: CircuitOpenError; attempts 0']),
+    );
   });
 });

@@ -51,7 +51,12 @@ describe('policies in detail', () => {
       }
     }
     const quotes = (await boot({ providers: [Quotes] })).get(Quotes);
-    await expect(quotes.quote('ACME', 'unavailable')).resolves.toEqual({ symbol: 'ACME', cached: true, error: 'down', fail: 'unavailable' });
+    await expect(quotes.quote('ACME', 'unavailable')).resolves.toEqual({
+      symbol: 'ACME',
+      cached: true,
+      error: 'down',
+      fail: 'unavailable',
+    });
     await expect(quotes.quote('ACME', 'bug')).rejects.toThrow(TypeError);
     expect(quotes.list()).toEqual([]); // a sync method stays sync
   });
@@ -78,7 +83,9 @@ describe('policies in detail', () => {
       @Fallback('missing')
       async run() {}
     }
-    await expect(boot({ providers: [Broken] })).rejects.toThrow(/Broken\.run: @Fallback\('missing'\) names no method of Broken/);
+    await expect(boot({ providers: [Broken] })).rejects.toThrow(
+      /Broken\.run: @Fallback\('missing'\) names no method of Broken/,
+    );
   });
 
   it('@Validate: whole argument list, and per parameter by name and position', async () => {
@@ -95,8 +102,14 @@ describe('policies in detail', () => {
       }
     }
     const t = (await boot({ providers: [Transfers] })).get(Transfers);
-    await expect(t.move('a', 'b', '5' as unknown as number)).resolves.toEqual({ from: 'a', to: 'b', amount: 5 });
-    const error = (await t.move('a', 1 as unknown as string, -1).catch((e: unknown) => e)) as ValidationFailedError;
+    await expect(t.move('a', 'b', '5' as unknown as number)).resolves.toEqual({
+      from: 'a',
+      to: 'b',
+      amount: 5,
+    });
+    const error = (await t
+      .move('a', 1 as unknown as string, -1)
+      .catch((e: unknown) => e)) as ValidationFailedError;
     expect(error.problems.map((p) => p.path)).toEqual(['1', '2']);
     const pay = (await t.pay('EURO', -1).catch((e: unknown) => e)) as ValidationFailedError;
     expect(pay.problems.map((p) => p.path).sort()).toEqual(['amount', 'currency']);
@@ -114,9 +127,13 @@ describe('policies in detail', () => {
         return id;
       }
     }
-    const message = String(await boot({ providers: [Broken] }).catch((e: unknown) => (e as Error).message));
+    const message = String(
+      await boot({ providers: [Broken] }).catch((e: unknown) => (e as Error).message),
+    );
     expect(message).toMatch(/Broken\.a: @Validate\(\) found no DTO class/);
-    expect(message).toMatch(/Broken\.b: @Validate names parameter 'nope', which b\(id\) does not have/);
+    expect(message).toMatch(
+      /Broken\.b: @Validate names parameter 'nope', which b\(id\) does not have/,
+    );
   });
 
   it('@Timeout: timeoutSignal() before the first await, or anywhere with signalInContext', async () => {
@@ -185,23 +202,39 @@ describe('policies in detail', () => {
   it("@Bulkhead scope 'fleet': the limit spans applications sharing Redis", async () => {
     @Injectable()
     class Imports {
-      @Bulkhead({ name: 'imports', scope: 'fleet', maxConcurrent: 1, maxQueue: 5, queueTimeoutMs: 5_000 })
+      @Bulkhead({
+        name: 'imports',
+        scope: 'fleet',
+        maxConcurrent: 1,
+        maxQueue: 5,
+        queueTimeoutMs: 5_000,
+      })
       async run(hold: Promise<void>) {
         await hold;
         return 'done';
       }
     }
-    const core = { redis: redisUrl(), redisKeyPrefix: `${uniquePrefix('bulkhead')}:`, serviceName: 'bulkhead-test' };
-    const [a, b] = [await boot({ providers: [Imports] }, { core }), await boot({ providers: [Imports] }, { core })];
+    const core = {
+      redis: redisUrl(),
+      redisKeyPrefix: `${uniquePrefix('bulkhead')}:`,
+      serviceName: 'bulkhead-test',
+    };
+    const [a, b] = [
+      await boot({ providers: [Imports] }, { core }),
+      await boot({ providers: [Imports] }, { core }),
+    ];
     let release!: () => void;
     const hold = new Promise<void>((r) => (release = r));
     const first = a.get(Imports).run(hold);
     await pause(50);
     let secondDone = false;
-    const second = b.get(Imports).run(Promise.resolve()).then((v) => {
-      secondDone = true;
-      return v;
-    });
+    const second = b
+      .get(Imports)
+      .run(Promise.resolve())
+      .then((v) => {
+        secondDone = true;
+        return v;
+      });
     await pause(150);
     expect(secondDone).toBe(false); // waiting for the slot a holds in the other application
     release();
@@ -212,18 +245,30 @@ describe('policies in detail', () => {
   it("@Bulkhead scope 'fleet': full queue → BulkheadRejectedError", async () => {
     @Injectable()
     class Exports {
-      @Bulkhead({ name: 'exports', scope: 'fleet', maxConcurrent: 1, maxQueue: 0, queueTimeoutMs: 100 })
+      @Bulkhead({
+        name: 'exports',
+        scope: 'fleet',
+        maxConcurrent: 1,
+        maxQueue: 0,
+        queueTimeoutMs: 100,
+      })
       async run(hold: Promise<void>) {
         await hold;
       }
     }
-    const core = { redis: redisUrl(), redisKeyPrefix: `${uniquePrefix('bulkhead')}:`, serviceName: 'bulkhead-test' };
+    const core = {
+      redis: redisUrl(),
+      redisKeyPrefix: `${uniquePrefix('bulkhead')}:`,
+      serviceName: 'bulkhead-test',
+    };
     const app = await boot({ providers: [Exports] }, { core });
     let release!: () => void;
     const hold = new Promise<void>((r) => (release = r));
     const first = app.get(Exports).run(hold);
     await pause(50);
-    await expect(app.get(Exports).run(Promise.resolve())).rejects.toBeInstanceOf(BulkheadRejectedError);
+    await expect(app.get(Exports).run(Promise.resolve())).rejects.toBeInstanceOf(
+      BulkheadRejectedError,
+    );
     release();
     await first;
   });
@@ -231,7 +276,12 @@ describe('policies in detail', () => {
   it("store 'redis' without Redis configured: the embedded memory store, same behaviour in one process", async () => {
     @Injectable()
     class Search {
-      @CircuitBreaker({ name: 'search', store: 'redis', consecutiveFailures: 2, openDurationMs: 60_000 })
+      @CircuitBreaker({
+        name: 'search',
+        store: 'redis',
+        consecutiveFailures: 2,
+        openDurationMs: 60_000,
+      })
       async find() {
         throw new Error('index down');
       }
@@ -243,7 +293,9 @@ describe('policies in detail', () => {
     const search = app.get(Search);
     await expect(search.find()).rejects.toThrow('index down');
     await expect(search.find()).rejects.toThrow('index down');
-    await waitFor(() => registry.get('search')?.state === 'open', { message: 'flushed and opened' });
+    await waitFor(() => registry.get('search')?.state === 'open', {
+      message: 'flushed and opened',
+    });
     await expect(search.find()).rejects.toMatchObject({ code: 'KEEL_CIRCUIT_OPEN' });
   });
 
@@ -257,6 +309,8 @@ describe('policies in detail', () => {
     }
     const error = await boot({ providers: [Twice] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KeelDecoratorError);
-    expect((error as Error).message).toMatch(/Twice\.b: @CircuitBreaker 'shared' is already declared by Twice\.a with different options/);
+    expect((error as Error).message).toMatch(
+      /Twice\.b: @CircuitBreaker 'shared' is already declared by Twice\.a with different options/,
+    );
   });
 });

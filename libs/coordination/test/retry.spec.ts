@@ -106,7 +106,9 @@ describe('@Retry semantics', () => {
 
   it('never retries validation errors, 4xx-like errors, abortOn errors', async () => {
     const f = await flaky();
-    await expect(f.validated('x' as unknown as number)).rejects.toBeInstanceOf(ValidationFailedError);
+    await expect(f.validated('x' as unknown as number)).rejects.toBeInstanceOf(
+      ValidationFailedError,
+    );
     expect(f.calls).toBe(0);
     await expect(f.clientError()).rejects.toThrow('no such order');
     expect(f.calls).toBe(1);
@@ -126,7 +128,9 @@ describe('@Retry semantics', () => {
     let release!: () => void;
     const hold = new Promise<void>((r) => (release = r));
     const first = f.busy(hold);
-    await expect(f.busy(Promise.resolve())).rejects.toMatchObject({ code: 'KEEL_BULKHEAD_REJECTED' });
+    await expect(f.busy(Promise.resolve())).rejects.toMatchObject({
+      code: 'KEEL_BULKHEAD_REJECTED',
+    });
     release();
     await first;
     expect(f.calls).toBe(1);

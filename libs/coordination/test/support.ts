@@ -6,11 +6,19 @@ import { CoordinationModule, type CoordinationModuleOptions } from '@keel/coordi
 /** Boots a small fixture application with Keel core and the coordination module. */
 export async function bootApp(
   metadata: ModuleMetadata,
-  options: { core?: KeelCoreOptions; coordination?: CoordinationModuleOptions; listen?: boolean } = {},
+  options: {
+    core?: KeelCoreOptions;
+    coordination?: CoordinationModuleOptions;
+    listen?: boolean;
+  } = {},
 ): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [
-      KeelCoreModule.forRoot({ config: loadKeelConfig({ env: {} }), redis: false, ...options.core }),
+      KeelCoreModule.forRoot({
+        config: loadKeelConfig({ env: {} }),
+        redis: false,
+        ...options.core,
+      }),
       CoordinationModule.forRoot(options.coordination ?? {}),
       ...(metadata.imports ?? []),
     ],

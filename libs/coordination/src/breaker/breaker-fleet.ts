@@ -32,7 +32,9 @@ export interface BreakerFleetStatus {
  * @internal
  */
 @Injectable()
-export class BreakerFleet implements BreakerFleetLink, OnApplicationBootstrap, BeforeApplicationShutdown {
+export class BreakerFleet
+  implements BreakerFleetLink, OnApplicationBootstrap, BeforeApplicationShutdown
+{
   private readonly logger = new Logger('Keel');
   private readonly breakers = new Map<string, CircuitBreaker>();
   private timer: NodeJS.Timeout | undefined;
@@ -47,12 +49,13 @@ export class BreakerFleet implements BreakerFleetLink, OnApplicationBootstrap, B
     @Inject(COORDINATION_SETTINGS) private readonly settings: CoordinationSettings,
     @Inject(KeelMetrics) metrics: KeelMetrics,
   ) {
-    const fleet = this;
+    const status = () => this.status();
     metrics.gauge({
       name: METRICS.breakerStoreAvailable,
       help: 'Whether the shared breaker store is reachable (1) or fleet breakers run locally (0)',
       collect() {
-        if (fleet.breakers.size > 0) this.set(fleet.availableNow ? 1 : 0);
+        const { breakers, available } = status();
+        if (breakers > 0) this.set(available ? 1 : 0);
       },
     });
   }
@@ -108,7 +111,9 @@ export class BreakerFleet implements BreakerFleetLink, OnApplicationBootstrap, B
       if (!this.availableNow) {
         await this.withTimeout(this.store.ping());
         const names = [...this.breakers.values()];
-        const snapshots = await this.withTimeout(Promise.all(names.map((b) => this.store.read(b.name))));
+        const snapshots = await this.withTimeout(
+          Promise.all(names.map((b) => this.store.read(b.name))),
+        );
         names.forEach((breaker, i) => breaker.applySnapshot(snapshots[i], true));
         this.availableNow = true;
         this.nextRefresh = Date.now() + this.settings.fleet.refreshIntervalMs;
@@ -125,7 +130,11 @@ export class BreakerFleet implements BreakerFleetLink, OnApplicationBootstrap, B
       for (const breaker of this.breakers.values()) {
         const batch = breaker.takeBatch();
         if (batch !== undefined) {
-          work.push(this.store.record(breaker.name, breaker.policy, batch).then((s) => breaker.applySnapshot(s)));
+          work.push(
+            this.store
+              .record(breaker.name, breaker.policy, batch)
+              .then((s) => breaker.applySnapshot(s)),
+          );
         } else if (refresh) {
           work.push(this.store.read(breaker.name).then((s) => breaker.applySnapshot(s)));
         }
@@ -147,7 +156,11 @@ export class BreakerFleet implements BreakerFleetLink, OnApplicationBootstrap, B
     }
   }
 
-  reportProbe(breaker: CircuitBreaker, version: number, outcome: 'success' | 'failure' | 'ignored'): void {
+  reportProbe(
+    breaker: CircuitBreaker,
+    version: number,
+    outcome: 'success' | 'failure' | 'ignored',
+  ): void {
     this.withTimeout(this.store.reportProbe(breaker.name, breaker.policy, version, outcome)).then(
       (snapshot) => breaker.applySnapshot(snapshot),
       (error: unknown) => this.markUnavailable(error),

@@ -26,13 +26,17 @@ import {
 } from './circuit-breaker.js';
 
 /** Applies defaults to breaker options. @internal */
-export function resolveBreakerPolicy(options: CircuitBreakerOptions, name: string): ResolvedBreakerPolicy {
+export function resolveBreakerPolicy(
+  options: CircuitBreakerOptions,
+  name: string,
+): ResolvedBreakerPolicy {
   const slidingWindow = options.slidingWindow ?? 'count';
   const openDurationMs = options.openDurationMs ?? 10_000;
   const recordOn = compileErrorFilter(options.recordOn);
   const ignoreOn =
     compileErrorFilter(options.ignoreOn) ??
-    ((error: unknown) => isValidationFailedError(error) || isBulkheadRejectedError(error) || isClientError(error));
+    ((error: unknown) =>
+      isValidationFailedError(error) || isBulkheadRejectedError(error) || isClientError(error));
   const classify = (error: unknown): ErrorKind => {
     if (ignoreOn(error)) return 'ignored';
     if (recordOn !== undefined && !recordOn(error)) return 'success';
@@ -45,7 +49,8 @@ export function resolveBreakerPolicy(options: CircuitBreakerOptions, name: strin
     minimumCalls: options.minimumCalls ?? 10,
     failureRateThreshold: options.failureRateThreshold ?? 50,
     slowCallDurationMs: options.slowCallDurationMs,
-    slowCallRateThreshold: options.slowCallDurationMs === undefined ? 101 : (options.slowCallRateThreshold ?? 100),
+    slowCallRateThreshold:
+      options.slowCallDurationMs === undefined ? 101 : (options.slowCallRateThreshold ?? 100),
     consecutiveFailures: options.consecutiveFailures ?? 0,
     openDurationMs,
     halfOpenProbes: options.halfOpenProbes ?? 1,
@@ -58,7 +63,9 @@ export function resolveBreakerPolicy(options: CircuitBreakerOptions, name: strin
 
 /** Builds `@CircuitBreaker` interceptors. @internal */
 @PolicyFactoryFor('circuit-breaker')
-export class CircuitBreakerPolicyFactory implements PolicyFactory<string | CircuitBreakerOptions | undefined> {
+export class CircuitBreakerPolicyFactory implements PolicyFactory<
+  string | CircuitBreakerOptions | undefined
+> {
   constructor(
     @Inject(COORDINATION_SETTINGS) private readonly settings: CoordinationSettings,
     @Inject(CircuitBreakerRegistry) private readonly registry: CircuitBreakerRegistry,
@@ -80,11 +87,14 @@ export class CircuitBreakerPolicyFactory implements PolicyFactory<string | Circu
   }
 }
 
-
 function breakerInterceptor(breaker: CircuitBreaker, async: boolean): PolicyInterceptor {
   const timed = breaker.timesCalls;
 
-  const settle = async (promise: PromiseLike<unknown>, permit: number, start: number): Promise<unknown> => {
+  const settle = async (
+    promise: PromiseLike<unknown>,
+    permit: number,
+    start: number,
+  ): Promise<unknown> => {
     try {
       const value = await promise;
       breaker.success(permit, timed ? performance.now() - start : 0);
@@ -117,7 +127,9 @@ function breakerInterceptor(breaker: CircuitBreaker, async: boolean): PolicyInte
       throw error;
     }
     if (isThenable(result)) {
-      return !timed && permit === PERMIT_CALL ? result.then(closedOk, closedError) : settle(result, permit, start);
+      return !timed && permit === PERMIT_CALL
+        ? result.then(closedOk, closedError)
+        : settle(result, permit, start);
     }
     breaker.success(permit, timed ? performance.now() - start : 0);
     return result;

@@ -11,7 +11,12 @@ import {
 } from './circuit-breaker.js';
 import type { BreakerState } from './breaker.store.js';
 
-const STATE_VALUE: Record<BreakerState, number> = { closed: 0, open: 1, 'half-open': 2, isolated: 1 };
+const STATE_VALUE: Record<BreakerState, number> = {
+  closed: 0,
+  open: 1,
+  'half-open': 2,
+  isolated: 1,
+};
 
 /**
  * Every circuit breaker of the application, by name. Inject it to list breakers, force one open
@@ -27,7 +32,10 @@ const STATE_VALUE: Record<BreakerState, number> = { closed: 0, open: 1, 'half-op
  */
 @Injectable()
 export class CircuitBreakerRegistry {
-  private readonly byName = new Map<string, { breaker: CircuitBreaker; fingerprint: string; site: string }>();
+  private readonly byName = new Map<
+    string,
+    { breaker: CircuitBreaker; fingerprint: string; site: string }
+  >();
   private readonly stateChange = new EventSource<BreakerStateChangeEvent>();
   private readonly rejection = new EventSource<BreakerRejectionEvent>();
 
@@ -40,7 +48,7 @@ export class CircuitBreakerRegistry {
     @Inject(KeelMetrics) private readonly metrics: KeelMetrics,
     @Inject(BreakerFleet) private readonly fleet: BreakerFleet,
   ) {
-    const registry = this;
+    const list = () => this.list();
     const reported = new Map<string, number>();
     metrics.counter({
       name: METRICS.breakerCalls,
@@ -49,11 +57,23 @@ export class CircuitBreakerRegistry {
       // Counted in plain integers on the call path and turned into counter increments at scrape
       // time, so recording an outcome costs no label lookup.
       collect() {
-        for (const { breaker } of registry.byName.values()) {
+        for (const breaker of list()) {
           for (const [outcome, value] of Object.entries(breaker.counters)) {
             const key = `${breaker.name}\u0000${outcome}`;
             const delta = value - (reported.get(key) ?? 0);
-            if (delta > 0) this.inc({ name: breaker.name, outcome: outcome === 'successes' ? 'success' : outcome === 'failures' ? 'failure' : outcome }, delta);
+            if (delta > 0)
+              this.inc(
+                {
+                  name: breaker.name,
+                  outcome:
+                    outcome === 'successes'
+                      ? 'success'
+                      : outcome === 'failures'
+                        ? 'failure'
+                        : outcome,
+                },
+                delta,
+              );
             reported.set(key, value);
           }
         }
@@ -127,7 +147,9 @@ export class CircuitBreakerRegistry {
   private require(name: string): CircuitBreaker {
     const breaker = this.get(name);
     if (breaker === undefined) {
-      throw new Error(`no circuit breaker named '${name}'; known: ${[...this.byName.keys()].join(', ') || 'none'}`);
+      throw new Error(
+        `no circuit breaker named '${name}'; known: ${[...this.byName.keys()].join(', ') || 'none'}`,
+      );
     }
     return breaker;
   }

@@ -42,7 +42,11 @@ describe('CircuitBreaker state machine', () => {
     call(b, 'fail'); // 4 failures of 5 = 80 %
     expect(b.state).toBe('open');
     expect(b.acquire()).toBe(PERMIT_REJECTED);
-    expect(b.rejectionError()).toMatchObject({ code: 'KEEL_CIRCUIT_OPEN', breaker: 'test', state: 'open' });
+    expect(b.rejectionError()).toMatchObject({
+      code: 'KEEL_CIRCUIT_OPEN',
+      breaker: 'test',
+      state: 'open',
+    });
   });
 
   it('count window: old outcomes slide out', () => {
@@ -61,7 +65,12 @@ describe('CircuitBreaker state machine', () => {
   });
 
   it('time window: only the last windowSize seconds count', () => {
-    const b = breaker({ slidingWindow: 'time', windowSize: 10, minimumCalls: 4, failureRateThreshold: 50 });
+    const b = breaker({
+      slidingWindow: 'time',
+      windowSize: 10,
+      minimumCalls: 4,
+      failureRateThreshold: 50,
+    });
     call(b, 'fail');
     call(b, 'fail');
     call(b, 'fail');
@@ -79,7 +88,12 @@ describe('CircuitBreaker state machine', () => {
   });
 
   it('slow calls: opens at the slow-call rate even when every call succeeds', () => {
-    const b = breaker({ windowSize: 10, minimumCalls: 4, slowCallDurationMs: 500, slowCallRateThreshold: 50 });
+    const b = breaker({
+      windowSize: 10,
+      minimumCalls: 4,
+      slowCallDurationMs: 500,
+      slowCallRateThreshold: 50,
+    });
     call(b, 'ok', 10);
     call(b, 'ok', 10);
     call(b, 'slow');
@@ -110,7 +124,13 @@ describe('CircuitBreaker state machine', () => {
     jest.advanceTimersByTime(1);
     const permits = [b.acquire(), b.acquire(), b.acquire(), b.acquire(), b.acquire()];
     expect(b.state).toBe('half-open');
-    expect(permits).toEqual([PERMIT_PROBE, PERMIT_PROBE, PERMIT_PROBE, PERMIT_REJECTED, PERMIT_REJECTED]);
+    expect(permits).toEqual([
+      PERMIT_PROBE,
+      PERMIT_PROBE,
+      PERMIT_PROBE,
+      PERMIT_REJECTED,
+      PERMIT_REJECTED,
+    ]);
     b.success(PERMIT_PROBE, 1);
     b.success(PERMIT_PROBE, 1);
     expect(b.state).toBe('half-open');
@@ -158,7 +178,13 @@ describe('CircuitBreaker state machine', () => {
   it('ignoreOn and recordOn decide how errors count', () => {
     class Business extends Error {}
     class Network extends Error {}
-    const b = breaker({ windowSize: 10, minimumCalls: 2, failureRateThreshold: 50, recordOn: [Network], ignoreOn: [Business] });
+    const b = breaker({
+      windowSize: 10,
+      minimumCalls: 2,
+      failureRateThreshold: 50,
+      recordOn: [Network],
+      ignoreOn: [Business],
+    });
     call(b, new Business());
     call(b, new TypeError('counts as success'));
     expect(b.counters).toMatchObject({ ignored: 1, successes: 1, failures: 0 });

@@ -68,7 +68,11 @@ export interface BreakerFleetLink {
   /** False while the store is unreachable: the breaker then decides locally. */
   readonly available: boolean;
   acquireProbe(breaker: CircuitBreaker): Promise<ProbeGrant>;
-  reportProbe(breaker: CircuitBreaker, version: number, outcome: 'success' | 'failure' | 'ignored'): void;
+  reportProbe(
+    breaker: CircuitBreaker,
+    version: number,
+    outcome: 'success' | 'failure' | 'ignored',
+  ): void;
   isolate(breaker: CircuitBreaker): Promise<void>;
   reset(breaker: CircuitBreaker): Promise<void>;
 }
@@ -104,7 +108,13 @@ export class CircuitBreaker {
   private readonly failureEvent = new EventSource<BreakerFailureEvent>();
   private readonly successEvent = new EventSource<{ readonly breaker: string }>();
   /** @internal */
-  readonly counters: BreakerCounters = { successes: 0, failures: 0, slow: 0, ignored: 0, rejected: 0 };
+  readonly counters: BreakerCounters = {
+    successes: 0,
+    failures: 0,
+    slow: 0,
+    ignored: 0,
+    rejected: 0,
+  };
 
   // Fleet mode: outcomes not yet flushed, and the last shared state seen.
   private fleet: BreakerFleetLink | undefined;
@@ -129,7 +139,9 @@ export class CircuitBreaker {
 
   constructor(readonly policy: ResolvedBreakerPolicy) {
     this.timeWindow = policy.slidingWindow === 'time';
-    this.window = this.timeWindow ? new TimeWindow(policy.windowSize) : new CountWindow(policy.windowSize);
+    this.window = this.timeWindow
+      ? new TimeWindow(policy.windowSize)
+      : new CountWindow(policy.windowSize);
   }
 
   /** The breaker's name. */
@@ -172,7 +184,11 @@ export class CircuitBreaker {
   rejectionError(): CircuitOpenError {
     const state = this.current === 'closed' ? 'half-open' : this.current;
     const retryAfter =
-      state === 'open' ? Math.max(0, this.openUntil - Date.now()) : state === 'isolated' ? 0 : 1_000;
+      state === 'open'
+        ? Math.max(0, this.openUntil - Date.now())
+        : state === 'isolated'
+          ? 0
+          : 1_000;
     return new CircuitOpenError(this.name, state, retryAfter);
   }
 
@@ -241,7 +257,8 @@ export class CircuitBreaker {
    * @internal
    */
   applySnapshot(snapshot: BreakerSnapshot, force = false): void {
-    if (!force && snapshot.epoch === this.sharedEpoch && snapshot.version < this.sharedVersion) return;
+    if (!force && snapshot.epoch === this.sharedEpoch && snapshot.version < this.sharedVersion)
+      return;
     if (!force && this.fleet !== undefined && !this.fleet.available) return;
     this.sharedEpoch = snapshot.epoch;
     this.sharedVersion = snapshot.version;
@@ -282,7 +299,10 @@ export class CircuitBreaker {
         if (shared) {
           // Every slot is taken: refuse without a round trip, unless the period looks stuck
           // (a replica holding a slot died), which only the store can resolve.
-          if (this.sharedProbes >= this.policy.halfOpenProbes && now - this.halfOpenSince < this.policy.probeTimeoutMs) {
+          if (
+            this.sharedProbes >= this.policy.halfOpenProbes &&
+            now - this.halfOpenSince < this.policy.probeTimeoutMs
+          ) {
             return this.reject();
           }
           return this.acquireSharedProbe();
@@ -320,7 +340,8 @@ export class CircuitBreaker {
 
   private reject(): number {
     this.counters.rejected++;
-    if (this.rejection.hasListeners) this.rejection.emit({ breaker: this.name, state: this.current });
+    if (this.rejection.hasListeners)
+      this.rejection.emit({ breaker: this.name, state: this.current });
     return PERMIT_REJECTED;
   }
 

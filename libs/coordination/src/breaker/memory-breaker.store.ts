@@ -36,7 +36,11 @@ export class MemoryBreakerStore implements BreakerStore {
   private readonly listeners = new Set<(message: BreakerStateMessage) => void>();
   private readonly epoch = randomBytes(6).toString('hex');
 
-  async record(name: string, policy: SharedBreakerPolicy, batch: OutcomeBatch): Promise<BreakerSnapshot> {
+  async record(
+    name: string,
+    policy: SharedBreakerPolicy,
+    batch: OutcomeBatch,
+  ): Promise<BreakerSnapshot> {
     const e = this.entry(name);
     const now = Date.now();
     if (e.state !== 'closed') return this.snapshot(e, now);
@@ -148,7 +152,12 @@ export class MemoryBreakerStore implements BreakerStore {
     return e;
   }
 
-  private addToWindow(e: Entry, policy: SharedBreakerPolicy, batch: OutcomeBatch, now: number): void {
+  private addToWindow(
+    e: Entry,
+    policy: SharedBreakerPolicy,
+    batch: OutcomeBatch,
+    now: number,
+  ): void {
     const t = e.totals;
     if (policy.slidingWindow === 'time') {
       const second = Math.floor(now / 1000);

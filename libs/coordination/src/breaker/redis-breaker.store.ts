@@ -62,7 +62,11 @@ export class RedisBreakerStore implements BreakerStore {
     this.channel = `${options.keyPrefix}breaker:${options.serviceName}:events`;
   }
 
-  async record(name: string, policy: SharedBreakerPolicy, batch: OutcomeBatch): Promise<BreakerSnapshot> {
+  async record(
+    name: string,
+    policy: SharedBreakerPolicy,
+    batch: OutcomeBatch,
+  ): Promise<BreakerSnapshot> {
     const reply = await this.client.keelBreakerRecord(
       ...this.keys(name),
       batch.calls,
@@ -154,8 +158,17 @@ export class RedisBreakerStore implements BreakerStore {
     }
   }
 
-  private async control(name: string, action: 'read' | 'isolate' | 'reset'): Promise<BreakerSnapshot> {
-    const reply = await this.client.keelBreakerControl(...this.keys(name), action, this.channel, name, this.epoch);
+  private async control(
+    name: string,
+    action: 'read' | 'isolate' | 'reset',
+  ): Promise<BreakerSnapshot> {
+    const reply = await this.client.keelBreakerControl(
+      ...this.keys(name),
+      action,
+      this.channel,
+      name,
+      this.epoch,
+    );
     return toSnapshot(reply);
   }
 

@@ -15,7 +15,11 @@ import {
 import type { Counter } from 'prom-client';
 import { fail, isThenable, returnsPromise } from '../call-shape.js';
 import { COORDINATION_SETTINGS, METRICS } from '../coordination.constants.js';
-import { resolvePolicyOptions, type BulkheadOptions, type CoordinationSettings } from '../coordination.options.js';
+import {
+  resolvePolicyOptions,
+  type BulkheadOptions,
+  type CoordinationSettings,
+} from '../coordination.options.js';
 import { BulkheadRejectedError } from '../coordination.errors.js';
 import { FleetBulkhead } from './fleet-bulkhead.js';
 import { LocalBulkhead } from './local-bulkhead.js';
@@ -24,8 +28,13 @@ type AnyBulkhead = LocalBulkhead | FleetBulkhead;
 
 /** Builds `@Bulkhead` interceptors; bulkheads are shared by name. @internal */
 @PolicyFactoryFor('bulkhead')
-export class BulkheadPolicyFactory implements PolicyFactory<string | BulkheadOptions | undefined>, BeforeApplicationShutdown {
-  private readonly bulkheads = new Map<string, { bulkhead: AnyBulkhead; fingerprint: string; site: string }>();
+export class BulkheadPolicyFactory
+  implements PolicyFactory<string | BulkheadOptions | undefined>, BeforeApplicationShutdown
+{
+  private readonly bulkheads = new Map<
+    string,
+    { bulkhead: AnyBulkhead; fingerprint: string; site: string }
+  >();
   private readonly rejected: Counter<'name' | 'reason'>;
 
   constructor(
@@ -34,15 +43,18 @@ export class BulkheadPolicyFactory implements PolicyFactory<string | BulkheadOpt
     @Inject(RedisConnectionFactory) private readonly redis: RedisConnectionFactory,
     @Inject(KeelMetrics) metrics: KeelMetrics,
   ) {
-    const factory = this;
+    const bulkheads = () => this.bulkheads;
     const reported = new Map<string, number>();
     this.rejected = metrics.counter({
       name: METRICS.bulkheadRejected,
       help: 'Calls rejected by bulkheads (reason: full or queue-timeout)',
       labelNames: ['name', 'reason'] as const,
       collect() {
-        for (const [name, { bulkhead }] of factory.bulkheads) {
-          for (const [reason, value] of [['full', bulkhead.rejectedFull], ['queue-timeout', bulkhead.rejectedTimeout]] as const) {
+        for (const [name, { bulkhead }] of bulkheads()) {
+          for (const [reason, value] of [
+            ['full', bulkhead.rejectedFull],
+            ['queue-timeout', bulkhead.rejectedTimeout],
+          ] as const) {
             const key = `${name}\u0000${reason}`;
             const delta = value - (reported.get(key) ?? 0);
             if (delta > 0) this.inc({ name, reason }, delta);
@@ -56,7 +68,7 @@ export class BulkheadPolicyFactory implements PolicyFactory<string | BulkheadOpt
       help: 'Calls holding a bulkhead slot in this process',
       labelNames: ['name'] as const,
       collect() {
-        for (const [name, { bulkhead }] of factory.bulkheads) this.set({ name }, bulkhead.active);
+        for (const [name, { bulkhead }] of bulkheads()) this.set({ name }, bulkhead.active);
       },
     });
   }
@@ -66,7 +78,12 @@ export class BulkheadPolicyFactory implements PolicyFactory<string | BulkheadOpt
   }
 
   create(ref: string | BulkheadOptions | undefined, target: PolicyTarget): PolicyInterceptor {
-    const { options, policyName } = resolvePolicyOptions<BulkheadOptions>(this.settings, 'bulkhead', ref, target.label);
+    const { options, policyName } = resolvePolicyOptions<BulkheadOptions>(
+      this.settings,
+      'bulkhead',
+      ref,
+      target.label,
+    );
     const limits = {
       name: options.name ?? policyName ?? target.label,
       maxConcurrent: options.maxConcurrent ?? 10,
@@ -98,7 +115,9 @@ export class BulkheadPolicyFactory implements PolicyFactory<string | BulkheadOpt
       }
       this.bulkheads.set(limits.name, { bulkhead, fingerprint, site: target.label });
     }
-    return bulkhead instanceof FleetBulkhead ? fleetInterceptor(bulkhead) : localInterceptor(bulkhead, async);
+    return bulkhead instanceof FleetBulkhead
+      ? fleetInterceptor(bulkhead)
+      : localInterceptor(bulkhead, async);
   }
 }
 

@@ -80,7 +80,15 @@ export class FleetBulkhead {
         const holder = randomBytes(8).toString('hex');
         let granted: boolean;
         try {
-          granted = (await this.withTimeout(this.client.keelBulkheadAcquire(this.key, this.limits.maxConcurrent, holder, this.leaseMs))) === 1;
+          granted =
+            (await this.withTimeout(
+              this.client.keelBulkheadAcquire(
+                this.key,
+                this.limits.maxConcurrent,
+                holder,
+                this.leaseMs,
+              ),
+            )) === 1;
           this.degraded = false;
         } catch {
           this.degraded = true;
@@ -101,7 +109,11 @@ export class FleetBulkhead {
         const left = deadline - Date.now();
         if (left <= 0 || this.closed) {
           this.rejectedTimeout++;
-          throw new BulkheadRejectedError(this.limits.name, 'queue-timeout', this.limits.queueTimeoutMs);
+          throw new BulkheadRejectedError(
+            this.limits.name,
+            'queue-timeout',
+            this.limits.queueTimeoutMs,
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
         pause = Math.min(100, pause * 2);
@@ -146,10 +158,15 @@ export class FleetBulkhead {
     this.held.add(holder);
     if (this.renewTimer === undefined) {
       // Renew well before expiry; one timer per bulkhead, only while this replica holds slots.
-      this.renewTimer = setInterval(() => {
-        if (this.held.size === 0) return;
-        this.client.keelBulkheadRenew(this.key, this.leaseMs, ...this.held).catch(() => undefined);
-      }, Math.max(50, Math.floor(this.leaseMs / 3)));
+      this.renewTimer = setInterval(
+        () => {
+          if (this.held.size === 0) return;
+          this.client
+            .keelBulkheadRenew(this.key, this.leaseMs, ...this.held)
+            .catch(() => undefined);
+        },
+        Math.max(50, Math.floor(this.leaseMs / 3)),
+      );
       this.renewTimer.unref();
     }
   }

@@ -11,12 +11,20 @@ describe('LocalBulkhead', () => {
   });
 
   it('admits maxConcurrent calls, queues maxQueue, rejects the rest as full', async () => {
-    const b = new LocalBulkhead({ name: 'b', maxConcurrent: 2, maxQueue: 1, queueTimeoutMs: 1_000 });
+    const b = new LocalBulkhead({
+      name: 'b',
+      maxConcurrent: 2,
+      maxQueue: 1,
+      queueTimeoutMs: 1_000,
+    });
     expect(b.tryAcquire()).toBe(true);
     expect(b.tryAcquire()).toBe(true);
     expect(b.tryAcquire()).toBe(false);
     const queued = b.wait();
-    await expect(b.wait()).rejects.toMatchObject({ code: 'KEEL_BULKHEAD_REJECTED', reason: 'full' });
+    await expect(b.wait()).rejects.toMatchObject({
+      code: 'KEEL_BULKHEAD_REJECTED',
+      reason: 'full',
+    });
     b.release(); // hands the slot to the queued call
     await expect(queued).resolves.toBeUndefined();
     expect(b.active).toBe(2);
@@ -43,7 +51,12 @@ describe('LocalBulkhead', () => {
   });
 
   it('serves the queue first in, first out', async () => {
-    const b = new LocalBulkhead({ name: 'b', maxConcurrent: 1, maxQueue: 3, queueTimeoutMs: 1_000 });
+    const b = new LocalBulkhead({
+      name: 'b',
+      maxConcurrent: 1,
+      maxQueue: 3,
+      queueTimeoutMs: 1_000,
+    });
     b.tryAcquire();
     const order: number[] = [];
     const waits = [1, 2, 3].map((i) => b.wait().then(() => order.push(i)));

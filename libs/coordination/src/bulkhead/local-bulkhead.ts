@@ -44,7 +44,9 @@ export class LocalBulkhead {
   wait(): Promise<void> {
     if (this.queue.length >= this.limits.maxQueue) {
       this.rejectedFull++;
-      return Promise.reject(new BulkheadRejectedError(this.limits.name, 'full', this.limits.queueTimeoutMs));
+      return Promise.reject(
+        new BulkheadRejectedError(this.limits.name, 'full', this.limits.queueTimeoutMs),
+      );
     }
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
@@ -54,7 +56,13 @@ export class LocalBulkhead {
           const i = this.queue.indexOf(waiter);
           if (i >= 0) this.queue.splice(i, 1);
           this.rejectedTimeout++;
-          reject(new BulkheadRejectedError(this.limits.name, 'queue-timeout', this.limits.queueTimeoutMs));
+          reject(
+            new BulkheadRejectedError(
+              this.limits.name,
+              'queue-timeout',
+              this.limits.queueTimeoutMs,
+            ),
+          );
         }, this.limits.queueTimeoutMs),
       };
       this.queue.push(waiter);
@@ -76,7 +84,9 @@ export class LocalBulkhead {
   close(): void {
     for (const waiter of this.queue.splice(0)) {
       clearTimeout(waiter.timer);
-      waiter.reject(new BulkheadRejectedError(this.limits.name, 'full', this.limits.queueTimeoutMs));
+      waiter.reject(
+        new BulkheadRejectedError(this.limits.name, 'full', this.limits.queueTimeoutMs),
+      );
     }
   }
 }

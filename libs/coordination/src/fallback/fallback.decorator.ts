@@ -29,7 +29,10 @@ export interface FallbackDeclaration {
  * ```
  * @publicApi
  */
-export function Fallback(valueOrMethodName: unknown, options: FallbackOptions = {}): MethodDecorator {
+export function Fallback(
+  valueOrMethodName: unknown,
+  options: FallbackOptions = {},
+): MethodDecorator {
   const declaration: FallbackDeclaration = { fallback: valueOrMethodName, options };
   return createPolicyDecorator('fallback', declaration);
 }

@@ -16,7 +16,9 @@ import type { FallbackDeclaration } from './fallback.decorator.js';
 @PolicyFactoryFor('fallback')
 export class FallbackPolicyFactory implements PolicyFactory<FallbackDeclaration> {
   create(declaration: FallbackDeclaration, target: PolicyTarget): PolicyInterceptor {
-    const on = compileErrorFilter(declaration.options.on) ?? ((error: unknown) => !isValidationFailedError(error));
+    const on =
+      compileErrorFilter(declaration.options.on) ??
+      ((error: unknown) => !isValidationFailedError(error));
     let produce: (invocation: Invocation, error: unknown) => unknown;
     if (typeof declaration.fallback === 'string') {
       const name = declaration.fallback;
@@ -28,7 +30,10 @@ export class FallbackPolicyFactory implements PolicyFactory<FallbackDeclaration>
       }
       // Looked up on the instance at call time, so subclasses and test doubles can override it.
       produce = (invocation, error) =>
-        (Reflect.get(invocation.instance, name) as Function).apply(invocation.instance, [...invocation.args, error]);
+        (Reflect.get(invocation.instance, name) as Function).apply(invocation.instance, [
+          ...invocation.args,
+          error,
+        ]);
     } else {
       const value = declaration.fallback;
       produce = () => value;

@@ -11,13 +11,19 @@ import {
 import type { Counter } from 'prom-client';
 import { isThenable } from '../call-shape.js';
 import { COORDINATION_SETTINGS, METRICS } from '../coordination.constants.js';
-import { resolvePolicyOptions, type CoordinationSettings, type RetryOptions } from '../coordination.options.js';
+import {
+  resolvePolicyOptions,
+  type CoordinationSettings,
+  type RetryOptions,
+} from '../coordination.options.js';
 import { compileErrorFilter, isNonTransientError } from '../error-filter.js';
 import { nextDelay, type BackoffSettings } from './backoff.js';
 
 /** Builds `@Retry` interceptors. @internal */
 @PolicyFactoryFor('retry')
-export class RetryPolicyFactory implements PolicyFactory<string | RetryOptions | undefined>, BeforeApplicationShutdown {
+export class RetryPolicyFactory
+  implements PolicyFactory<string | RetryOptions | undefined>, BeforeApplicationShutdown
+{
   /** Aborted at shutdown: every sleeping retry gives up at once with its last error. */
   private readonly shutdown = new AbortController();
   private readonly attempts: Counter<'name'>;
@@ -38,7 +44,12 @@ export class RetryPolicyFactory implements PolicyFactory<string | RetryOptions |
   }
 
   create(ref: string | RetryOptions | undefined, target: PolicyTarget): PolicyInterceptor {
-    const { options } = resolvePolicyOptions<RetryOptions>(this.settings, 'retry', ref, target.label);
+    const { options } = resolvePolicyOptions<RetryOptions>(
+      this.settings,
+      'retry',
+      ref,
+      target.label,
+    );
     const maxAttempts = options.maxAttempts ?? 3;
     const maxDurationMs = options.maxDurationMs;
     const backoff: BackoffSettings = {
@@ -47,7 +58,8 @@ export class RetryPolicyFactory implements PolicyFactory<string | RetryOptions |
       maxDelayMs: options.maxDelayMs ?? 10_000,
       factor: options.factor ?? 2,
     };
-    const retryOn = compileErrorFilter(options.retryOn) ?? ((error: unknown) => !isNonTransientError(error));
+    const retryOn =
+      compileErrorFilter(options.retryOn) ?? ((error: unknown) => !isNonTransientError(error));
     const abortOn = compileErrorFilter(options.abortOn);
     const onRetry = options.onRetry;
     const counter = this.attempts.labels({ name: target.label });
@@ -56,14 +68,20 @@ export class RetryPolicyFactory implements PolicyFactory<string | RetryOptions |
 
     const retryable = (error: unknown) => retryOn(error) && !(abortOn?.(error) ?? false);
 
-    const loop = async (invocation: Invocation, next: Next, first: unknown, startedAt: number): Promise<unknown> => {
+    const loop = async (
+      invocation: Invocation,
+      next: Next,
+      first: unknown,
+      startedAt: number,
+    ): Promise<unknown> => {
       let error = first;
       let previous = backoff.delayMs;
       for (let attempt = 1; ; attempt++) {
         if (attempt >= maxAttempts || !retryable(error) || signal.aborted) throw error;
         const delay = nextDelay(backoff, attempt, previous);
         previous = delay;
-        if (maxDurationMs !== undefined && Date.now() - startedAt + delay > maxDurationMs) throw error;
+        if (maxDurationMs !== undefined && Date.now() - startedAt + delay > maxDurationMs)
+          throw error;
         onRetry?.({ method: label, attempt, delayMs: delay, error });
         counter.inc();
         if (!(await sleep(delay, signal))) throw error;

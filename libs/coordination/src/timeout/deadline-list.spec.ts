@@ -30,7 +30,9 @@ describe('DeadlineList (the @Timeout timer)', () => {
   it('passes values and errors through before the deadline', async () => {
     const l = list(100);
     await expect(l.race(new PendingCall(Date.now() + 100), Promise.resolve(7))).resolves.toBe(7);
-    await expect(l.race(new PendingCall(Date.now() + 100), Promise.reject(new RangeError('x')))).rejects.toThrow(RangeError);
+    await expect(
+      l.race(new PendingCall(Date.now() + 100), Promise.reject(new RangeError('x'))),
+    ).rejects.toThrow(RangeError);
     expect(l.size).toBe(0);
     expect(timeouts).toBe(0);
   });

@@ -25,7 +25,10 @@ export class PendingCall {
 // The promise executor runs synchronously inside `new Promise`, so one shared executor can hand
 // the resolvers to the call being raced: no executor closure per call.
 let capturing: PendingCall | undefined;
-function captureResolvers(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+function captureResolvers(
+  resolve: (value: unknown) => void,
+  reject: (error: unknown) => void,
+): void {
   capturing!.resolve = resolve;
   capturing!.reject = reject;
   capturing = undefined;

@@ -13,7 +13,11 @@ import { KeelDecoratorError } from '@keel/core';
 import type { Counter } from 'prom-client';
 import { isThenable } from '../call-shape.js';
 import { COORDINATION_SETTINGS, METRICS } from '../coordination.constants.js';
-import { resolvePolicyOptions, type CoordinationSettings, type TimeoutOptions } from '../coordination.options.js';
+import {
+  resolvePolicyOptions,
+  type CoordinationSettings,
+  type TimeoutOptions,
+} from '../coordination.options.js';
 import { DeadlineList, PendingCall } from './deadline-list.js';
 
 /** Context key under which `signalInContext` binds the call. @internal */
@@ -30,7 +34,9 @@ export function currentCall(): PendingCall | undefined {
 
 /** Builds `@Timeout` interceptors. @internal */
 @PolicyFactoryFor('timeout')
-export class TimeoutPolicyFactory implements PolicyFactory<number | string | TimeoutOptions | undefined>, BeforeApplicationShutdown {
+export class TimeoutPolicyFactory
+  implements PolicyFactory<number | string | TimeoutOptions | undefined>, BeforeApplicationShutdown
+{
   private readonly lists: DeadlineList[] = [];
   private readonly timeouts: Counter<'name'>;
 
@@ -49,7 +55,10 @@ export class TimeoutPolicyFactory implements PolicyFactory<number | string | Tim
     for (const list of this.lists) list.close();
   }
 
-  create(ref: number | string | TimeoutOptions | undefined, target: PolicyTarget): PolicyInterceptor {
+  create(
+    ref: number | string | TimeoutOptions | undefined,
+    target: PolicyTarget,
+  ): PolicyInterceptor {
     const { options } = resolvePolicyOptions<TimeoutOptions>(
       this.settings,
       'timeout',
@@ -79,7 +88,9 @@ export class TimeoutPolicyFactory implements PolicyFactory<number | string | Tim
     if (options.signalInContext === true) {
       return (invocation: Invocation, next: Next) => {
         const call = new PendingCall(Date.now() + ms);
-        const result = RequestContext.runWithValue(TIMEOUT_CONTEXT_KEY, call, () => invoke(call, invocation, next));
+        const result = RequestContext.runWithValue(TIMEOUT_CONTEXT_KEY, call, () =>
+          invoke(call, invocation, next),
+        );
         return isThenable(result) ? list.race(call, result) : result;
       };
     }

@@ -9,9 +9,7 @@ export interface StandardSchemaV1<Input = unknown, Output = Input> {
   readonly '~standard': {
     readonly version: 1;
     readonly vendor: string;
-    readonly validate: (
-      value: unknown,
-    ) => StandardResult<Output> | Promise<StandardResult<Output>>;
+    readonly validate: (value: unknown) => StandardResult<Output> | Promise<StandardResult<Output>>;
     readonly types?: { readonly input: Input; readonly output: Output } | undefined;
   };
 }
@@ -64,6 +62,8 @@ export interface ValidateOptions {
  * ```
  * @publicApi
  */
-export function Validate(validatorOrRuleSet?: Validator | string | ValidateOptions): MethodDecorator {
+export function Validate(
+  validatorOrRuleSet?: Validator | string | ValidateOptions,
+): MethodDecorator {
   return createPolicyDecorator('validate', { ref: validatorOrRuleSet });
 }

@@ -16,7 +16,13 @@ import { COORDINATION_SETTINGS, METRICS } from '../coordination.constants.js';
 import { ValidationFailedError, type ValidationProblem } from '../coordination.errors.js';
 import type { CoordinationSettings, JsonSchemaRuleSet } from '../coordination.options.js';
 import type { ValidateOptions, Validator } from './validate.decorator.js';
-import { compileValidator, isDtoClass, isStandardSchema, type Check, type CheckResult } from './validators.js';
+import {
+  compileValidator,
+  isDtoClass,
+  isStandardSchema,
+  type Check,
+  type CheckResult,
+} from './validators.js';
 
 interface ParamCheck {
   readonly index: number;
@@ -25,7 +31,9 @@ interface ParamCheck {
 
 /** Builds `@Validate` interceptors. @internal */
 @PolicyFactoryFor('validate')
-export class ValidatePolicyFactory implements PolicyFactory<{ ref: Validator | string | ValidateOptions | undefined }> {
+export class ValidatePolicyFactory implements PolicyFactory<{
+  ref: Validator | string | ValidateOptions | undefined;
+}> {
   private ajvInstance: Ajv | undefined;
   private readonly failures: Counter<'name'>;
 
@@ -40,8 +48,17 @@ export class ValidatePolicyFactory implements PolicyFactory<{ ref: Validator | s
     });
   }
 
-  create(declaration: { ref: Validator | string | ValidateOptions | undefined }, target: PolicyTarget): PolicyInterceptor {
-    const ajv = () => (this.ajvInstance ??= new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: false }));
+  create(
+    declaration: { ref: Validator | string | ValidateOptions | undefined },
+    target: PolicyTarget,
+  ): PolicyInterceptor {
+    const ajv = () =>
+      (this.ajvInstance ??= new Ajv({
+        allErrors: true,
+        useDefaults: true,
+        coerceTypes: true,
+        strict: false,
+      }));
     let ref = declaration.ref;
     if (typeof ref === 'string') {
       const ruleSet = this.settings.validation[ref];
@@ -57,9 +74,15 @@ export class ValidatePolicyFactory implements PolicyFactory<{ ref: Validator | s
     let argsCheck: Check | undefined;
     try {
       if (ref === undefined) {
-        const types = (Reflect.getMetadata('design:paramtypes', target.prototype, target.methodName) ?? []) as unknown[];
+        const types = (Reflect.getMetadata(
+          'design:paramtypes',
+          target.prototype,
+          target.methodName,
+        ) ?? []) as unknown[];
         params = types.flatMap((type, index) =>
-          isDtoClass(type) ? [{ index, check: compileValidator(type, this.paramLabel(target, index), ajv) }] : [],
+          isDtoClass(type)
+            ? [{ index, check: compileValidator(type, this.paramLabel(target, index), ajv) }]
+            : [],
         );
         if (params.length === 0) {
           throw new KeelDecoratorError(
@@ -70,20 +93,30 @@ export class ValidatePolicyFactory implements PolicyFactory<{ ref: Validator | s
         if (ref.args !== undefined) argsCheck = compileValidator(ref.args, '', ajv);
         for (const [key, validator] of Object.entries(ref.params ?? {})) {
           const index = this.paramIndex(target, key);
-          params.push({ index, check: compileValidator(validator, this.paramLabel(target, index), ajv) });
+          params.push({
+            index,
+            check: compileValidator(validator, this.paramLabel(target, index), ajv),
+          });
         }
       } else {
         params = [{ index: 0, check: compileValidator(ref, this.paramLabel(target, 0), ajv) }];
       }
     } catch (error) {
       if (error instanceof KeelDecoratorError) throw error;
-      throw new KeelDecoratorError(`${target.label}: @Validate schema is invalid: ${(error as Error).message}`);
+      throw new KeelDecoratorError(
+        `${target.label}: @Validate schema is invalid: ${(error as Error).message}`,
+      );
     }
     const async = returnsPromise(target);
     const counter = this.failures.labels({ name: target.label });
     const label = target.label;
 
-    const finish = (invocation: Invocation, next: Next, results: readonly CheckResult[], argsResult: CheckResult | undefined) => {
+    const finish = (
+      invocation: Invocation,
+      next: Next,
+      results: readonly CheckResult[],
+      argsResult: CheckResult | undefined,
+    ) => {
       const problems: ValidationProblem[] = [];
       const args = [...invocation.args];
       results.forEach((result, i) => {
@@ -92,7 +125,8 @@ export class ValidatePolicyFactory implements PolicyFactory<{ ref: Validator | s
       });
       if (argsResult !== undefined) {
         if (!argsResult.ok) problems.push(...argsResult.problems);
-        else if (problems.length === 0 && Array.isArray(argsResult.value)) args.splice(0, args.length, ...argsResult.value);
+        else if (problems.length === 0 && Array.isArray(argsResult.value))
+          args.splice(0, args.length, ...argsResult.value);
       }
       if (problems.length > 0) {
         counter.inc();
@@ -106,9 +140,16 @@ export class ValidatePolicyFactory implements PolicyFactory<{ ref: Validator | s
       const results = params.map((p) => p.check(invocation.args[p.index]));
       const argsResult = argsCheck?.(invocation.args);
       if (results.some((r) => r instanceof Promise) || argsResult instanceof Promise) {
-        return Promise.all([Promise.all(results), argsResult]).then(([r, a]) => finish(invocation, next, r, a));
+        return Promise.all([Promise.all(results), argsResult]).then(([r, a]) =>
+          finish(invocation, next, r, a),
+        );
       }
-      return finish(invocation, next, results as CheckResult[], argsResult as CheckResult | undefined);
+      return finish(
+        invocation,
+        next,
+        results as CheckResult[],
+        argsResult as CheckResult | undefined,
+      );
     };
   }
 

@@ -37,7 +37,9 @@ describe('validators', () => {
   it('class-validator DTO: every problem, with paths; transformed into the class', () => {
     const result = check(OrderDto, bad);
     expect(result.ok).toBe(false);
-    const problems = (result as { problems: { path: string }[] }).problems.map((p) => p.path).sort();
+    const problems = (result as { problems: { path: string }[] }).problems
+      .map((p) => p.path)
+      .sort();
     expect(problems).toEqual(['dto.customer', 'dto.lines.0.qty', 'dto.lines.0.sku']);
     const good = check(OrderDto, { customer: 'acme', lines: [{ sku: 'a', qty: 2 }] });
     expect(good.ok && good.value).toBeInstanceOf(OrderDto);
@@ -52,23 +54,23 @@ describe('validators', () => {
     });
     const result = check(schema, bad);
     expect(result.ok).toBe(false);
-    expect((result as { problems: { path: string }[] }).problems.map((p) => p.path).sort()).toEqual([
-      'dto.customer',
-      'dto.lines.0.qty',
-      'dto.lines.0.sku',
-    ]);
+    expect((result as { problems: { path: string }[] }).problems.map((p) => p.path).sort()).toEqual(
+      ['dto.customer', 'dto.lines.0.qty', 'dto.lines.0.sku'],
+    );
     const good = check(schema, { customer: 'acme', lines: [{ sku: 'a', qty: '2' }] });
-    expect(good).toEqual({ ok: true, value: { customer: 'acme', lines: [{ sku: 'a', qty: 2 }], priority: 'low' } });
+    expect(good).toEqual({
+      ok: true,
+      value: { customer: 'acme', lines: [{ sku: 'a', qty: 2 }], priority: 'low' },
+    });
   });
 
   it('valibot (Standard Schema)', () => {
     const schema = v.object({ customer: v.pipe(v.string(), v.minLength(3)), qty: v.number() });
     const result = check(schema, { customer: 'x', qty: 'y' });
     expect(result.ok).toBe(false);
-    expect((result as { problems: { path: string }[] }).problems.map((p) => p.path).sort()).toEqual([
-      'dto.customer',
-      'dto.qty',
-    ]);
+    expect((result as { problems: { path: string }[] }).problems.map((p) => p.path).sort()).toEqual(
+      ['dto.customer', 'dto.qty'],
+    );
   });
 
   it('JSON Schema (ajv): every problem; defaults and coercion on a copy', () => {
@@ -77,20 +79,28 @@ describe('validators', () => {
       required: ['customer', 'lines'],
       properties: {
         customer: { type: 'string', minLength: 3 },
-        lines: { type: 'array', items: { type: 'object', required: ['sku'], properties: { sku: { type: 'string' }, qty: { type: 'integer', minimum: 1 } } } },
+        lines: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['sku'],
+            properties: { sku: { type: 'string' }, qty: { type: 'integer', minimum: 1 } },
+          },
+        },
         priority: { type: 'string', default: 'low' },
       },
     };
     const result = check(schema, { customer: 'x', lines: [{ qty: 0 }] });
     expect(result.ok).toBe(false);
-    expect((result as { problems: { path: string }[] }).problems.map((p) => p.path).sort()).toEqual([
-      'dto.customer',
-      'dto.lines.0.qty',
-      'dto.lines.0.sku',
-    ]);
+    expect((result as { problems: { path: string }[] }).problems.map((p) => p.path).sort()).toEqual(
+      ['dto.customer', 'dto.lines.0.qty', 'dto.lines.0.sku'],
+    );
     const input = { customer: 'acme', lines: [{ sku: 'a', qty: '2' }] };
     const good = check(schema, input);
-    expect(good).toEqual({ ok: true, value: { customer: 'acme', lines: [{ sku: 'a', qty: 2 }], priority: 'low' } });
+    expect(good).toEqual({
+      ok: true,
+      value: { customer: 'acme', lines: [{ sku: 'a', qty: 2 }], priority: 'low' },
+    });
     expect(input.lines[0].qty).toBe('2');
   });
 });

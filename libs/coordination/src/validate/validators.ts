@@ -5,12 +5,24 @@ import type { ValidationProblem } from '../coordination.errors.js';
 import type { DtoClass, JsonSchema, StandardSchemaV1, Validator } from './validate.decorator.js';
 
 /** Result of validating one value. @internal */
-export type CheckResult = { ok: true; value: unknown } | { ok: false; problems: ValidationProblem[] };
+export type CheckResult =
+  { ok: true; value: unknown } | { ok: false; problems: ValidationProblem[] };
 
 /** A compiled validator. @internal */
 export type Check = (value: unknown) => CheckResult | Promise<CheckResult>;
 
-const BUILT_INS = new Set<unknown>([String, Number, Boolean, Object, Array, Function, Promise, Symbol, BigInt, Date]);
+const BUILT_INS = new Set<unknown>([
+  String,
+  Number,
+  Boolean,
+  Object,
+  Array,
+  Function,
+  Promise,
+  Symbol,
+  BigInt,
+  Date,
+]);
 
 /** True for a class worth validating with class-validator. @internal */
 export function isDtoClass(value: unknown): value is DtoClass {
@@ -39,7 +51,9 @@ function join(prefix: string, path: string): string {
 }
 
 function standardCheck(schema: StandardSchemaV1, prefix: string): Check {
-  const convert = (result: Awaited<ReturnType<StandardSchemaV1['~standard']['validate']>>): CheckResult => {
+  const convert = (
+    result: Awaited<ReturnType<StandardSchemaV1['~standard']['validate']>>,
+  ): CheckResult => {
     if (result.issues === undefined) return { ok: true, value: result.value };
     return {
       ok: false,
@@ -63,7 +77,10 @@ function standardCheck(schema: StandardSchemaV1, prefix: string): Check {
 function dtoCheck(dto: DtoClass, prefix: string): Check {
   return (value) => {
     if (value === null || typeof value !== 'object') {
-      return { ok: false, problems: [{ path: prefix, message: `must be an object (${dto.name})` }] };
+      return {
+        ok: false,
+        problems: [{ path: prefix, message: `must be an object (${dto.name})` }],
+      };
     }
     const instance = value instanceof dto ? value : plainToInstance(dto as new () => object, value);
     const errors = validateSync(instance, { forbidUnknownValues: false });
@@ -74,7 +91,11 @@ function dtoCheck(dto: DtoClass, prefix: string): Check {
   };
 }
 
-function flatten(errors: readonly ValidationError[], prefix: string, out: ValidationProblem[]): void {
+function flatten(
+  errors: readonly ValidationError[],
+  prefix: string,
+  out: ValidationProblem[],
+): void {
   for (const error of errors) {
     const path = join(prefix, error.property);
     for (const message of Object.values(error.constraints ?? {})) out.push({ path, message });
@@ -95,7 +116,8 @@ function jsonSchemaCheck(schema: JsonSchema, prefix: string, ajv: () => Ajv): Ch
 function ajvProblem(error: ErrorObject, prefix: string): ValidationProblem {
   let path = error.instancePath.split('/').filter(Boolean).join('.');
   const params = error.params as { missingProperty?: string; additionalProperty?: string };
-  if (error.keyword === 'required' && params.missingProperty) path = join(path, params.missingProperty);
+  if (error.keyword === 'required' && params.missingProperty)
+    path = join(path, params.missingProperty);
   if (error.keyword === 'additionalProperties' && params.additionalProperty) {
     path = join(path, params.additionalProperty);
   }
