@@ -91,6 +91,7 @@ const providers: Provider[] = [
   exports: [
     ServiceDiscovery,
     RegistrationService,
+    HealthCheckMonitor,
     ServiceHttpClient,
     ServiceClientFactory,
     RegistryStore,
