@@ -1,6 +1,8 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { ClientTCP } from '@nestjs/microservices';
+import { defer, finalize, mergeMap, tap, type Observable } from 'rxjs';
 import type { ServiceInstance } from './interfaces/instance.interface.js';
+import { RegistryArgumentError } from './registry.errors.js';
 import { ServiceDiscovery, type ChooseOptions } from './service-discovery.js';
 
 /** Options of {@link ServiceClientFactory.client}. @publicApi */
@@ -36,6 +38,40 @@ export class ServiceClientFactory implements OnApplicationShutdown {
 
   /** A connected-on-demand TCP client for an instance of `service`. */
   async client(service: string, options: ServiceClientOptions = {}): Promise<ClientTCP> {
+    return (await this.pick(service, options)).client;
+  }
+
+  /**
+   * Sends a request to an instance of `service` chosen for this call, counting it in flight
+   * (least-outstanding) and feeding outlier ejection with its outcome (an error counts as a
+   * failure). Cold: nothing is chosen or sent until subscription.
+   *
+   * @example
+   * ```ts
+   * const stock = await firstValueFrom(clients.send<Stock>('inventory', 'stock.get', { sku }));
+   * ```
+   */
+  send<TResult = unknown, TInput = unknown>(
+    service: string,
+    pattern: unknown,
+    data: TInput,
+    options: ServiceClientOptions = {},
+  ): Observable<TResult> {
+    return defer(() => this.pick(service, options)).pipe(
+      mergeMap(({ client, instance }) => {
+        const done = this.discovery.track(instance);
+        return client.send<TResult, TInput>(pattern, data).pipe(
+          tap({ error: () => done(false) }),
+          finalize(() => done(true)),
+        );
+      }),
+    );
+  }
+
+  private async pick(
+    service: string,
+    options: ServiceClientOptions,
+  ): Promise<{ client: ClientTCP; instance: ServiceInstance }> {
     if (!this.discovery.isLoaded(service)) await this.discovery.refresh(service);
     const instance = this.discovery.choose(service, options);
     const portName =
@@ -43,16 +79,21 @@ export class ServiceClientFactory implements OnApplicationShutdown {
     const port =
       portName === undefined ? instance.address.port : instance.address.ports?.[portName];
     if (port === undefined) {
-      throw new Error(`instance ${instance.id} of '${service}' declares no port '${portName}'`);
+      throw new RegistryArgumentError(
+        `instance ${instance.id} of '${service}' declares no port '${portName}'`,
+      );
     }
     const key = `${instance.id}\u0000${port}`;
     const pooled = this.pool.get(key);
-    if (pooled) return pooled.client;
+    if (pooled) return pooled;
     this.watchService(service);
     const { ClientTCP } = await import('@nestjs/microservices');
-    const client = new ClientTCP({ host: instance.address.host, port });
-    this.pool.set(key, { client, instance });
-    return client;
+    const entry = this.pool.get(key) ?? {
+      client: new ClientTCP({ host: instance.address.host, port }),
+      instance,
+    };
+    this.pool.set(key, entry);
+    return entry;
   }
 
   async onApplicationShutdown(): Promise<void> {

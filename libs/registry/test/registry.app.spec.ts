@@ -310,6 +310,9 @@ describe('registration and discovery (real Redis)', () => {
     );
     const client = await c.get(ServiceClientFactory).client('beta');
     expect(await firstValueFrom(client.send('ping', 7))).toEqual({ pong: 7, id: 'b1' });
+    const clients = c.get(ServiceClientFactory);
+    expect(await firstValueFrom(clients.send('beta', 'ping', 8))).toEqual({ pong: 8, id: 'b1' });
+    expect(c.get(ServiceDiscovery).inFlight('b1')).toBe(0);
   });
 
   it('a microservice-only app without an address fails at bootstrap', async () => {
