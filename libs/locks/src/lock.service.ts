@@ -56,6 +56,7 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
   private sequence = 0;
   private closed = false;
   private readonly acquireSeconds: Histogram<'outcome'>;
+  private readonly acquiredSeconds: { observe(value: number): void };
   private readonly contended: Counter;
   private readonly timeouts: Counter;
   private readonly lostTotal: Counter<'reason'>;
@@ -74,6 +75,7 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
       labelNames: ['outcome'] as const,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     });
+    this.acquiredSeconds = this.acquireSeconds.labels({ outcome: 'acquired' });
     this.contended = metrics.counter({
       name: LOCK_METRICS.contended,
       help: 'Lock acquisitions that found the lock held and had to wait',
@@ -106,9 +108,8 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
    * Acquires `key`, waiting up to `waitMs` (woken on release, never polling).
    * @throws LockTimeoutError when the wait ends first; DeadlockError when waiting would never end.
    */
-  async acquire(key: string, options: AcquireOptions = {}): Promise<Lock> {
-    const lock = await this.take(key, options, currentScope(this.scopeKey), options.autoRenew ?? false, true);
-    return lock!;
+  acquire(key: string, options: AcquireOptions = {}): Promise<Lock> {
+    return this.take(key, options, currentScope(this.scopeKey), options.autoRenew ?? false, true) as Promise<Lock>;
   }
 
   /** Takes `key` if it is free right now; `undefined` when it is held. Never waits. */
@@ -241,16 +242,19 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
     const token = `${chain}.${++this.sequence}`;
     const start = performance.now();
 
-    if (waitMs <= 0) {
+    if (!fair || waitMs <= 0) {
+      // One attempt without joining the queue: the whole uncontended path is this round trip.
       const result = await this.store.tryAcquire(key, token, ttlMs, { fair, enqueue: false });
       if (result.acquired) {
-        this.acquireSeconds.observe({ outcome: 'acquired' }, (performance.now() - start) / 1_000);
+        this.acquiredSeconds.observe((performance.now() - start) / 1_000);
         return this.hold(key, token, result.fence, ttlMs, result.validityMs, start, autoRenew, scope);
       }
-      this.contended.inc();
-      if (!throwOnTimeout) return undefined;
-      this.timeouts.inc();
-      throw new LockTimeoutError(key, performance.now() - start);
+      if (waitMs <= 0) {
+        this.contended.inc();
+        if (!throwOnTimeout) return undefined;
+        this.timeouts.inc();
+        throw new LockTimeoutError(key, performance.now() - start);
+      }
     }
     return this.wait(key, token, ttlMs, waitMs, fair, start, autoRenew, scope, options.abortSignal);
   }
@@ -287,7 +291,11 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
         const sent = performance.now();
         notified = false;
         if (granted === undefined) {
-          const result = await this.store.tryAcquire(key, token, ttlMs, { fair, enqueue: true });
+          const result = await this.store.tryAcquire(key, token, ttlMs, {
+            fair,
+            enqueue: true,
+            queued: attempt > 0,
+          });
           if (result.acquired) {
             outcome = 'acquired';
             return this.hold(key, token, result.fence, ttlMs, result.validityMs, sent, autoRenew, scope);
@@ -346,7 +354,9 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
     } finally {
       unlisten();
       abortSignal?.removeEventListener('abort', onAbort);
-      this.acquireSeconds.observe({ outcome }, (performance.now() - start) / 1_000);
+      const seconds = (performance.now() - start) / 1_000;
+      if (outcome === 'acquired') this.acquiredSeconds.observe(seconds);
+      else this.acquireSeconds.observe({ outcome }, seconds);
       if (waitsRecorded) await this.store.setWaitsFor(scope!.chain, undefined, 0).catch(() => undefined);
     }
   }

@@ -53,15 +53,17 @@ export function driftMs(ttlMs: number): number {
 }
 
 /**
- * A hold on one key, with its renewal watchdog and expiry timer.
+ * A hold on one key, with its renewal watchdog and expiry timer — one timer per hold: it fires
+ * at the next renewal (ttl/3) or, without renewal or while renewals fail, when validity ends.
  * @internal
  */
 export class HeldLock implements Lock {
-  readonly signal: AbortSignal;
-  private readonly controller = new AbortController();
+  // Created on first use: most holds are released without anyone reading their signal.
+  private controller: AbortController | undefined;
   private validUntil: number;
-  private renewTimer: NodeJS.Timeout | undefined;
-  private expiryTimer: NodeJS.Timeout | undefined;
+  private nextRenewal: number;
+  private readonly renewEvery: number;
+  private timer: NodeJS.Timeout | undefined;
   private renewing = false;
   private ended = false;
   private lost = false;
@@ -77,15 +79,17 @@ export class HeldLock implements Lock {
     validFrom: number,
     autoRenew: boolean,
   ) {
-    this.signal = this.controller.signal;
     this.validUntil = validFrom + validityMs - driftMs(ttlMs);
-    this.armExpiry();
-    if (autoRenew) {
-      // Redisson's watchdog cadence: renew at a third of the TTL, so two renewals can fail
-      // before the hold expires.
-      this.renewTimer = setInterval(() => void this.renew(), Math.max(1, Math.floor(ttlMs / 3)));
-      this.renewTimer.unref();
-    }
+    // Redisson's watchdog cadence: renew at a third of the TTL, so two renewals can fail
+    // before the hold expires.
+    this.renewEvery = autoRenew ? Math.max(1, Math.floor(ttlMs / 3)) : 0;
+    this.nextRenewal = autoRenew ? validFrom + this.renewEvery : Number.POSITIVE_INFINITY;
+    this.schedule();
+  }
+
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    return this.controller.signal;
   }
 
   get isHeld(): boolean {
@@ -106,7 +110,8 @@ export class HeldLock implements Lock {
       return false;
     }
     this.validUntil = sent + ttlMs - driftMs(ttlMs);
-    this.armExpiry();
+    if (this.renewEvery > 0) this.nextRenewal = sent + this.renewEvery;
+    this.schedule();
     return true;
   }
 
@@ -116,32 +121,44 @@ export class HeldLock implements Lock {
     this.stop();
     // Even a hold that looks lost locally is released in the store: compare-and-delete only
     // removes it if it is still ours, and it frees the key sooner when it is.
-    this.released = this.host.store
-      .release(this.key, this.token, this.fencingToken)
-      .then((ok) => ok && !wasLost);
+    const released = this.host.store.release(this.key, this.token, this.fencingToken);
+    this.released = wasLost ? released.then(() => false) : released;
     return this.released;
   }
 
-  private async renew(): Promise<void> {
-    if (this.renewing || !this.isHeld) return;
-    this.renewing = true;
-    try {
-      await this.extend();
-    } catch {
-      // Store unreachable: keep trying at the next tick; the expiry timer aborts the signal if
-      // the hold's validity runs out first.
-    } finally {
-      this.renewing = false;
-    }
+  private schedule(): void {
+    if (!this.isHeld) return;
+    const at = Math.min(this.nextRenewal, this.validUntil);
+    const delay = Math.max(0, at - performance.now());
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.onTimer(), delay);
+    this.timer.unref();
   }
 
-  private armExpiry(): void {
-    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
-    this.expiryTimer = setTimeout(
-      () => this.lose(this.renewTimer !== undefined ? 'store-unreachable' : 'expired'),
-      Math.max(0, this.validUntil - performance.now()),
-    );
-    this.expiryTimer.unref();
+  private onTimer(): void {
+    if (!this.isHeld) return;
+    const now = performance.now();
+    if (now >= this.validUntil) {
+      this.lose(this.renewEvery > 0 ? 'store-unreachable' : 'expired');
+      return;
+    }
+    if (now >= this.nextRenewal && !this.renewing) {
+      this.renewing = true;
+      // Until this renewal answers, the timer watches validity only.
+      this.nextRenewal = Number.POSITIVE_INFINITY;
+      this.extend().then(
+        () => {
+          this.renewing = false;
+        },
+        () => {
+          // Store unreachable: try again shortly; the timer still ends the hold at validity.
+          this.renewing = false;
+          this.nextRenewal = performance.now() + Math.max(1, Math.floor(this.renewEvery / 3));
+          this.schedule();
+        },
+      );
+    }
+    this.schedule();
   }
 
   private lose(reason: LockLostReason): void {
@@ -149,13 +166,13 @@ export class HeldLock implements Lock {
     this.lost = true;
     this.stop();
     this.host.onLost(this, reason);
+    this.controller ??= new AbortController();
     this.controller.abort(new LockLostError(this.key, reason));
   }
 
   private stop(): void {
-    if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
-    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
-    this.renewTimer = this.expiryTimer = undefined;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
     if (!this.ended) {
       this.ended = true;
       this.host.onEnded(this);

@@ -26,6 +26,8 @@ export interface StoreAcquireMode {
   readonly fair: boolean;
   /** On failure, join (or refresh the place in) the key's wait queue to be woken on release. */
   readonly enqueue: boolean;
+  /** This token joined the queue in an earlier attempt (so a grant must take it off). */
+  readonly queued?: boolean;
 }
 
 /**

@@ -5,6 +5,8 @@
  * entries (HASH token → `ttl|deadline|fair|channel`). A script runs atomically, so a grant, a
  * release and a hand-off can never interleave.
  *
+ * Needs Redis 6.2 or later (`SET ... GET`).
+ *
  * Fencing: the next fence is `max(last + 1, Redis TIME in µs)`. While the counter survives it is
  * a plain counter; when Redis loses it (restart without persistence, failover to a replica that
  * missed it) the time floor still puts new tokens above every token handed out before, as long as
@@ -14,17 +16,30 @@
 
 const PRELUDE = `
 local L, F, Z, H = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local t = redis.call('TIME')
-local nowus = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local nowms = math.floor(nowus / 1000)
+-- Redis TIME is read at most once per call and only when needed: an uncontended release never
+-- reads it.
+local now_cache
+local function nowus()
+  if not now_cache then
+    local t = redis.call('TIME')
+    now_cache = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  end
+  return now_cache
+end
+local function nowms() return math.floor(nowus() / 1000) end
 
+-- next fence = max(last + 1, now in µs). SET ... GET writes and reads the counter in one command;
+-- only when the clock has not moved past the last fence (same µs, or a clock step back) is a
+-- second write needed. The counter outlives the last grant on the key by an hour; after that
+-- the clock alone keeps tokens increasing (see the README on clock steps).
 local function next_fence()
-  local last = tonumber(redis.call('GET', F) or '0')
-  local f = last + 1
-  if f < nowus then f = nowus end
+  local f = nowus()
   local fs = string.format('%.0f', f)
-  -- The counter outlives every lock on the key by a day; after that the time floor takes over.
-  redis.call('SET', F, fs, 'PX', 86400000)
+  local last = redis.call('SET', F, fs, 'PX', 3600000, 'GET')
+  if last and tonumber(last) >= f then
+    fs = string.format('%.0f', tonumber(last) + 1)
+    redis.call('SET', F, fs, 'PX', 3600000)
+  end
   return fs
 end
 
@@ -46,7 +61,7 @@ local function handoff()
       return
     end
     local ttl, deadline, fair, channel = parse_entry(redis.call('HGET', H, head))
-    if (not ttl) or deadline < nowms then
+    if (not ttl) or deadline < nowms() then
       redis.call('ZREM', Z, head)
       redis.call('HDEL', H, head)
     elseif fair == '1' then
@@ -66,15 +81,16 @@ end
 `;
 
 /**
- * ARGV: token, ttl ms, fair (0/1), enqueue (0/1), wake channel, queue lease ms.
- * Returns {1, fence, validity ms} or {0, '', retry-after ms}.
+ * ARGV: token, ttl ms, fair (0/1), enqueue (0/1), wake channel, queue lease ms, queued before
+ * (0/1). Returns {1, fence, validity ms} or {0, '', retry-after ms}. The uncontended path runs
+ * four commands: GET, TIME, SET (fence), SET (lock).
  */
 export const ACQUIRE_SCRIPT = `${PRELUDE}
 local token, ttl, fair, enqueue = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
 local function join_queue()
-  redis.call('ZADD', Z, 'NX', nowus, token)
-  redis.call('HSET', H, token, ttl .. '|' .. (nowms + tonumber(ARGV[6])) .. '|' .. fair .. '|' .. ARGV[5])
+  redis.call('ZADD', Z, 'NX', nowus(), token)
+  redis.call('HSET', H, token, ttl .. '|' .. (nowms() + tonumber(ARGV[6])) .. '|' .. fair .. '|' .. ARGV[5])
   local keep = tonumber(ARGV[6]) * 2
   redis.call('PEXPIRE', Z, keep)
   redis.call('PEXPIRE', H, keep)
@@ -96,7 +112,7 @@ if fair == '1' then
     local head = redis.call('ZRANGE', Z, 0, 0)[1]
     if (not head) or head == token then break end
     local ettl, deadline, efair, channel = parse_entry(redis.call('HGET', H, head))
-    if (not ettl) or deadline < nowms then
+    if (not ettl) or deadline < nowms() then
       redis.call('ZREM', Z, head)
       redis.call('HDEL', H, head)
     else
@@ -110,9 +126,32 @@ end
 
 local fs = next_fence()
 redis.call('SET', L, token .. '|' .. fs, 'PX', ttl)
-redis.call('ZREM', Z, token)
-redis.call('HDEL', H, token)
+if ARGV[7] == '1' then
+  redis.call('ZREM', Z, token)
+  redis.call('HDEL', H, token)
+end
 return {1, fs, tonumber(ttl)}
+`;
+
+/**
+ * The uncontended fast path of an unfair acquisition that has never queued: three commands
+ * (TIME, the fence counter's SET ... GET, SET NX PX) on two keys. KEYS: lock, fence counter.
+ * ARGV: token, ttl ms. Returns like {@link ACQUIRE_SCRIPT}. A failed attempt still advances the
+ * fence counter; tokens only need to increase, not to be dense.
+ */
+export const TRY_SCRIPT = `
+local t = redis.call('TIME')
+local f = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local fs = string.format('%.0f', f)
+local last = redis.call('SET', KEYS[2], fs, 'PX', 3600000, 'GET')
+if last and tonumber(last) >= f then
+  fs = string.format('%.0f', tonumber(last) + 1)
+  redis.call('SET', KEYS[2], fs, 'PX', 3600000)
+end
+if redis.call('SET', KEYS[1], ARGV[1] .. '|' .. fs, 'NX', 'PX', ARGV[2]) then
+  return {1, fs, tonumber(ARGV[2])}
+end
+return {0, '', redis.call('PTTL', KEYS[1])}
 `;
 
 /** ARGV: `token|fence`. Returns 1 when released, 0 when this holder no longer held the lock. */
@@ -152,6 +191,6 @@ return 1
 export const BUMP_SCRIPT = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local last = tonumber(redis.call('GET', KEYS[2]) or '0')
-if last < tonumber(ARGV[2]) then redis.call('SET', KEYS[2], ARGV[2], 'PX', 86400000) end
+if last < tonumber(ARGV[2]) then redis.call('SET', KEYS[2], ARGV[2], 'PX', 3600000) end
 return 1
 `;

@@ -4,6 +4,7 @@ import type { LockStore, StoreAcquireMode, StoreAcquireResult, WaiterEvent } fro
 import {
   ACQUIRE_SCRIPT,
   BUMP_SCRIPT,
+  TRY_SCRIPT,
   CANCEL_SCRIPT,
   EXTEND_SCRIPT,
   RELEASE_SCRIPT,
@@ -16,6 +17,7 @@ type ScriptReply = [number, string, number];
 
 interface LockCommands {
   keelLockAcquire(...args: (string | number)[]): Promise<ScriptReply>;
+  keelLockTry(...args: (string | number)[]): Promise<ScriptReply>;
   keelLockRelease(...args: (string | number)[]): Promise<number>;
   keelLockExtend(...args: (string | number)[]): Promise<number>;
   keelLockCancel(...args: (string | number)[]): Promise<number>;
@@ -61,8 +63,12 @@ export class RedisLockStore implements LockStore {
     ttlMs: number,
     mode: StoreAcquireMode,
   ): Promise<StoreAcquireResult> {
+    if (!mode.fair && !mode.enqueue && !mode.queued) {
+      const base = this.lockKey(key);
+      return reply(await this.client.keelLockTry(base, `${base}:fence`, token, Math.ceil(ttlMs)));
+    }
     if (mode.enqueue) await this.ready();
-    const [ok, fence, ms] = await this.client.keelLockAcquire(
+    return reply(await this.client.keelLockAcquire(
       ...this.keys(key),
       token,
       Math.ceil(ttlMs),
@@ -70,10 +76,8 @@ export class RedisLockStore implements LockStore {
       mode.enqueue ? 1 : 0,
       this.channel,
       QUEUE_LEASE_MS,
-    );
-    return ok === 1
-      ? { acquired: true, fence: Number(fence), validityMs: Number(ms) }
-      : { acquired: false, retryAfterMs: Math.max(0, Number(ms)) };
+      mode.queued ? 1 : 0,
+    ));
   }
 
   async release(key: string, token: string, fence: number): Promise<boolean> {
@@ -168,11 +172,18 @@ export class RedisLockStore implements LockStore {
   }
 }
 
+function reply([ok, fence, ms]: ScriptReply): StoreAcquireResult {
+  return ok === 1
+    ? { acquired: true, fence: Number(fence), validityMs: Number(ms) }
+    : { acquired: false, retryAfterMs: Math.max(0, Number(ms)) };
+}
+
 /** Registers the lock scripts on a client (EVALSHA with a NOSCRIPT fallback). @internal */
 export function defineLockCommands(client: KeelRedisClient): void {
   const target = client as KeelRedisClient & Partial<LockCommands>;
   if (typeof target.keelLockAcquire === 'function') return;
   client.defineCommand('keelLockAcquire', { numberOfKeys: 4, lua: ACQUIRE_SCRIPT });
+  client.defineCommand('keelLockTry', { numberOfKeys: 2, lua: TRY_SCRIPT });
   client.defineCommand('keelLockRelease', { numberOfKeys: 4, lua: RELEASE_SCRIPT });
   client.defineCommand('keelLockExtend', { numberOfKeys: 1, lua: EXTEND_SCRIPT });
   client.defineCommand('keelLockCancel', { numberOfKeys: 4, lua: CANCEL_SCRIPT });
