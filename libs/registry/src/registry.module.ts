@@ -1,4 +1,4 @@
-import { Inject, Module, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import { Inject, Logger, Module, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { KEEL_CORE_SETTINGS, RedisConnectionFactory, type KeelCoreSettings } from '@keel/core';
 import { HealthCheckMonitor } from './health-check.monitor.js';
 import type {
@@ -98,8 +98,16 @@ const providers: Provider[] = [
   ],
 })
 export class RegistryModule extends RegistryConfigurableModule implements OnApplicationShutdown {
-  constructor(@Inject(OWNED_STORE) private readonly owned: RegistryStore | undefined) {
+  constructor(
+    @Inject(OWNED_STORE) private readonly owned: RegistryStore | undefined,
+    @Inject(REGISTRY_SETTINGS) settings: RegistrySettings,
+  ) {
     super();
+    if (settings.store === 'memory') {
+      new Logger('KeelRegistry').log(
+        'registry on the embedded memory store: correct for one process only (configure Redis for a fleet)',
+      );
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
