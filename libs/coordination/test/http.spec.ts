@@ -115,6 +115,33 @@ class OrdersController {
     return { ok: true, qty: payload.qty };
   }
 
+  rpcCalls = 0;
+
+  @MessagePattern('orders.flaky')
+  @Timed()
+  @Retry({ maxAttempts: 3, delayMs: 1 })
+  @CircuitBreaker({ name: 'rpc-flaky', consecutiveFailures: 10 })
+  @Timeout(1_000)
+  @Bulkhead({ maxConcurrent: 2 })
+  async flakyRpc() {
+    this.rpcCalls++;
+    if (this.rpcCalls % 3 !== 0) throw new Error('transient');
+    return { calls: this.rpcCalls };
+  }
+
+  @MessagePattern('orders.degraded')
+  @Fallback({ degraded: true })
+  @CircuitBreaker({ name: 'rpc-degraded', consecutiveFailures: 1 })
+  async degradedRpc(): Promise<never> {
+    throw new Error('backend down');
+  }
+
+  @MessagePattern('orders.open')
+  @CircuitBreaker({ name: 'rpc-open', consecutiveFailures: 1, openDurationMs: 60_000 })
+  async openRpc(): Promise<never> {
+    throw new Error('backend down');
+  }
+
   @MessagePattern('orders.slow')
   @Timeout(20)
   async slowRpc() {
@@ -260,6 +287,21 @@ describe('coordination decorators in a Nest application', () => {
     ]);
     const timeout = await lastValueFrom(client.send('orders.slow', {})).catch((e: unknown) => e);
     expect(timeout).toMatchObject({ statusCode: 504, code: 'KEEL_TIMEOUT' });
+    // The full stack on a message handler: retry re-invokes it, fallback answers, breaker rejects.
+    await expect(lastValueFrom(client.send('orders.flaky', {}))).resolves.toEqual({ calls: 3 });
+    await expect(lastValueFrom(client.send('orders.degraded', {}))).resolves.toEqual({
+      degraded: true,
+    });
+    await expect(lastValueFrom(client.send('orders.open', {}))).rejects.toMatchObject({
+      message: 'Internal server error',
+    });
+    await expect(lastValueFrom(client.send('orders.open', {}))).rejects.toMatchObject({
+      statusCode: 503,
+      code: 'KEEL_CIRCUIT_OPEN',
+    });
+    expect(await a.get(KeelMetrics).render()).toMatch(
+      /keel_method_duration_seconds_count\{[^}]*name="OrdersController.flakyRpc"[^}]*outcome="success"[^}]*\} 1/,
+    );
   });
 
   it('provider methods: validate, retry, breaker and fallback compose', async () => {

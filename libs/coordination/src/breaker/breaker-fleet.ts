@@ -43,6 +43,7 @@ export class BreakerFleet
   private nextRefresh = 0;
   private lastError: string | undefined;
   private availableNow = false;
+  private subscribed = false;
 
   constructor(
     @Inject(BreakerStore) private readonly store: BreakerStore,
@@ -87,9 +88,6 @@ export class BreakerFleet
         `fleet circuit breakers (${[...this.breakers.keys()].join(', ')}) use the embedded memory store: correct for one process only; configure Redis to share them`,
       );
     }
-    this.store
-      .subscribe((message) => this.onMessage(message))
-      .catch((error: unknown) => this.markUnavailable(error));
     this.timer = setInterval(() => void this.tick(), this.settings.fleet.flushIntervalMs);
     this.timer.unref();
     void this.tick();
@@ -110,6 +108,11 @@ export class BreakerFleet
     try {
       if (!this.availableNow) {
         await this.withTimeout(this.store.ping());
+        // Subscribe before reading, so no transition falls between the two.
+        if (!this.subscribed) {
+          await this.withTimeout(this.store.subscribe(this.onMessage));
+          this.subscribed = true;
+        }
         const names = [...this.breakers.values()];
         const snapshots = await this.withTimeout(
           Promise.all(names.map((b) => this.store.read(b.name))),
@@ -175,10 +178,10 @@ export class BreakerFleet
     breaker.applySnapshot(await this.withTimeout(this.store.reset(breaker.name)));
   }
 
-  private onMessage(message: BreakerStateMessage): void {
+  private readonly onMessage = (message: BreakerStateMessage): void => {
     if (!this.availableNow) return;
     this.breakers.get(message.name)?.applySnapshot(message.snapshot);
-  }
+  };
 
   private markUnavailable(error: unknown): void {
     this.lastError = error instanceof Error ? error.message : String(error);

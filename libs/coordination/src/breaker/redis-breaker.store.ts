@@ -48,6 +48,13 @@ export class RedisBreakerStore implements BreakerStore {
   private readonly channel: string;
   private readonly epoch = randomBytes(6).toString('hex');
   private subscriber: KeelRedisClient | undefined;
+  private readonly listeners = new Set<(message: BreakerStateMessage) => void>();
+  private readonly onMessage = (channel: string, text: string): void => {
+    if (channel !== this.channel) return;
+    const message = parseMessage(text);
+    if (message === undefined) return;
+    for (const listener of this.listeners) listener(message);
+  };
 
   constructor(private readonly options: RedisBreakerStoreOptions) {
     const client = options.client;
@@ -133,16 +140,14 @@ export class RedisBreakerStore implements BreakerStore {
   }
 
   async subscribe(listener: (message: BreakerStateMessage) => void): Promise<void> {
+    this.listeners.add(listener);
     if (this.subscriber === undefined) {
       this.subscriber = this.options.subscriber();
-      // ioredis re-subscribes by itself after a reconnect.
-      await this.subscriber.subscribe(this.channel);
+      this.subscriber.on('message', this.onMessage);
     }
-    this.subscriber.on('message', (channel: string, text: string) => {
-      if (channel !== this.channel) return;
-      const message = parseMessage(text);
-      if (message !== undefined) listener(message);
-    });
+    // Idempotent on the server; called again after a failed attempt (Redis down at startup).
+    // Once subscribed, ioredis re-subscribes by itself after reconnecting.
+    await this.subscriber.subscribe(this.channel);
   }
 
   async ping(): Promise<void> {
@@ -152,8 +157,9 @@ export class RedisBreakerStore implements BreakerStore {
   async close(): Promise<void> {
     const subscriber = this.subscriber;
     this.subscriber = undefined;
+    this.listeners.clear();
     if (subscriber !== undefined) {
-      subscriber.removeAllListeners('message');
+      subscriber.off('message', this.onMessage);
       subscriber.disconnect();
     }
   }
