@@ -24,8 +24,8 @@ import { nextDelay, type BackoffSettings } from './backoff.js';
 export class RetryPolicyFactory
   implements PolicyFactory<string | RetryOptions | undefined>, BeforeApplicationShutdown
 {
-  /** Aborted at shutdown: every sleeping retry gives up at once with its last error. */
-  private readonly shutdown = new AbortController();
+  /** Ended at shutdown: every sleeping retry gives up at once with its last error. */
+  private readonly sleeps = new RetrySleeps();
   private readonly attempts: Counter<'name'>;
 
   constructor(
@@ -40,7 +40,7 @@ export class RetryPolicyFactory
   }
 
   beforeApplicationShutdown(): void {
-    this.shutdown.abort();
+    this.sleeps.close();
   }
 
   create(ref: string | RetryOptions | undefined, target: PolicyTarget): PolicyInterceptor {
@@ -63,7 +63,7 @@ export class RetryPolicyFactory
     const abortOn = compileErrorFilter(options.abortOn);
     const onRetry = options.onRetry;
     const counter = this.attempts.labels({ name: target.label });
-    const signal = this.shutdown.signal;
+    const sleeps = this.sleeps;
     const label = target.label;
 
     const retryable = (error: unknown) => retryOn(error) && !(abortOn?.(error) ?? false);
@@ -77,14 +77,14 @@ export class RetryPolicyFactory
       let error = first;
       let previous = backoff.delayMs;
       for (let attempt = 1; ; attempt++) {
-        if (attempt >= maxAttempts || !retryable(error) || signal.aborted) throw error;
+        if (attempt >= maxAttempts || !retryable(error) || sleeps.aborted) throw error;
         const delay = nextDelay(backoff, attempt, previous);
         previous = delay;
         if (maxDurationMs !== undefined && Date.now() - startedAt + delay > maxDurationMs)
           throw error;
         onRetry?.({ method: label, attempt, delayMs: delay, error });
         counter.inc();
-        if (!(await sleep(delay, signal))) throw error;
+        if (!(await sleeps.sleep(delay))) throw error;
         try {
           return await next(invocation);
         } catch (e) {
@@ -114,19 +114,41 @@ export class RetryPolicyFactory
   }
 }
 
-/** Sleeps `ms`; resolves `false` at once if `signal` aborts. Leaves no timer behind either way. @internal */
-export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  if (ms <= 0) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+/**
+ * Retry sleeps of one application. Each resolves `true` when its time is up, or `false` at once
+ * when the application shuts down; no timer outlives the application. A set rather than abort
+ * listeners on one shared signal, which would pile up (and warn) under many concurrent retries.
+ * @internal
+ */
+export class RetrySleeps {
+  private readonly pending = new Set<{ timer: NodeJS.Timeout; resolve: (done: boolean) => void }>();
+  private closed = false;
+
+  get aborted(): boolean {
+    return this.closed;
+  }
+
+  sleep(ms: number): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
+    if (ms <= 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const entry = {
+        resolve,
+        timer: setTimeout(() => {
+          this.pending.delete(entry);
+          resolve(true);
+        }, ms),
+      };
+      this.pending.add(entry);
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const entry of this.pending) {
+      clearTimeout(entry.timer);
+      entry.resolve(false);
+    }
+    this.pending.clear();
+  }
 }
