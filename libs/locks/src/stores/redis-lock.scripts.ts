@@ -136,8 +136,9 @@ return {1, fs, tonumber(ttl)}
 /**
  * The uncontended fast path of an unfair acquisition that has never queued: three commands
  * (TIME, the fence counter's SET ... GET, SET NX PX) on two keys. KEYS: lock, fence counter.
- * ARGV: token, ttl ms. Returns like {@link ACQUIRE_SCRIPT}. A failed attempt still advances the
- * fence counter; tokens only need to increase, not to be dense.
+ * ARGV: token, ttl ms. Returns the fence (a string) when granted, else the holder's remaining TTL
+ * in ms (a number). A failed attempt still advances the fence counter; tokens only need to
+ * increase, not to be dense.
  */
 export const TRY_SCRIPT = `
 local t = redis.call('TIME')
@@ -149,9 +150,9 @@ if last and tonumber(last) >= f then
   redis.call('SET', KEYS[2], fs, 'PX', 3600000)
 end
 if redis.call('SET', KEYS[1], ARGV[1] .. '|' .. fs, 'NX', 'PX', ARGV[2]) then
-  return {1, fs, tonumber(ARGV[2])}
+  return fs
 end
-return {0, '', redis.call('PTTL', KEYS[1])}
+return redis.call('PTTL', KEYS[1])
 `;
 
 /** ARGV: `token|fence`. Returns 1 when released, 0 when this holder no longer held the lock. */

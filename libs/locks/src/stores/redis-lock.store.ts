@@ -17,7 +17,7 @@ type ScriptReply = [number, string, number];
 
 interface LockCommands {
   keelLockAcquire(...args: (string | number)[]): Promise<ScriptReply>;
-  keelLockTry(...args: (string | number)[]): Promise<ScriptReply>;
+  keelLockTry(...args: (string | number)[]): Promise<string | number>;
   keelLockRelease(...args: (string | number)[]): Promise<number>;
   keelLockExtend(...args: (string | number)[]): Promise<number>;
   keelLockCancel(...args: (string | number)[]): Promise<number>;
@@ -65,7 +65,10 @@ export class RedisLockStore implements LockStore {
   ): Promise<StoreAcquireResult> {
     if (!mode.fair && !mode.enqueue && !mode.queued) {
       const base = this.lockKey(key);
-      return reply(await this.client.keelLockTry(base, `${base}:fence`, token, Math.ceil(ttlMs)));
+      const result = await this.client.keelLockTry(base, `${base}:fence`, token, Math.ceil(ttlMs));
+      return typeof result === 'string'
+        ? { acquired: true, fence: Number(result), validityMs: ttlMs }
+        : { acquired: false, retryAfterMs: Math.max(0, result) };
     }
     if (mode.enqueue) await this.ready();
     return reply(await this.client.keelLockAcquire(

@@ -1,0 +1,330 @@
+/**
+ * @keel/locks against redlock 4.2.0 (node-redlock, run with ioredis 6, which it accepts) and
+ * redis-semaphore's Mutex, plus the 2-round-trip floor: SET NX PX to acquire and a
+ * compare-and-delete by EVALSHA to release. Everything runs in this process against the Redis of
+ * REDIS_URL (default redis://127.0.0.1:6379), subjects interleaved round by round, medians
+ * reported. Every subject gets identical ioredis clients (auto-pipelining on, as Keel's connection
+ * factory configures it). Keel runs with fencing tokens and renewal on.
+ *
+ * (a) uncontended: sequential acquire+release on distinct keys; (b) 50 parallel workers on
+ * distinct keys; (c) 10 workers (each its own connections) on one key holding ~1 ms: hand-offs
+ * to another worker per second, hand-off latency (release called → next holder has the lock),
+ * and the spread of waiting times (p99 / median). Keel is measured with `fair: true` there.
+ */
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { KeelMetrics } from '@keel/core';
+import { LockService, RedisLockStore, type Lock } from '@keel/locks';
+import { Redis } from 'ioredis';
+import { Mutex } from 'redis-semaphore';
+import { median, percentile, printTable, reportMetric } from './report.js';
+
+const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const ROUNDS = Number(process.env.LOCKS_BENCH_ROUNDS ?? 5);
+const CONTENDED_ROUNDS = Number(process.env.LOCKS_BENCH_CONTENDED_ROUNDS ?? 3);
+const CONTENDED_MS = Number(process.env.LOCKS_BENCH_CONTENDED_MS ?? 3_000);
+const SEQUENTIAL_OPS = 3_000;
+const PARALLEL_WORKERS = 50;
+const PARALLEL_OPS_PER_WORKER = 200;
+const CONTENDERS = 10;
+const TTL_MS = 10_000;
+
+/** One subject: how to take and release one lock on a key. */
+interface Subject {
+  readonly name: string;
+  lock(key: string): Promise<() => Promise<unknown>>;
+  close(): Promise<void>;
+}
+
+interface RedlockInstance {
+  lock(resource: string, ttl: number): Promise<{ unlock(): Promise<unknown> }>;
+  on(event: 'clientError', listener: (error: Error) => void): void;
+}
+type RedlockConstructor = new (clients: Redis[], options?: Record<string, number>) => RedlockInstance;
+
+function client(): Redis {
+  return new Redis(REDIS, { enableAutoPipelining: true, maxRetriesPerRequest: 2 });
+}
+
+async function quit(...clients: Redis[]): Promise<void> {
+  await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));
+}
+
+const RUN = randomBytes(4).toString('hex');
+
+function baseline(): Subject {
+  const redis = client();
+  redis.defineCommand('benchRelease', {
+    numberOfKeys: 1,
+    lua: "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+  });
+  const release = redis as Redis & { benchRelease(key: string, token: string): Promise<number> };
+  let n = 0;
+  return {
+    name: 'baseline',
+    async lock(key) {
+      const token = `${RUN}.${++n}`;
+      if ((await redis.set(key, token, 'PX', TTL_MS, 'NX')) !== 'OK') throw new Error(`baseline: ${key} is held`);
+      return () => release.benchRelease(key, token);
+    },
+    close: () => quit(redis),
+  };
+}
+
+function keel(options: { fair?: boolean } = {}): Subject {
+  const redis = client();
+  const subscriber = client();
+  const store = new RedisLockStore({ client: redis, subscriber: () => subscriber, prefix: `bench:keel:${RUN}:` });
+  const locks = new LockService(
+    store,
+    {
+      store: 'redis',
+      ttlMs: TTL_MS,
+      autoRenew: true,
+      waitMs: 60_000,
+      fair: options.fair ?? false,
+      reentrant: false,
+      deadlockDetection: true,
+      keyPrefix: '',
+    },
+    new KeelMetrics(),
+  );
+  return {
+    name: 'keel',
+    async lock(key) {
+      const lock: Lock = await locks.acquire(key, { autoRenew: true });
+      return () => lock.release();
+    },
+    async close() {
+      await locks.beforeApplicationShutdown();
+      // The fence counters outlive the locks by an hour; a benchmark leaves nothing behind.
+      for await (const keys of redis.scanStream({ match: `bench:keel:${RUN}:*`, count: 1_000 })) {
+        if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
+      }
+      await quit(redis, subscriber);
+    },
+  };
+}
+
+async function redlock(): Promise<Subject> {
+  // redlock 4 ships no types; loaded by name so the compiler does not look for them.
+  const name = 'redlock';
+  const { default: Redlock } = (await import(name)) as { default: RedlockConstructor };
+  const redis = client();
+  const instance = new Redlock([redis]); // defaults: 10 retries, 200 ms ± 100 ms apart
+  instance.on('clientError', () => undefined);
+  return {
+    name: 'redlock',
+    async lock(key) {
+      const lock = await instance.lock(key, TTL_MS);
+      return () => lock.unlock();
+    },
+    close: () => quit(redis),
+  };
+}
+
+function semaphore(): Subject {
+  const redis = client();
+  return {
+    name: 'redis-semaphore',
+    async lock(key) {
+      // Defaults: 10 s lock timeout refreshed at 80%, retry every 10 ms for up to 10 s.
+      const mutex = new Mutex(redis as never, key);
+      await mutex.acquire();
+      return () => mutex.release();
+    },
+    close: () => quit(redis),
+  };
+}
+
+type Factory = () => Subject | Promise<Subject>;
+
+const FACTORIES: Record<string, Factory> = {
+  baseline,
+  keel: () => keel(),
+  redlock,
+  'redis-semaphore': semaphore,
+};
+
+async function sequential(subject: Subject, round: number): Promise<number> {
+  const start = performance.now();
+  for (let i = 0; i < SEQUENTIAL_OPS; i++) {
+    const release = await subject.lock(`bench:${RUN}:seq:${subject.name}:${round}:${i}`);
+    await release();
+  }
+  return SEQUENTIAL_OPS / ((performance.now() - start) / 1_000);
+}
+
+async function parallel(subject: Subject, round: number): Promise<number> {
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: PARALLEL_WORKERS }, async (_, w) => {
+      for (let i = 0; i < PARALLEL_OPS_PER_WORKER; i++) {
+        const release = await subject.lock(`bench:${RUN}:par:${subject.name}:${round}:${w}:${i}`);
+        await release();
+      }
+    }),
+  );
+  return (PARALLEL_WORKERS * PARALLEL_OPS_PER_WORKER) / ((performance.now() - start) / 1_000);
+}
+
+interface ContendedResult {
+  readonly toOthersPerSecond: number;
+  readonly acquisitionsPerSecond: number;
+  readonly backToReleaser: number;
+  readonly failures: number;
+  readonly handoffP50: number;
+  readonly handoffP99: number;
+  readonly waitP50: number;
+  readonly waitP99: number;
+}
+
+async function contended(factory: Factory, name: string, round: number): Promise<ContendedResult> {
+  const workers = await Promise.all(Array.from({ length: CONTENDERS }, () => factory()));
+  const key = `bench:${RUN}:contended:${name}:${round}`;
+  const handoffs: number[] = [];
+  const waits: number[] = [];
+  let lastReleaser = -1;
+  let releasedAt = 0;
+  let toOthers = 0;
+  let total = 0;
+  let backToReleaser = 0;
+  let failures = 0;
+  const start = performance.now();
+  const end = start + CONTENDED_MS;
+  await Promise.all(
+    workers.map(async (subject, w) => {
+      while (performance.now() < end) {
+        const asked = performance.now();
+        let release: () => Promise<unknown>;
+        try {
+          release = await subject.lock(key);
+        } catch {
+          failures++;
+          continue;
+        }
+        const got = performance.now();
+        waits.push(got - asked);
+        total++;
+        if (lastReleaser >= 0) {
+          handoffs.push(got - releasedAt);
+          if (lastReleaser === w) backToReleaser++;
+          else toOthers++;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        lastReleaser = w;
+        releasedAt = performance.now();
+        await release();
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1_000;
+  await Promise.all(workers.map((s) => s.close()));
+  return {
+    toOthersPerSecond: toOthers / seconds,
+    acquisitionsPerSecond: total / seconds,
+    backToReleaser: total > 1 ? backToReleaser / (total - 1) : 0,
+    failures,
+    handoffP50: percentile(handoffs, 50),
+    handoffP99: percentile(handoffs, 99),
+    waitP50: percentile(waits, 50),
+    waitP99: percentile(waits, 99),
+  };
+}
+
+/** Runs the locks suite and prints its table and JSON lines. */
+export async function run(): Promise<void> {
+  const names = Object.keys(FACTORIES);
+  const seq: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const par: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const subjects = await Promise.all(names.map(async (n) => FACTORIES[n]()));
+  // Warm-up: connections, script loading, JIT.
+  for (const subject of subjects) {
+    for (let i = 0; i < 300; i++) await (await subject.lock(`bench:${RUN}:warm:${subject.name}:${i}`))();
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? subjects : [...subjects].reverse();
+    for (const subject of order) seq[subject.name].push(await sequential(subject, round));
+    for (const subject of order) par[subject.name].push(await parallel(subject, round));
+  }
+  await Promise.all(subjects.map((s) => s.close()));
+
+  const contendedFactories: [string, Factory][] = [
+    ['keel', () => keel({ fair: true })],
+    ['redlock', redlock],
+    ['redis-semaphore', semaphore],
+  ];
+  const results: Record<string, ContendedResult[]> = Object.fromEntries(
+    contendedFactories.map(([n]) => [n, []]),
+  );
+  for (let round = 0; round < CONTENDED_ROUNDS; round++) {
+    const order = round % 2 === 0 ? contendedFactories : [...contendedFactories].reverse();
+    for (const [name, factory] of order) results[name].push(await contended(factory, name, round));
+  }
+
+  const med = (name: string, pick: (r: ContendedResult) => number) => median(results[name].map(pick));
+  printTable(
+    `locks: uncontended acquire+release, ops/s (median of ${ROUNDS} interleaved rounds)`,
+    ['1 worker', `${PARALLEL_WORKERS} workers`, 'vs baseline (1)', `vs baseline (${PARALLEL_WORKERS})`],
+    names.map((n) => [
+      n,
+      median(seq[n]),
+      median(par[n]),
+      median(seq[n]) / median(seq.baseline),
+      median(par[n]) / median(par.baseline),
+    ]),
+  );
+  printTable(
+    `locks: ${CONTENDERS} workers on one key, ~1 ms holds, ${CONTENDED_MS / 1_000} s windows (median of ${CONTENDED_ROUNDS} rounds; keel with fair: true)`,
+    [
+      'to others/s',
+      'all acq/s',
+      'back to releaser',
+      'failures',
+      'hand-off p50 ms',
+      'hand-off p99 ms',
+      'wait p50 ms',
+      'wait p99 ms',
+      'p99/p50',
+    ],
+    contendedFactories.map(([n]) => [
+      n,
+      med(n, (r) => r.toOthersPerSecond),
+      med(n, (r) => r.acquisitionsPerSecond),
+      `${(med(n, (r) => r.backToReleaser) * 100).toFixed(1)}%`,
+      med(n, (r) => r.failures),
+      med(n, (r) => r.handoffP50),
+      med(n, (r) => r.handoffP99),
+      med(n, (r) => r.waitP50),
+      med(n, (r) => r.waitP99),
+      med(n, (r) => r.waitP99 / r.waitP50),
+    ]),
+  );
+
+  const peersOf = (values: Record<string, number>, keelValue: number, metric: string, unit: string) =>
+    reportMetric('locks', metric, unit, keelValue, values);
+  const others = (pick: (r: ContendedResult) => number) => ({
+    redlock: med('redlock', pick),
+    'redis-semaphore': med('redis-semaphore', pick),
+  });
+  peersOf(
+    { baseline: median(seq.baseline), redlock: median(seq.redlock), 'redis-semaphore': median(seq['redis-semaphore']) },
+    median(seq.keel),
+    'uncontended_1',
+    'ops/s',
+  );
+  peersOf(
+    { baseline: median(par.baseline), redlock: median(par.redlock), 'redis-semaphore': median(par['redis-semaphore']) },
+    median(par.keel),
+    'uncontended_50',
+    'ops/s',
+  );
+  peersOf(others((r) => r.toOthersPerSecond), med('keel', (r) => r.toOthersPerSecond), 'contended_throughput', 'acquisitions/s');
+  peersOf(others((r) => r.handoffP99), med('keel', (r) => r.handoffP99), 'handoff_p99', 'ms');
+  peersOf(
+    others((r) => r.waitP99 / r.waitP50),
+    med('keel', (r) => r.waitP99 / r.waitP50),
+    'wait_p99_over_median',
+    'ratio',
+  );
+}
