@@ -7,6 +7,9 @@ import { waitFor } from '../../../test/support/wait-for.js';
 const FIXTURE = 'libs/registry/test/fixtures/instance.ts';
 const TTL_MS = 2_000;
 const HEARTBEAT_MS = 500;
+// The monitor lease lasts 3 intervals: 900 ms keeps a stalled event loop on a busy machine
+// from handing the lease over mid-test.
+const CHECK_INTERVAL_MS = 300;
 
 interface View {
   type: 'view';
@@ -191,7 +194,7 @@ describe('registry across processes (real Redis)', () => {
       PREFIX: prefix,
       DISCOVER: 'svc-a',
       CHECK_PATH: '/health',
-      CHECK_INTERVAL_MS: '200',
+      CHECK_INTERVAL_MS: String(CHECK_INTERVAL_MS),
     };
     const a = [1, 2, 3].map((n) => start({ ...env, SERVICE: 'svc-a', INSTANCE_ID: `a${n}` }));
     await Promise.all(a.map((c) => c.waitForMessage((m) => m.type === 'ready')));
@@ -207,7 +210,7 @@ describe('registry across processes (real Redis)', () => {
       (_ids, view) => view.instances.some((i) => i.id === 'a2' && i.status === 'critical'),
       flippedAt,
     );
-    // Detection needs 2 consecutive failures: about 2 intervals (200 ms) plus the lease start.
+    // Detection needs 2 consecutive failures: about 2 intervals (CHECK_INTERVAL_MS) plus the lease start.
     expect(criticalAt - flippedAt).toBeLessThan(10_000);
     const healedAt = Date.now();
     a[1].send({ cmd: 'health', ok: true, seq: ++seq });
@@ -230,9 +233,9 @@ describe('registry across processes (real Redis)', () => {
       probes += reply.count as number;
     }
     expect(monitors.size).toBe(1);
-    // One monitor probing 3 instances every 200 ms, not 3 monitors (N² = 9 probes per round).
+    // One monitor probing 3 instances every interval, not 3 monitors (N² = 9 probes per round).
     const elapsedRounds =
-      (Date.now() - Math.min(...views(watcher, 'svc-a').map((v) => v.at))) / 200;
+      (Date.now() - Math.min(...views(watcher, 'svc-a').map((v) => v.at))) / CHECK_INTERVAL_MS;
     expect(probes).toBeLessThanOrEqual(3 * (elapsedRounds + 2));
 
     // The monitor dies: another instance takes the lease once it expires and keeps judging.
