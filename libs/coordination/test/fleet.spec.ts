@@ -102,9 +102,9 @@ describe('fleet-wide circuit breaker across three processes', () => {
       message: 'open period over',
     });
     const after = Date.now();
-    // Five concurrent calls on each replica; each probe takes 300 ms, so all fifteen arrive while
-    // the breaker is half-open.
-    const results = await Promise.all(fleet.map((w) => call(w, 5, 300)));
+    // Five concurrent calls on each replica; each probe takes 1.5 s (far longer than it takes to
+    // deliver the three commands), so all fifteen calls arrive while the breaker is half-open.
+    const results = await Promise.all(fleet.map((w) => call(w, 5, 1_500)));
     const executions = results.reduce((n, r) => n + r.executions, 0);
     const outcomes = results.flatMap((r) => r.outcomes);
     expect(executions).toBe(2);
