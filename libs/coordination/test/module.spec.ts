@@ -4,11 +4,19 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Injectable, type INestApplication } from '@nestjs/common';
-import { KeelConfigError, KeelDecoratorError, KeelMetrics, loadKeelConfig } from '@keel/core';
+import { Test } from '@nestjs/testing';
+import {
+  KeelConfigError,
+  KeelCoreModule,
+  KeelDecoratorError,
+  KeelMetrics,
+  loadKeelConfig,
+} from '@keel/core';
 import {
   CircuitBreaker,
   CircuitBreakerRegistry,
   CoordinationHealthIndicator,
+  CoordinationModule,
   Retry,
   Timeout,
   Validate,
@@ -109,6 +117,21 @@ describe('CoordinationModule configuration', () => {
     expect((error as ValidationFailedError).problems).toEqual([
       { path: 'order.qty', message: 'must be >= 1' },
     ]);
+  });
+
+  it('forRootAsync takes options from a factory', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        KeelCoreModule.forRoot({ config: loadKeelConfig({ env: {} }), redis: false }),
+        CoordinationModule.forRootAsync({ useFactory: async () => ({ policies, validation }) }),
+      ],
+      providers: [Payments],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    const payments = app.get(Payments);
+    await expect(payments.charge(true)).rejects.toThrow('gateway down');
+    expect(payments.attempts).toBe(4);
   });
 
   it('reads policies and rule sets from the YAML file', async () => {
