@@ -1,30 +1,12 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import {
-  MemoryRegistryStore,
-  RedisRegistryStore,
-  type RegistryEvent,
-  type RegistryStore,
-} from '@keel/registry';
+import { MemoryRegistryStore, RedisRegistryStore, type RegistryStore } from '@keel/registry';
 import { redisUrl, uniquePrefix } from '../../../test/support/services.js';
 import {
   describeStoreContract,
   type StoreImplementation,
 } from '../../../test/support/store-contract.js';
-import { waitFor } from '../../../test/support/wait-for.js';
-
-const record = (extra: Record<string, unknown> = {}) =>
-  JSON.stringify({
-    body: '{}',
-    sig: '',
-    draining: false,
-    health: 'passing',
-    self: 'passing',
-    registeredAt: 0,
-    heartbeatAt: 0,
-    updatedAt: 0,
-    ...extra,
-  });
+import { record, registryStoreContract } from './registry-store.contract.js';
 
 let client: Redis;
 const subscribers: Redis[] = [];
@@ -54,135 +36,7 @@ const implementations: StoreImplementation<RegistryStore>[] = [
   },
 ];
 
-describeStoreContract('RegistryStore', implementations, (store) => {
-  it('registers with store-clock times and lists the record', async () => {
-    const before = await store().now();
-    expect(await store().register('a', 'i1', record({ health: 'warning' }), 5_000, '')).toBe('ok');
-    const snap = await store().snapshot('a');
-    expect(snap.records).toHaveLength(1);
-    const r = JSON.parse(snap.records[0].json) as Record<string, number | string>;
-    expect(r.health).toBe('warning');
-    expect(r.registeredAt).toBeGreaterThanOrEqual(before);
-    expect(r.heartbeatAt).toBe(r.registeredAt);
-    expect(snap.records[0].expiresAt).toBe(Number(r.registeredAt) + 5_000);
-    expect(snap.now).toBeGreaterThanOrEqual(Number(r.registeredAt));
-    expect(await store().services()).toContain('a');
-  });
-
-  it('heartbeat extends expiry; a missing record answers missing', async () => {
-    await store().register('a', 'i1', record(), 5_000, '');
-    const first = (await store().snapshot('a')).records[0].expiresAt;
-    await new Promise((r) => setTimeout(r, 5));
-    expect(await store().heartbeat('a', 'i1', 10_000, '')).toBe('ok');
-    expect((await store().snapshot('a')).records[0].expiresAt).toBeGreaterThan(first);
-    expect(await store().heartbeat('a', 'nope', 10_000, '')).toBe('missing');
-  });
-
-  it('prunes expired records in the snapshot and pushes down', async () => {
-    const events: RegistryEvent[] = [];
-    const sub = await store().subscribe(
-      ['a'],
-      (e) => events.push(e),
-      () => undefined,
-    );
-    await store().register('a', 'short', record(), 100, '');
-    await store().register('a', 'long', record(), 60_000, '');
-    await waitFor(() => events.filter((e) => e.type === 'up').length === 2, {
-      message: 'two up events',
-    });
-    await waitFor(async () => (await store().snapshot('a')).records.length === 1, {
-      message: 'prune',
-    });
-    expect((await store().snapshot('a')).records.map((r) => r.id)).toEqual(['long']);
-    await waitFor(() => events.some((e) => e.type === 'down' && e.id === 'short'), {
-      message: 'down event',
-    });
-    expect(await store().heartbeat('a', 'short', 1_000, '')).toBe('missing');
-    await sub.close();
-  });
-
-  it('status changes publish up with the new field; unchanged values publish nothing', async () => {
-    const events: RegistryEvent[] = [];
-    const sub = await store().subscribe(
-      ['a'],
-      (e) => events.push(e),
-      () => undefined,
-    );
-    await store().register('a', 'i1', record(), 5_000, '');
-    expect(await store().setStatus('a', 'i1', 'draining', 'true', '')).toBe('ok');
-    expect(await store().setStatus('a', 'i1', 'draining', 'true', '')).toBe('ok');
-    expect(await store().setStatus('a', 'gone', 'self', 'critical', '')).toBe('missing');
-    await waitFor(() => events.length >= 2, { message: 'events' });
-    await new Promise((r) => setTimeout(r, 50));
-    expect(events).toHaveLength(2);
-    const last = events[1];
-    expect(last.type).toBe('up');
-    if (last.type === 'up') expect(JSON.parse(last.record.json).draining).toBe(true);
-    await sub.close();
-  });
-
-  it('deregister removes and pushes down', async () => {
-    const events: RegistryEvent[] = [];
-    const sub = await store().subscribe(
-      ['a'],
-      (e) => events.push(e),
-      () => undefined,
-    );
-    await store().register('a', 'i1', record(), 5_000, '');
-    expect(await store().deregister('a', 'i1', '')).toBe('ok');
-    expect((await store().snapshot('a')).records).toEqual([]);
-    expect(await store().deregister('a', 'i1', '')).toBe('missing');
-    await waitFor(() => events.some((e) => e.type === 'down'), { message: 'down' });
-    await sub.close();
-  });
-
-  it('a write without the owner proof is forbidden', async () => {
-    await store().register('a', 'i1', record(), 5_000, 'proof-1');
-    expect(await store().register('a', 'i1', record({ health: 'critical' }), 5_000, 'other')).toBe(
-      'forbidden',
-    );
-    expect(await store().register('a', 'i1', record(), 5_000, '')).toBe('forbidden');
-    expect(await store().heartbeat('a', 'i1', 5_000, 'other')).toBe('forbidden');
-    expect(await store().setStatus('a', 'i1', 'draining', 'true', 'other')).toBe('forbidden');
-    expect(await store().deregister('a', 'i1', 'other')).toBe('forbidden');
-    expect(JSON.parse((await store().snapshot('a')).records[0].json).health).toBe('passing');
-    expect(await store().register('a', 'i1', record(), 5_000, 'proof-1')).toBe('ok');
-    expect(await store().deregister('a', 'i1', 'proof-1')).toBe('ok');
-  });
-
-  it('the monitor lease is exclusive, renewable, releasable and fences status writes', async () => {
-    const t1 = await store().acquireLease('a', 'm1', 5_000);
-    expect(t1).toBeDefined();
-    expect(await store().acquireLease('a', 'm2', 5_000)).toBeUndefined();
-    expect(await store().renewLease('a', t1!, 5_000)).toBe(true);
-    await store().register('a', 'i1', record(), 5_000, '');
-    expect(await store().setStatus('a', 'i1', 'health', 'critical', '', t1)).toBe('ok');
-    await store().releaseLease('a', t1!);
-    expect(await store().renewLease('a', t1!, 5_000)).toBe(false);
-    const t2 = await store().acquireLease('a', 'm1', 5_000);
-    expect(t2).toBeDefined();
-    expect(t2).not.toBe(t1);
-    // The old token, even from the same owner, no longer writes.
-    expect(await store().setStatus('a', 'i1', 'health', 'passing', '', t1)).toBe('fenced');
-    expect(JSON.parse((await store().snapshot('a')).records[0].json).health).toBe('critical');
-  });
-
-  it('an expired lease can be taken over', async () => {
-    const t1 = await store().acquireLease('a', 'm1', 50);
-    expect(t1).toBeDefined();
-    const t2 = await waitFor(() => store().acquireLease('a', 'm2', 5_000), { message: 'takeover' });
-    expect(t2.startsWith('m2:')).toBe(true);
-    expect(await store().renewLease('a', t1!, 5_000)).toBe(false);
-  });
-
-  it('services are isolated', async () => {
-    await store().register('a', 'i1', record(), 5_000, '');
-    await store().register('b', 'i2', record(), 5_000, '');
-    expect((await store().snapshot('a')).records.map((r) => r.id)).toEqual(['i1']);
-    expect((await store().snapshot('b')).records.map((r) => r.id)).toEqual(['i2']);
-    expect((await store().snapshot('c')).records).toEqual([]);
-  });
-});
+describeStoreContract('RegistryStore', implementations, (store) => registryStoreContract(store));
 
 it('keeps every key of a service in one hash tag (Cluster-safe), no SCAN needed', async () => {
   const prefix = `${uniquePrefix('registry-keys')}:`;
