@@ -7,6 +7,7 @@ import { machineInfo } from './report.js';
 
 const SUITES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   core: () => import('./core.bench.js'),
+  coordination: () => import('./coordination.bench.js'),
 };
 
 async function main(): Promise<void> {
