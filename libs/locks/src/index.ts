@@ -1,5 +1,11 @@
 export { LocksModule } from './locks.module.js';
-export { LockService, type LockGroup } from './lock.service.js';
+export {
+  LockService,
+  type LockGroup,
+  type LockHandle,
+  type ReadWriteLock,
+  type Semaphore,
+} from './lock.service.js';
 export type { Lock } from './lock.js';
 export { currentLock } from './lock-context.js';
 export { WithLock, type WithLockOptions } from './with-lock.decorator.js';
@@ -27,6 +33,7 @@ export type {
 } from './interfaces/locks-options.interface.js';
 export {
   LockStore,
+  type SemaphoreStore,
   type StoreAcquireMode,
   type StoreAcquireResult,
   type WaiterEvent,

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { KeelMetrics } from '@keel/core';
 import type { Counter, Gauge, Histogram } from 'prom-client';
-import { HeldLock, ReentrantLock, type Lock, type LockHost } from './lock.js';
+import { HeldLock, ReentrantLock, type HoldTarget, type Lock, type LockHost } from './lock.js';
 import { currentScope, runHolding, runInScope, type LockScope } from './lock-context.js';
 import { LOCKS_SETTINGS, LOCK_METRICS } from './locks.constants.js';
 import {
@@ -23,6 +23,35 @@ import { LockStore, type WaiterEvent } from './stores/lock.store.js';
 const RECHECK_MS = 1_000;
 /** Interval of the wait-for graph check of a waiter that holds other locks. */
 const DEADLOCK_CHECK_MS = 200;
+
+/** Permits of a read-write lock: a writer takes them all, a reader one. */
+const RW_PERMITS = 1 << 30;
+
+/** Acquisition methods of a semaphore or one side of a read-write lock. @publicApi */
+export interface LockHandle {
+  /** Waits up to `waitMs` for a permit. @throws LockTimeoutError */
+  acquire(options?: AcquireOptions): Promise<Lock>;
+  /** A permit if one is free now, else `undefined`. */
+  tryAcquire(options?: Omit<AcquireOptions, 'waitMs'>): Promise<Lock | undefined>;
+  /** Runs `fn` holding a permit, released on every path, renewed while it runs. */
+  using<T>(fn: (lock: Lock) => Promise<T> | T): Promise<T>;
+  using<T>(options: AcquireOptions, fn: (lock: Lock) => Promise<T> | T): Promise<T>;
+}
+
+/** A counting semaphore (see {@link LockService.semaphore}). @publicApi */
+export interface Semaphore extends LockHandle {
+  readonly key: string;
+  readonly permits: number;
+}
+
+/** A read-write lock (see {@link LockService.readWriteLock}). @publicApi */
+export interface ReadWriteLock {
+  readonly key: string;
+  /** Shared: any number of readers while no writer holds or waits ahead. */
+  readonly read: LockHandle;
+  /** Exclusive: no reader and no other writer. */
+  readonly write: LockHandle;
+}
 
 /** Several locks taken together by {@link LockService.acquireMany}. @publicApi */
 export interface LockGroup {
@@ -109,12 +138,14 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
    * @throws LockTimeoutError when the wait ends first; DeadlockError when waiting would never end.
    */
   acquire(key: string, options: AcquireOptions = {}): Promise<Lock> {
-    return this.take(key, options, currentScope(this.scopeKey), options.autoRenew ?? false, true) as Promise<Lock>;
+    const scope = currentScope(this.scopeKey);
+    return this.take(this.lockTarget(key), options, scope, options.autoRenew ?? false, true) as Promise<Lock>;
   }
 
   /** Takes `key` if it is free right now; `undefined` when it is held. Never waits. */
   tryAcquire(key: string, options: Omit<AcquireOptions, 'waitMs'> = {}): Promise<Lock | undefined> {
-    return this.take(key, { ...options, waitMs: 0 }, currentScope(this.scopeKey), options.autoRenew ?? false, false);
+    const scope = currentScope(this.scopeKey);
+    return this.take(this.lockTarget(key), { ...options, waitMs: 0 }, scope, options.autoRenew ?? false, false);
   }
 
   /**
@@ -130,15 +161,109 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
   ): Promise<T> {
     const options = typeof optionsOrFn === 'function' ? {} : optionsOrFn;
     const fn = typeof optionsOrFn === 'function' ? optionsOrFn : maybeFn!;
+    return this.usingTarget(this.lockTarget(key), options, fn);
+  }
+
+  /**
+   * A counting semaphore: at most `permits` holders of `key` at once across every process, each
+   * hold fenced, expiring and renewable like a lock. Not available in quorum mode.
+   * @example
+   * ```ts
+   * const exports = this.locks.semaphore('exports', 3);
+   * await exports.using(async (permit) => this.runExport(permit.signal));
+   * ```
+   */
+  semaphore(key: string, permits: number): Semaphore {
+    if (!Number.isInteger(permits) || permits < 1) {
+      throw new RangeError(`semaphore '${key}': permits must be a positive integer, got ${permits}`);
+    }
+    const handle = (weight: number, defaults: AcquireOptions): LockHandle =>
+      this.handle(() => this.semaphoreTarget(`sem:${key}`, key, weight, permits), defaults);
+    return { key, permits, ...handle(1, {}) };
+  }
+
+  /**
+   * A read-write lock: many readers or one writer. Waiting is fair (FIFO) by default so a stream
+   * of readers cannot starve a writer. Not available in quorum mode.
+   * @example
+   * ```ts
+   * const catalog = this.locks.readWriteLock('catalog');
+   * await catalog.read.using(() => this.render());
+   * await catalog.write.using(() => this.reindex());
+   * ```
+   */
+  readWriteLock(key: string): ReadWriteLock {
+    const make = (weight: number) =>
+      this.handle(() => this.semaphoreTarget(`rw:${key}`, key, weight, RW_PERMITS), { fair: true });
+    return { key, read: make(1), write: make(RW_PERMITS) };
+  }
+
+  private handle(target: () => HoldTarget, defaults: AcquireOptions): LockHandle {
+    const withDefaults = (options: AcquireOptions = {}) => ({ ...defaults, ...options });
+    return {
+      acquire: (options) => {
+        const o = withDefaults(options);
+        return this.take(target(), o, undefined, o.autoRenew ?? false, true) as Promise<Lock>;
+      },
+      tryAcquire: (options) => {
+        const o = withDefaults(options);
+        return this.take(target(), { ...o, waitMs: 0 }, undefined, o.autoRenew ?? false, false);
+      },
+      using: <T>(
+        optionsOrFn: AcquireOptions | ((lock: Lock) => Promise<T> | T),
+        maybeFn?: (lock: Lock) => Promise<T> | T,
+      ) => {
+        const options = typeof optionsOrFn === 'function' ? {} : optionsOrFn;
+        const fn = typeof optionsOrFn === 'function' ? optionsOrFn : maybeFn!;
+        return this.usingTarget(target(), withDefaults(options), fn);
+      },
+    } as LockHandle;
+  }
+
+  private async usingTarget<T>(
+    target: HoldTarget,
+    options: AcquireOptions,
+    fn: (lock: Lock) => Promise<T> | T,
+  ): Promise<T> {
     const scope = currentScope(this.scopeKey) ?? this.newScope();
-    const lock = (await this.take(key, options, scope, options.autoRenew ?? this.settings.autoRenew, true))!;
+    const autoRenew = options.autoRenew ?? this.settings.autoRenew;
+    const lock = (await this.take(target, options, scope, autoRenew, true))!;
     try {
       return await runHolding(this.scopeKey, scope, lock, () => fn(lock));
     } finally {
       await lock.release().catch((error: unknown) => {
-        this.logger.warn(`releasing lock '${key}' failed: ${(error as Error).message}; it expires by TTL`);
+        this.logger.warn(`releasing lock '${target.key}' failed: ${(error as Error).message}; it expires by TTL`);
       });
     }
+  }
+
+  private lockTarget(key: string): HoldTarget {
+    const store = this.store;
+    return {
+      key,
+      exclusive: true,
+      tryAcquire: (token, ttlMs, mode) => store.tryAcquire(key, token, ttlMs, mode),
+      release: (token, fence) => store.release(key, token, fence),
+      extend: (token, fence, ttlMs) => store.extend(key, token, fence, ttlMs),
+      cancel: (token) => store.cancel(key, token),
+    };
+  }
+
+  private semaphoreTarget(storeKey: string, key: string, weight: number, permits: number): HoldTarget {
+    const semaphores = this.store.semaphores;
+    if (semaphores === undefined) {
+      throw new Error(
+        `'${key}': semaphores and read-write locks are not available on the ${this.store.kind} store; use the redis or memory store`,
+      );
+    }
+    return {
+      key,
+      exclusive: false,
+      tryAcquire: (token, ttlMs, mode) => semaphores.tryAcquire(storeKey, token, ttlMs, weight, permits, mode),
+      release: (token, fence) => semaphores.release(storeKey, token, fence, permits),
+      extend: (token, fence, ttlMs) => semaphores.extend(storeKey, token, fence, ttlMs),
+      cancel: (token) => semaphores.cancel(storeKey, token, permits),
+    };
   }
 
   /**
@@ -151,7 +276,7 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
     const locks: Lock[] = [];
     try {
       for (const key of ordered) {
-        locks.push((await this.take(key, options, scope, options.autoRenew ?? false, true))!);
+        locks.push((await this.take(this.lockTarget(key), options, scope, options.autoRenew ?? false, true))!);
       }
     } catch (error) {
       await Promise.allSettled(locks.map((l) => l.release()));
@@ -221,15 +346,16 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
   }
 
   private async take(
-    key: string,
+    target: HoldTarget,
     options: AcquireOptions,
     scope: LockScope | undefined,
     autoRenew: boolean,
     throwOnTimeout: boolean,
   ): Promise<Lock | undefined> {
+    const key = target.key;
     if (typeof key !== 'string' || key === '') throw new TypeError('a lock key must be a non-empty string');
     if (this.closed) throw new Error(`LockService is shut down; cannot acquire '${key}'`);
-    const held = scope?.held.get(key);
+    const held = target.exclusive ? scope?.held.get(key) : undefined;
     if (held !== undefined && held.isHeld) {
       if (options.reentrant ?? this.settings.reentrant) return new ReentrantLock(held);
       this.deadlocks.inc();
@@ -244,10 +370,10 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
 
     if (!fair || waitMs <= 0) {
       // One attempt without joining the queue: the whole uncontended path is this round trip.
-      const result = await this.store.tryAcquire(key, token, ttlMs, { fair, enqueue: false });
+      const result = await target.tryAcquire(token, ttlMs, { fair, enqueue: false });
       if (result.acquired) {
         this.acquiredSeconds.observe((performance.now() - start) / 1_000);
-        return this.hold(key, token, result.fence, ttlMs, result.validityMs, start, autoRenew, scope);
+        return this.hold(target, token, result.fence, ttlMs, result.validityMs, start, autoRenew, scope);
       }
       if (waitMs <= 0) {
         this.contended.inc();
@@ -256,11 +382,11 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
         throw new LockTimeoutError(key, performance.now() - start);
       }
     }
-    return this.wait(key, token, ttlMs, waitMs, fair, start, autoRenew, scope, options.abortSignal);
+    return this.wait(target, token, ttlMs, waitMs, fair, start, autoRenew, scope, options.abortSignal);
   }
 
   private async wait(
-    key: string,
+    target: HoldTarget,
     token: string,
     ttlMs: number,
     waitMs: number,
@@ -270,6 +396,7 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
     scope: LockScope | undefined,
     abortSignal: AbortSignal | undefined,
   ): Promise<Lock> {
+    const key = target.key;
     const deadline = start + waitMs;
     let granted: (WaiterEvent & { type: 'grant'; at: number }) | undefined;
     let notified = false;
@@ -291,21 +418,21 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
         const sent = performance.now();
         notified = false;
         if (granted === undefined) {
-          const result = await this.store.tryAcquire(key, token, ttlMs, {
+          const result = await target.tryAcquire(token, ttlMs, {
             fair,
             enqueue: true,
             queued: attempt > 0,
           });
           if (result.acquired) {
             outcome = 'acquired';
-            return this.hold(key, token, result.fence, ttlMs, result.validityMs, sent, autoRenew, scope);
+            return this.hold(target, token, result.fence, ttlMs, result.validityMs, sent, autoRenew, scope);
           }
           retryAfterMs = result.retryAfterMs;
         }
         if (granted !== undefined) {
           outcome = 'acquired';
           const g = granted as { fence: number; ttlMs: number; at: number };
-          return this.hold(key, token, g.fence, ttlMs, g.ttlMs, g.at, autoRenew, scope);
+          return this.hold(target, token, g.fence, ttlMs, g.ttlMs, g.at, autoRenew, scope);
         }
         if (!contended) {
           contended = true;
@@ -313,7 +440,7 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
         }
         const now = performance.now();
         if (abortSignal?.aborted || now >= deadline) {
-          await this.store.cancel(key, token);
+          await target.cancel(token);
           if (abortSignal?.aborted) {
             outcome = 'aborted';
             throw abortSignal.reason;
@@ -322,13 +449,14 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
           this.timeouts.inc();
           throw new LockTimeoutError(key, now - start);
         }
-        const detect = this.settings.deadlockDetection && scope !== undefined && scope.held.size > 0;
+        const detect =
+          target.exclusive && this.settings.deadlockDetection && scope !== undefined && scope.held.size > 0;
         if (detect) {
           await this.store.setWaitsFor(scope.chain, key, deadline - now + 2 * RECHECK_MS);
           waitsRecorded = true;
           const cycle = await this.findCycle(scope, key);
           if (cycle !== undefined) {
-            await this.store.cancel(key, token);
+            await target.cancel(token);
             outcome = 'deadlock';
             this.deadlocks.inc();
             throw new DeadlockError(key, cycle);
@@ -349,7 +477,7 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
         });
       }
     } catch (error) {
-      if (outcome === 'error') await this.store.cancel(key, token).catch(() => undefined);
+      if (outcome === 'error') await target.cancel(token).catch(() => undefined);
       throw error;
     } finally {
       unlisten();
@@ -389,7 +517,7 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
   }
 
   private hold(
-    key: string,
+    target: HoldTarget,
     token: string,
     fence: number,
     ttlMs: number,
@@ -398,12 +526,12 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
     autoRenew: boolean,
     scope: LockScope | undefined,
   ): HeldLock {
-    const lock = new HeldLock(this, key, token, fence, ttlMs, validityMs, validFrom, autoRenew);
+    const lock = new HeldLock(this, target, token, fence, ttlMs, validityMs, validFrom, autoRenew);
     this.heldLocks.add(lock);
     this.heldGauge.inc();
-    if (scope !== undefined) {
-      scope.held.set(key, lock);
-      this.scopes.set(lock, [[key, scope]]);
+    if (scope !== undefined && target.exclusive) {
+      scope.held.set(target.key, lock);
+      this.scopes.set(lock, [[target.key, scope]]);
     }
     return lock;
   }

@@ -1,5 +1,5 @@
 import { LockLostError, type LockLostReason } from './locks.errors.js';
-import type { LockStore } from './stores/lock.store.js';
+import type { StoreAcquireMode, StoreAcquireResult } from './stores/lock.store.js';
 
 /**
  * A held lock.
@@ -42,9 +42,24 @@ export interface Lock {
 
 /** What a held lock reports back to its service. @internal */
 export interface LockHost {
-  readonly store: LockStore;
   onLost(lock: HeldLock, reason: LockLostReason): void;
   onEnded(lock: HeldLock): void;
+}
+
+/**
+ * One lockable resource as the service drives it: a lock key, a semaphore, one side of a
+ * read-write lock.
+ * @internal
+ */
+export interface HoldTarget {
+  /** The key as the caller gave it. */
+  readonly key: string;
+  /** True for exclusive locks: reentrancy and deadlock detection apply. */
+  readonly exclusive: boolean;
+  tryAcquire(token: string, ttlMs: number, mode: StoreAcquireMode): Promise<StoreAcquireResult>;
+  release(token: string, fence: number): Promise<boolean>;
+  extend(token: string, fence: number, ttlMs: number): Promise<boolean>;
+  cancel(token: string): Promise<void>;
 }
 
 /** Validity lost to clock drift between this process and the store, as Redlock counts it. */
@@ -69,9 +84,11 @@ export class HeldLock implements Lock {
   private lost = false;
   private released: Promise<boolean> | undefined;
 
+  readonly key: string;
+
   constructor(
     private readonly host: LockHost,
-    readonly key: string,
+    private readonly target: HoldTarget,
     readonly token: string,
     readonly fencingToken: number,
     private readonly ttlMs: number,
@@ -79,6 +96,7 @@ export class HeldLock implements Lock {
     validFrom: number,
     autoRenew: boolean,
   ) {
+    this.key = target.key;
     this.validUntil = validFrom + validityMs - driftMs(ttlMs);
     // Redisson's watchdog cadence: renew at a third of the TTL, so two renewals can fail
     // before the hold expires.
@@ -103,7 +121,7 @@ export class HeldLock implements Lock {
   async extend(ttlMs = this.ttlMs): Promise<boolean> {
     if (!this.isHeld) return false;
     const sent = performance.now();
-    const ok = await this.host.store.extend(this.key, this.token, this.fencingToken, ttlMs);
+    const ok = await this.target.extend(this.token, this.fencingToken, ttlMs);
     if (!this.isHeld) return false;
     if (!ok) {
       this.lose('renewal-rejected');
@@ -121,7 +139,7 @@ export class HeldLock implements Lock {
     this.stop();
     // Even a hold that looks lost locally is released in the store: compare-and-delete only
     // removes it if it is still ours, and it frees the key sooner when it is.
-    const released = this.host.store.release(this.key, this.token, this.fencingToken);
+    const released = this.target.release(this.token, this.fencingToken);
     this.released = wasLost ? released.then(() => false) : released;
     return this.released;
   }

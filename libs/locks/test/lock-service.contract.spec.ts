@@ -175,7 +175,68 @@ describeStoreContract<ServiceUnderTest>('LockService', implementations(() => ser
     await holder.release();
   });
 
+  if (impl.name === 'quorum') {
+    it('refuses semaphores and read-write locks with a clear error', () => {
+      expect(() => sut().locks.semaphore('s', 2).tryAcquire()).toThrow(/not available on the quorum store/);
+    });
+  }
+
   if (impl.name !== 'quorum') {
+    it('semaphore: at most N holders, a waiter is woken when a permit comes back', async () => {
+      const sem = sut().locks.semaphore('sem', 3);
+      const other = sut().peer.semaphore('sem', 3);
+      const held = [await sem.acquire(), await other.acquire(), await sem.acquire()];
+      expect(await other.tryAcquire()).toBeUndefined();
+      const t0 = performance.now();
+      const waiting = other.acquire({ waitMs: 10_000 });
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(await held[1].release()).toBe(true);
+      const fourth = await waiting;
+      expect(performance.now() - t0).toBeLessThan(900);
+      expect(fourth.fencingToken).toBeGreaterThan(Math.max(...held.map((l) => l.fencingToken)));
+      expect(await held[1].release()).toBe(true);
+      await Promise.all([held[0].release(), held[2].release(), fourth.release()]);
+      expect(await sem.tryAcquire()).toBeDefined();
+    });
+
+    it('semaphore: an expired holder gives its permit back; renewal keeps it', async () => {
+      const sem = sut().locks.semaphore('sem-exp', 1);
+      const lapsed = await sem.acquire({ ttlMs: 100 });
+      await waitFor(() => lapsed.signal.aborted, { message: 'permit to expire' });
+      const renewed = await sut().peer.semaphore('sem-exp', 1).acquire({ ttlMs: 150, autoRenew: true });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(renewed.signal.aborted).toBe(false);
+      expect(await sem.tryAcquire()).toBeUndefined();
+      expect(await lapsed.release()).toBe(false);
+      expect(await renewed.release()).toBe(true);
+    });
+
+    it('read-write lock: readers share, a writer excludes, and a waiting writer is not starved', async () => {
+      const rw = sut().locks.readWriteLock('doc');
+      const peerRw = sut().peer.readWriteLock('doc');
+      const r1 = await rw.read.acquire();
+      const r2 = await peerRw.read.acquire();
+      expect(await rw.write.tryAcquire()).toBeUndefined();
+      const events: string[] = [];
+      const writer = peerRw.write.acquire({ waitMs: 10_000 }).then(async (w) => {
+        events.push('write');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await w.release();
+      });
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      // A reader arriving after the writer queues behind it.
+      const lateReader = rw.read.acquire({ waitMs: 10_000 }).then(async (r) => {
+        events.push('late read');
+        await r.release();
+      });
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(events).toEqual([]);
+      await r1.release();
+      await r2.release();
+      await Promise.all([writer, lateReader]);
+      expect(events).toEqual(['write', 'late read']);
+    });
+
     it('fair: 20 waiters are granted in arrival order, each by push hand-off', async () => {
       const holder = await sut().locks.acquire('f', { ttlMs: 20_000 });
       const order: number[] = [];

@@ -63,6 +63,31 @@ export interface LockStore {
   ping(): Promise<number>;
   /** Stops notifications and timers. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Weighted semaphores on the same store (waiters share `listen`), or `undefined` where the
+   * store has none (quorum mode).
+   */
+  readonly semaphores?: SemaphoreStore;
+}
+
+/**
+ * Counting semaphores with weights: a holder takes `weight` of `permits`. Holds expire, are
+ * fenced and renewable like locks; waiters queue and are woken (or, when fair, granted) on
+ * release. A read-write lock is a semaphore where a reader weighs 1 and a writer all permits.
+ * @publicApi
+ */
+export interface SemaphoreStore {
+  tryAcquire(
+    key: string,
+    token: string,
+    ttlMs: number,
+    weight: number,
+    permits: number,
+    mode: StoreAcquireMode,
+  ): Promise<StoreAcquireResult>;
+  release(key: string, token: string, fence: number, permits: number): Promise<boolean>;
+  extend(key: string, token: string, fence: number, ttlMs: number): Promise<boolean>;
+  cancel(key: string, token: string, permits: number): Promise<void>;
 }
 
 /** Injection token of the application's {@link LockStore}. @publicApi */

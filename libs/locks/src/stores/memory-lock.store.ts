@@ -1,4 +1,10 @@
-import type { LockStore, StoreAcquireMode, StoreAcquireResult, WaiterEvent } from './lock.store.js';
+import type {
+  LockStore,
+  SemaphoreStore,
+  StoreAcquireMode,
+  StoreAcquireResult,
+  WaiterEvent,
+} from './lock.store.js';
 import { QUEUE_LEASE_MS } from './redis-lock.store.js';
 
 interface Hold {
@@ -11,6 +17,13 @@ interface QueueEntry {
   readonly ttlMs: number;
   deadline: number;
   readonly fair: boolean;
+  readonly weight: number;
+}
+
+interface Permit {
+  readonly weight: number;
+  readonly fence: number;
+  expiresAt: number;
 }
 
 /**
@@ -28,6 +41,37 @@ export class MemoryLockStore implements LockStore {
   private readonly listeners = new Map<string, (event: WaiterEvent) => void>();
   private readonly waits = new Map<string, { key: string; until: number }>();
   private lastFence = 0;
+  private readonly permits = new Map<string, Map<string, Permit>>();
+  private readonly semQueues = new Map<string, Map<string, QueueEntry>>();
+  readonly semaphores: SemaphoreStore = {
+    tryAcquire: async (key, token, ttlMs, weight, permits, mode) =>
+      this.semAcquire(key, token, ttlMs, weight, permits, mode),
+    release: async (key, token, fence, permits) => {
+      const now = Date.now();
+      const holders = this.livePermits(key, now);
+      const mine = holders.get(token);
+      if (mine === undefined || mine.fence !== fence) return false;
+      holders.delete(token);
+      this.semHandoff(key, permits, now);
+      if (holders.size === 0) this.permits.delete(key);
+      return true;
+    },
+    extend: async (key, token, fence, ttlMs) => {
+      const now = Date.now();
+      const mine = this.livePermits(key, now).get(token);
+      if (mine === undefined || mine.fence !== fence) return false;
+      mine.expiresAt = now + ttlMs;
+      return true;
+    },
+    cancel: async (key, token, permits) => {
+      const now = Date.now();
+      this.semQueues.get(key)?.delete(token);
+      const holders = this.livePermits(key, now);
+      holders.delete(token);
+      this.semHandoff(key, permits, now);
+      if (holders.size === 0) this.permits.delete(key);
+    },
+  };
 
   async tryAcquire(
     key: string,
@@ -108,6 +152,86 @@ export class MemoryLockStore implements LockStore {
     this.listeners.clear();
   }
 
+  private semAcquire(
+    key: string,
+    token: string,
+    ttlMs: number,
+    weight: number,
+    permits: number,
+    mode: StoreAcquireMode,
+  ): StoreAcquireResult {
+    const now = Date.now();
+    const holders = this.livePermits(key, now);
+    const mine = holders.get(token);
+    if (mine !== undefined) return { acquired: true, fence: mine.fence, validityMs: mine.expiresAt - now };
+    let queue = this.semQueues.get(key);
+    const retryAfterMs = () =>
+      Math.max(0, Math.min(...[...holders.values()].map((p) => p.expiresAt - now)));
+    const join = () => {
+      if (queue === undefined) this.semQueues.set(key, (queue = new Map()));
+      const entry = queue.get(token);
+      if (entry !== undefined) entry.deadline = now + QUEUE_LEASE_MS;
+      else queue.set(token, { ttlMs, fair: mode.fair, weight, deadline: now + QUEUE_LEASE_MS });
+    };
+    if (mode.fair && queue !== undefined) {
+      for (const [head, entry] of queue) {
+        if (head === token) break;
+        if (entry.deadline < now) {
+          queue.delete(head);
+          continue;
+        }
+        if (mode.enqueue) join();
+        this.semHandoff(key, permits, now);
+        return { acquired: false, retryAfterMs: retryAfterMs() };
+      }
+    }
+    if (used(holders) + weight <= permits) {
+      const fence = this.nextFence(now);
+      holders.set(token, { weight, fence, expiresAt: now + ttlMs });
+      queue?.delete(token);
+      return { acquired: true, fence, validityMs: ttlMs };
+    }
+    if (mode.enqueue) join();
+    return { acquired: false, retryAfterMs: retryAfterMs() };
+  }
+
+  private semHandoff(key: string, permits: number, now: number): void {
+    const holders = this.livePermits(key, now);
+    const queue = this.semQueues.get(key);
+    if (queue === undefined) return;
+    let free = permits - used(holders);
+    for (const [token, entry] of queue) {
+      if (free <= 0) break;
+      if (entry.deadline < now) {
+        queue.delete(token);
+        continue;
+      }
+      if (entry.weight > free) break;
+      queue.delete(token);
+      free -= entry.weight;
+      if (entry.fair) {
+        const fence = this.nextFence(now);
+        holders.set(token, { weight: entry.weight, fence, expiresAt: now + entry.ttlMs });
+        this.notify(token, { type: 'grant', fence, ttlMs: entry.ttlMs });
+      } else {
+        this.notify(token, { type: 'wake' });
+      }
+    }
+    if (queue.size === 0) this.semQueues.delete(key);
+  }
+
+  private livePermits(key: string, now: number): Map<string, Permit> {
+    let holders = this.permits.get(key);
+    if (holders === undefined) this.permits.set(key, (holders = new Map()));
+    for (const [token, permit] of holders) if (permit.expiresAt <= now) holders.delete(token);
+    return holders;
+  }
+
+  private nextFence(now: number): number {
+    this.lastFence = Math.max(this.lastFence + 1, now * 1_000);
+    return this.lastFence;
+  }
+
   private live(key: string, now: number): Hold | undefined {
     const hold = this.holds.get(key);
     if (hold !== undefined && hold.expiresAt <= now) {
@@ -119,8 +243,7 @@ export class MemoryLockStore implements LockStore {
 
   private grant(key: string, token: string, ttlMs: number, now: number): number {
     // Same rule as the Redis store: a counter with the clock (µs) as floor.
-    const fence = Math.max(this.lastFence + 1, now * 1_000);
-    this.lastFence = fence;
+    const fence = this.nextFence(now);
     this.holds.set(key, { token, fence, expiresAt: now + ttlMs });
     const queue = this.queues.get(key);
     queue?.delete(token);
@@ -133,7 +256,7 @@ export class MemoryLockStore implements LockStore {
     if (queue === undefined) this.queues.set(key, (queue = new Map()));
     const entry = queue.get(token);
     if (entry !== undefined) entry.deadline = now + QUEUE_LEASE_MS;
-    else queue.set(token, { ttlMs, fair, deadline: now + QUEUE_LEASE_MS });
+    else queue.set(token, { ttlMs, fair, weight: 1, deadline: now + QUEUE_LEASE_MS });
   }
 
   private head(key: string, now: number): [string, QueueEntry] | undefined {
@@ -168,4 +291,10 @@ export class MemoryLockStore implements LockStore {
     // Delivered asynchronously, like a pub/sub message: never inside the releaser's call.
     if (listener !== undefined) void Promise.resolve().then(() => listener(event));
   }
+}
+
+function used(holders: Map<string, Permit>): number {
+  let total = 0;
+  for (const permit of holders.values()) total += permit.weight;
+  return total;
 }

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { KeelRedisClient } from '@keel/core';
-import type { LockStore, StoreAcquireMode, StoreAcquireResult, WaiterEvent } from './lock.store.js';
+import type {
+  LockStore,
+  SemaphoreStore,
+  StoreAcquireMode,
+  StoreAcquireResult,
+  WaiterEvent,
+} from './lock.store.js';
 import {
   ACQUIRE_SCRIPT,
   BUMP_SCRIPT,
@@ -9,6 +15,12 @@ import {
   EXTEND_SCRIPT,
   RELEASE_SCRIPT,
 } from './redis-lock.scripts.js';
+import {
+  SEMAPHORE_ACQUIRE_SCRIPT,
+  SEMAPHORE_CANCEL_SCRIPT,
+  SEMAPHORE_EXTEND_SCRIPT,
+  SEMAPHORE_RELEASE_SCRIPT,
+} from './redis-semaphore.scripts.js';
 
 /** How long a queue entry lives without being refreshed by its waiter. */
 export const QUEUE_LEASE_MS = 3_000;
@@ -22,6 +34,10 @@ interface LockCommands {
   keelLockExtend(...args: (string | number)[]): Promise<number>;
   keelLockCancel(...args: (string | number)[]): Promise<number>;
   keelLockBump(...args: (string | number)[]): Promise<number>;
+  keelSemAcquire(...args: (string | number)[]): Promise<ScriptReply>;
+  keelSemRelease(...args: (string | number)[]): Promise<number>;
+  keelSemExtend(...args: (string | number)[]): Promise<number>;
+  keelSemCancel(...args: (string | number)[]): Promise<number>;
 }
 
 /** Options of {@link RedisLockStore}. @publicApi */
@@ -48,6 +64,7 @@ export class RedisLockStore implements LockStore {
   private readonly client: KeelRedisClient & LockCommands;
   private readonly listeners = new Map<string, (event: WaiterEvent) => void>();
   private subscriber: KeelRedisClient | undefined;
+  readonly semaphores: SemaphoreStore;
   private subscribed: Promise<void> | undefined;
   private closed = false;
 
@@ -55,6 +72,7 @@ export class RedisLockStore implements LockStore {
     this.channel = `${options.prefix}wake:${randomBytes(8).toString('hex')}`;
     this.client = options.client as KeelRedisClient & LockCommands;
     defineLockCommands(options.client);
+    this.semaphores = this.semaphoreStore();
   }
 
   async tryAcquire(
@@ -166,6 +184,39 @@ export class RedisLockStore implements LockStore {
     return [base, `${base}:fence`, `${base}:q`, `${base}:qe`];
   }
 
+  private semaphoreStore(): SemaphoreStore {
+    const keys = (key: string): [string, string, string, string, string] => {
+      const base = `${this.options.prefix}sem:{${key}}`;
+      return [base, `${base}:w`, `${base}:fence`, `${base}:q`, `${base}:qe`];
+    };
+    const client = this.client;
+    return {
+      tryAcquire: async (key, token, ttlMs, weight, permits, mode) => {
+        if (mode.enqueue) await this.ready();
+        return reply(
+          await client.keelSemAcquire(
+            ...keys(key),
+            token,
+            Math.ceil(ttlMs),
+            weight,
+            permits,
+            mode.fair ? 1 : 0,
+            mode.enqueue ? 1 : 0,
+            this.channel,
+            QUEUE_LEASE_MS,
+          ),
+        );
+      },
+      release: async (key, token, fence, permits) =>
+        (await client.keelSemRelease(...keys(key), token, fence, permits)) === 1,
+      extend: async (key, token, fence, ttlMs) =>
+        (await client.keelSemExtend(...keys(key), token, fence, Math.ceil(ttlMs))) === 1,
+      cancel: async (key, token, permits) => {
+        await client.keelSemCancel(...keys(key), token, permits);
+      },
+    };
+  }
+
   private dispatch(message: string): void {
     const parts = message.split('|');
     const listener = this.listeners.get(parts[1]);
@@ -191,6 +242,10 @@ export function defineLockCommands(client: KeelRedisClient): void {
   client.defineCommand('keelLockExtend', { numberOfKeys: 1, lua: EXTEND_SCRIPT });
   client.defineCommand('keelLockCancel', { numberOfKeys: 4, lua: CANCEL_SCRIPT });
   client.defineCommand('keelLockBump', { numberOfKeys: 2, lua: BUMP_SCRIPT });
+  client.defineCommand('keelSemAcquire', { numberOfKeys: 5, lua: SEMAPHORE_ACQUIRE_SCRIPT });
+  client.defineCommand('keelSemRelease', { numberOfKeys: 5, lua: SEMAPHORE_RELEASE_SCRIPT });
+  client.defineCommand('keelSemExtend', { numberOfKeys: 5, lua: SEMAPHORE_EXTEND_SCRIPT });
+  client.defineCommand('keelSemCancel', { numberOfKeys: 5, lua: SEMAPHORE_CANCEL_SCRIPT });
 }
 
 /**
