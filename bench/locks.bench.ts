@@ -40,7 +40,10 @@ interface RedlockInstance {
   lock(resource: string, ttl: number): Promise<{ unlock(): Promise<unknown> }>;
   on(event: 'clientError', listener: (error: Error) => void): void;
 }
-type RedlockConstructor = new (clients: Redis[], options?: Record<string, number>) => RedlockInstance;
+type RedlockConstructor = new (
+  clients: Redis[],
+  options?: Record<string, number>,
+) => RedlockInstance;
 
 function client(): Redis {
   return new Redis(REDIS, { enableAutoPipelining: true, maxRetriesPerRequest: 2 });
@@ -64,7 +67,8 @@ function baseline(): Subject {
     name: 'baseline',
     async lock(key) {
       const token = `${RUN}.${++n}`;
-      if ((await redis.set(key, token, 'PX', TTL_MS, 'NX')) !== 'OK') throw new Error(`baseline: ${key} is held`);
+      if ((await redis.set(key, token, 'PX', TTL_MS, 'NX')) !== 'OK')
+        throw new Error(`baseline: ${key} is held`);
       return () => release.benchRelease(key, token);
     },
     close: () => quit(redis),
@@ -74,7 +78,11 @@ function baseline(): Subject {
 function keel(options: { fair?: boolean } = {}): Subject {
   const redis = client();
   const subscriber = client();
-  const store = new RedisLockStore({ client: redis, subscriber: () => subscriber, prefix: `bench:keel:${RUN}:` });
+  const store = new RedisLockStore({
+    client: redis,
+    subscriber: () => subscriber,
+    prefix: `bench:keel:${RUN}:`,
+  });
   const locks = new LockService(
     store,
     {
@@ -240,7 +248,10 @@ export async function run(): Promise<void> {
   const subjects = await Promise.all(names.map(async (n) => FACTORIES[n]()));
   // Warm-up: connections, script loading, JIT.
   for (const subject of subjects) {
-    for (let i = 0; i < 300; i++) await (await subject.lock(`bench:${RUN}:warm:${subject.name}:${i}`))();
+    for (let i = 0; i < 300; i++)
+      await (
+        await subject.lock(`bench:${RUN}:warm:${subject.name}:${i}`)
+      )();
   }
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? subjects : [...subjects].reverse();
@@ -262,10 +273,16 @@ export async function run(): Promise<void> {
     for (const [name, factory] of order) results[name].push(await contended(factory, name, round));
   }
 
-  const med = (name: string, pick: (r: ContendedResult) => number) => median(results[name].map(pick));
+  const med = (name: string, pick: (r: ContendedResult) => number) =>
+    median(results[name].map(pick));
   printTable(
     `locks: uncontended acquire+release, ops/s (median of ${ROUNDS} interleaved rounds)`,
-    ['1 worker', `${PARALLEL_WORKERS} workers`, 'vs baseline (1)', `vs baseline (${PARALLEL_WORKERS})`],
+    [
+      '1 worker',
+      `${PARALLEL_WORKERS} workers`,
+      'vs baseline (1)',
+      `vs baseline (${PARALLEL_WORKERS})`,
+    ],
     names.map((n) => [
       n,
       median(seq[n]),
@@ -301,26 +318,48 @@ export async function run(): Promise<void> {
     ]),
   );
 
-  const peersOf = (values: Record<string, number>, keelValue: number, metric: string, unit: string) =>
-    reportMetric('locks', metric, unit, keelValue, values);
+  const peersOf = (
+    values: Record<string, number>,
+    keelValue: number,
+    metric: string,
+    unit: string,
+  ) => reportMetric('locks', metric, unit, keelValue, values);
   const others = (pick: (r: ContendedResult) => number) => ({
     redlock: med('redlock', pick),
     'redis-semaphore': med('redis-semaphore', pick),
   });
   peersOf(
-    { baseline: median(seq.baseline), redlock: median(seq.redlock), 'redis-semaphore': median(seq['redis-semaphore']) },
+    {
+      baseline: median(seq.baseline),
+      redlock: median(seq.redlock),
+      'redis-semaphore': median(seq['redis-semaphore']),
+    },
     median(seq.keel),
     'uncontended_1',
     'ops/s',
   );
   peersOf(
-    { baseline: median(par.baseline), redlock: median(par.redlock), 'redis-semaphore': median(par['redis-semaphore']) },
+    {
+      baseline: median(par.baseline),
+      redlock: median(par.redlock),
+      'redis-semaphore': median(par['redis-semaphore']),
+    },
     median(par.keel),
     'uncontended_50',
     'ops/s',
   );
-  peersOf(others((r) => r.toOthersPerSecond), med('keel', (r) => r.toOthersPerSecond), 'contended_throughput', 'acquisitions/s');
-  peersOf(others((r) => r.handoffP99), med('keel', (r) => r.handoffP99), 'handoff_p99', 'ms');
+  peersOf(
+    others((r) => r.toOthersPerSecond),
+    med('keel', (r) => r.toOthersPerSecond),
+    'contended_throughput',
+    'acquisitions/s',
+  );
+  peersOf(
+    others((r) => r.handoffP99),
+    med('keel', (r) => r.handoffP99),
+    'handoff_p99',
+    'ms',
+  );
   peersOf(
     others((r) => r.waitP99 / r.waitP50),
     med('keel', (r) => r.waitP99 / r.waitP50),

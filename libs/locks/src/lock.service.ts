@@ -1,10 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type BeforeApplicationShutdown,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { KeelMetrics } from '@keel/core';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import { HeldLock, ReentrantLock, type HoldTarget, type Lock, type LockHost } from './lock.js';
@@ -139,13 +134,25 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
    */
   acquire(key: string, options: AcquireOptions = {}): Promise<Lock> {
     const scope = currentScope(this.scopeKey);
-    return this.take(this.lockTarget(key), options, scope, options.autoRenew ?? false, true) as Promise<Lock>;
+    return this.take(
+      this.lockTarget(key),
+      options,
+      scope,
+      options.autoRenew ?? false,
+      true,
+    ) as Promise<Lock>;
   }
 
   /** Takes `key` if it is free right now; `undefined` when it is held. Never waits. */
   tryAcquire(key: string, options: Omit<AcquireOptions, 'waitMs'> = {}): Promise<Lock | undefined> {
     const scope = currentScope(this.scopeKey);
-    return this.take(this.lockTarget(key), { ...options, waitMs: 0 }, scope, options.autoRenew ?? false, false);
+    return this.take(
+      this.lockTarget(key),
+      { ...options, waitMs: 0 },
+      scope,
+      options.autoRenew ?? false,
+      false,
+    );
   }
 
   /**
@@ -175,7 +182,9 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
    */
   semaphore(key: string, permits: number): Semaphore {
     if (!Number.isInteger(permits) || permits < 1) {
-      throw new RangeError(`semaphore '${key}': permits must be a positive integer, got ${permits}`);
+      throw new RangeError(
+        `semaphore '${key}': permits must be a positive integer, got ${permits}`,
+      );
     }
     const handle = (weight: number, defaults: AcquireOptions): LockHandle =>
       this.handle(() => this.semaphoreTarget(`sem:${key}`, key, weight, permits), defaults);
@@ -232,7 +241,9 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
       return await runHolding(this.scopeKey, scope, lock, () => fn(lock));
     } finally {
       await lock.release().catch((error: unknown) => {
-        this.logger.warn(`releasing lock '${target.key}' failed: ${(error as Error).message}; it expires by TTL`);
+        this.logger.warn(
+          `releasing lock '${target.key}' failed: ${(error as Error).message}; it expires by TTL`,
+        );
       });
     }
   }
@@ -249,7 +260,12 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
     };
   }
 
-  private semaphoreTarget(storeKey: string, key: string, weight: number, permits: number): HoldTarget {
+  private semaphoreTarget(
+    storeKey: string,
+    key: string,
+    weight: number,
+    permits: number,
+  ): HoldTarget {
     const semaphores = this.store.semaphores;
     if (semaphores === undefined) {
       throw new Error(
@@ -259,7 +275,8 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
     return {
       key,
       exclusive: false,
-      tryAcquire: (token, ttlMs, mode) => semaphores.tryAcquire(storeKey, token, ttlMs, weight, permits, mode),
+      tryAcquire: (token, ttlMs, mode) =>
+        semaphores.tryAcquire(storeKey, token, ttlMs, weight, permits, mode),
       release: (token, fence) => semaphores.release(storeKey, token, fence, permits),
       extend: (token, fence, ttlMs) => semaphores.extend(storeKey, token, fence, ttlMs),
       cancel: (token) => semaphores.cancel(storeKey, token, permits),
@@ -276,7 +293,15 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
     const locks: Lock[] = [];
     try {
       for (const key of ordered) {
-        locks.push((await this.take(this.lockTarget(key), options, scope, options.autoRenew ?? false, true))!);
+        locks.push(
+          (await this.take(
+            this.lockTarget(key),
+            options,
+            scope,
+            options.autoRenew ?? false,
+            true,
+          ))!,
+        );
       }
     } catch (error) {
       await Promise.allSettled(locks.map((l) => l.release()));
@@ -353,7 +378,8 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
     throwOnTimeout: boolean,
   ): Promise<Lock | undefined> {
     const key = target.key;
-    if (typeof key !== 'string' || key === '') throw new TypeError('a lock key must be a non-empty string');
+    if (typeof key !== 'string' || key === '')
+      throw new TypeError('a lock key must be a non-empty string');
     if (this.closed) throw new Error(`LockService is shut down; cannot acquire '${key}'`);
     const held = target.exclusive ? scope?.held.get(key) : undefined;
     if (held !== undefined && held.isHeld) {
@@ -373,7 +399,16 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
       const result = await target.tryAcquire(token, ttlMs, { fair, enqueue: false });
       if (result.acquired) {
         this.acquiredSeconds.observe((performance.now() - start) / 1_000);
-        return this.hold(target, token, result.fence, ttlMs, result.validityMs, start, autoRenew, scope);
+        return this.hold(
+          target,
+          token,
+          result.fence,
+          ttlMs,
+          result.validityMs,
+          start,
+          autoRenew,
+          scope,
+        );
       }
       if (waitMs <= 0) {
         this.contended.inc();
@@ -382,7 +417,17 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
         throw new LockTimeoutError(key, performance.now() - start);
       }
     }
-    return this.wait(target, token, ttlMs, waitMs, fair, start, autoRenew, scope, options.abortSignal);
+    return this.wait(
+      target,
+      token,
+      ttlMs,
+      waitMs,
+      fair,
+      start,
+      autoRenew,
+      scope,
+      options.abortSignal,
+    );
   }
 
   private async wait(
@@ -399,7 +444,7 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
     const key = target.key;
     const deadline = start + waitMs;
     let granted: (WaiterEvent & { type: 'grant'; at: number }) | undefined;
-    let notified = false;
+    let notified: boolean;
     let wakeUp: (() => void) | undefined;
     // Listening before the first attempt: a grant can be published before the attempt's reply.
     const unlisten = this.store.listen(token, (event) => {
@@ -425,7 +470,16 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
           });
           if (result.acquired) {
             outcome = 'acquired';
-            return this.hold(target, token, result.fence, ttlMs, result.validityMs, sent, autoRenew, scope);
+            return this.hold(
+              target,
+              token,
+              result.fence,
+              ttlMs,
+              result.validityMs,
+              sent,
+              autoRenew,
+              scope,
+            );
           }
           retryAfterMs = result.retryAfterMs;
         }
@@ -450,7 +504,10 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
           throw new LockTimeoutError(key, now - start);
         }
         const detect =
-          target.exclusive && this.settings.deadlockDetection && scope !== undefined && scope.held.size > 0;
+          target.exclusive &&
+          this.settings.deadlockDetection &&
+          scope !== undefined &&
+          scope.held.size > 0;
         if (detect) {
           await this.store.setWaitsFor(scope.chain, key, deadline - now + 2 * RECHECK_MS);
           waitsRecorded = true;
@@ -485,7 +542,8 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
       const seconds = (performance.now() - start) / 1_000;
       if (outcome === 'acquired') this.acquiredSeconds.observe(seconds);
       else this.acquireSeconds.observe({ outcome }, seconds);
-      if (waitsRecorded) await this.store.setWaitsFor(scope!.chain, undefined, 0).catch(() => undefined);
+      if (waitsRecorded)
+        await this.store.setWaitsFor(scope!.chain, undefined, 0).catch(() => undefined);
     }
   }
 

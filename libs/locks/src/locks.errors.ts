@@ -72,7 +72,11 @@ export class LockLostError extends KeelError {
     readonly reason: LockLostReason,
     options?: { cause?: unknown },
   ) {
-    super('KEEL_LOCK_LOST', `lock '${key}' was lost (${reason}); stop writing with its fencing token`, options);
+    super(
+      'KEEL_LOCK_LOST',
+      `lock '${key}' was lost (${reason}); stop writing with its fencing token`,
+      options,
+    );
   }
 }
 

@@ -9,5 +9,8 @@ export const {
 } = new ConfigurableModuleBuilder<LocksModuleOptions>()
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createLocksOptions')
-  .setExtras({ isGlobal: false }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  .setExtras({ isGlobal: false }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+  }))
   .build();

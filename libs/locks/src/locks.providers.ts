@@ -124,8 +124,11 @@ export const locksProviders: Provider[] = [
   },
   {
     provide: LockStore,
-    useFactory: (settings: LocksSettings, core: KeelCoreSettings, connections: RedisConnectionFactory) =>
-      createLockStore(settings, core, connections),
+    useFactory: (
+      settings: LocksSettings,
+      core: KeelCoreSettings,
+      connections: RedisConnectionFactory,
+    ) => createLockStore(settings, core, connections),
     inject: [LOCKS_SETTINGS, KEEL_CORE_SETTINGS, RedisConnectionFactory],
   },
 ];

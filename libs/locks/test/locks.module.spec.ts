@@ -27,7 +27,7 @@ class OrdersService {
   }
 
   @WithLock((dto: { customer: { id: number } }) => `customer:${dto.customer.id}`)
-  sync(dto: { customer: { id: number } }) {
+  sync(_dto: { customer: { id: number } }) {
     return currentLock()?.key;
   }
 }
@@ -52,7 +52,11 @@ class BrokenService {
   }
 }
 
-function rootModule(locks: LocksModuleOptions, providers: Function[] = [OrdersService], redis = true) {
+function rootModule(
+  locks: LocksModuleOptions,
+  providers: Function[] = [OrdersService],
+  redis = true,
+) {
   @Module({
     imports: [
       KeelCoreModule.forRoot({
@@ -118,7 +122,9 @@ describe('LocksModule', () => {
   });
 
   it('rejects bad options with one line per problem', async () => {
-    const error = await boot({ ttlMs: 1, waitMs: -5 } as LocksModuleOptions).catch((e: unknown) => e);
+    const error = await boot({ ttlMs: 1, waitMs: -5 } as LocksModuleOptions).catch(
+      (e: unknown) => e,
+    );
     expect(isKeelConfigError(error)).toBe(true);
     expect((error as Error).message).toMatch(/LocksModule\.ttlMs/);
     expect((error as Error).message).toMatch(/LocksModule\.waitMs/);

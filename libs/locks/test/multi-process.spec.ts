@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { startFixture, type FixtureProcess } from '../../../test/support/child-process.js';
-import { startRedisServer, type RedisServerHandle } from '../../../test/support/fault-servers.js';
+import { startRedisServer } from '../../../test/support/fault-servers.js';
 import { databaseUrl, redisUrl, uniquePrefix } from '../../../test/support/services.js';
 
 const WORKER = 'libs/locks/test/fixtures/lock-worker.ts';
@@ -39,8 +39,10 @@ async function worker(id: string, redis: string, prefix: string): Promise<Fixtur
   return child;
 }
 
-const event = (name: string, extra: Record<string, unknown> = {}) => (m: Record<string, unknown>) =>
-  m.event === name && Object.entries(extra).every(([k, v]) => m[k] === v);
+const event =
+  (name: string, extra: Record<string, unknown> = {}) =>
+  (m: Record<string, unknown>) =>
+    m.event === name && Object.entries(extra).every(([k, v]) => m[k] === v);
 
 async function resourceTable(): Promise<string> {
   const table = tableName('fenced');
@@ -65,7 +67,9 @@ describe('locks across processes (real Redis, PostgreSQL)', () => {
     for (const w of fleet) w.send({ cmd: 'sections', key: 'shared', count: 500, table });
     await Promise.all(fleet.map((w) => w.waitForMessage(event('sections-done'), 50_000)));
 
-    const rows = (await db.query(`SELECT started, ended, fence FROM ${table} ORDER BY started`)) as {
+    const rows = (await db.query(
+      `SELECT started, ended, fence FROM ${table} ORDER BY started`,
+    )) as {
       started: number;
       ended: number;
       fence: string;
@@ -85,7 +89,10 @@ describe('locks across processes (real Redis, PostgreSQL)', () => {
 
   it('holder SIGKILLed: the next waiter acquires within TTL + 100 ms with a higher fencing token', async () => {
     const prefix = `${uniquePrefix('kill')}:`;
-    const [a, b] = await Promise.all([worker('a', redisUrl(), prefix), worker('b', redisUrl(), prefix)]);
+    const [a, b] = await Promise.all([
+      worker('a', redisUrl(), prefix),
+      worker('b', redisUrl(), prefix),
+    ]);
     const ttlMs = 1_000;
     a.send({ cmd: 'hold', key: 'job', ttlMs });
     const held = await a.waitForMessage(event('acquired'));
@@ -104,7 +111,10 @@ describe('locks across processes (real Redis, PostgreSQL)', () => {
     try {
       const prefix = `${uniquePrefix('restart')}:`;
       const table = await resourceTable();
-      const [a, b] = await Promise.all([worker('a', redis.url, prefix), worker('b', redis.url, prefix)]);
+      const [a, b] = await Promise.all([
+        worker('a', redis.url, prefix),
+        worker('b', redis.url, prefix),
+      ]);
       a.send({ cmd: 'hold', key: 'res', ttlMs: 1_000 });
       const old = await a.waitForMessage(event('acquired'));
       await redis.stop();
@@ -122,7 +132,9 @@ describe('locks across processes (real Redis, PostgreSQL)', () => {
         ok: false,
         code: 'KEEL_LOCK_STALE_FENCING_TOKEN',
       });
-      const [row] = (await db.query(`SELECT value FROM ${table} WHERE id = 1`)) as { value: string }[];
+      const [row] = (await db.query(`SELECT value FROM ${table} WHERE id = 1`)) as {
+        value: string;
+      }[];
       expect(row.value).toBe('from b');
     } finally {
       await Promise.all(workers.splice(0).map((w) => w.kill()));
@@ -133,7 +145,10 @@ describe('locks across processes (real Redis, PostgreSQL)', () => {
   it('a frozen holder (SIGSTOP) stops renewing: another gets the lock after TTL, the frozen one’s fenced write fails after SIGCONT', async () => {
     const prefix = `${uniquePrefix('stop')}:`;
     const table = await resourceTable();
-    const [a, b] = await Promise.all([worker('a', redisUrl(), prefix), worker('b', redisUrl(), prefix)]);
+    const [a, b] = await Promise.all([
+      worker('a', redisUrl(), prefix),
+      worker('b', redisUrl(), prefix),
+    ]);
     a.send({ cmd: 'hold', key: 'res', ttlMs: 800 });
     const frozen = await a.waitForMessage(event('acquired'));
     a.signal('SIGSTOP');
@@ -154,7 +169,10 @@ describe('locks across processes (real Redis, PostgreSQL)', () => {
 
   it('a deadlock between two processes is detected within 1 s; exactly one of them fails', async () => {
     const prefix = `${uniquePrefix('deadlock')}:`;
-    const [a, b] = await Promise.all([worker('a', redisUrl(), prefix), worker('b', redisUrl(), prefix)]);
+    const [a, b] = await Promise.all([
+      worker('a', redisUrl(), prefix),
+      worker('b', redisUrl(), prefix),
+    ]);
     a.send({ cmd: 'deadlock', first: 'k1', second: 'k2' });
     b.send({ cmd: 'deadlock', first: 'k2', second: 'k1' });
     await Promise.all([a.waitForMessage(event('holding')), b.waitForMessage(event('holding'))]);

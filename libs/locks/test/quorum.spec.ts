@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { isLockQuorumError, type LockService } from '@keel/locks';
+import { isLockQuorumError, LocksHealthIndicator, type LockService } from '@keel/locks';
 import type { RedisServerHandle } from '../../../test/support/fault-servers.js';
 import { uniquePrefix } from '../../../test/support/services.js';
 import { quorumStore, service, startQuorumServers } from './support.js';
@@ -22,12 +22,14 @@ describe('quorum mode (3 private redis-servers)', () => {
     await Promise.all(servers.map((s) => s.stop()));
   });
 
+  let store: ReturnType<typeof quorumStore>['store'] | undefined;
   function open(): LockService {
     const q = quorumStore(
       servers.map((s) => s.url),
       `${uniquePrefix('quorum')}:`,
     );
     close = q.close;
+    store = q.store;
     return (locks = service(q.store));
   }
 
@@ -53,6 +55,19 @@ describe('quorum mode (3 private redis-servers)', () => {
     expect((error as Error).message).toMatch(/node0: .*; node1: /);
     // Fails on the first attempt rather than waiting out waitMs.
     expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it('health: up with all nodes, degraded with a minority down, down without a majority', async () => {
+    const svc = open();
+    const health = new LocksHealthIndicator(store!, svc);
+    expect((await health.check()).status).toBe('up');
+    await servers[0].stop();
+    expect(await health.check()).toMatchObject({
+      status: 'degraded',
+      details: { store: 'quorum', nodesUp: 2, nodes: 3, quorum: 2 },
+    });
+    await servers[1].stop();
+    expect((await health.check()).status).toBe('down');
   });
 
   it('a lock taken on a majority survives the loss of one node during the hold', async () => {

@@ -37,7 +37,10 @@ export function service(store: LockStore, settings: Partial<typeof SETTINGS> = {
 }
 
 /** Opens a Redis lock store on `url` with its own connections. */
-export function redisStore(url: string, prefix: string): { store: RedisLockStore; close: () => Promise<void> } {
+export function redisStore(
+  url: string,
+  prefix: string,
+): { store: RedisLockStore; close: () => Promise<void> } {
   // A short disconnectTimeout: ioredis otherwise keeps a 2 s timer per connection to a dead server.
   const client = new Redis(url, { maxRetriesPerRequest: 1, disconnectTimeout: 50 });
   const subscribers: Redis[] = [];

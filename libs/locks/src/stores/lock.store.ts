@@ -42,7 +42,12 @@ export interface LockStore {
   /** True when a release hands the lock straight to the first fair waiter (push hand-off). */
   readonly pushHandoff: boolean;
   /** One attempt: takes the lock for `token` when free (or already granted to `token`). */
-  tryAcquire(key: string, token: string, ttlMs: number, mode: StoreAcquireMode): Promise<StoreAcquireResult>;
+  tryAcquire(
+    key: string,
+    token: string,
+    ttlMs: number,
+    mode: StoreAcquireMode,
+  ): Promise<StoreAcquireResult>;
   /** Releases the hold of `token`; false when it no longer held the lock. Wakes the next waiter. */
   release(key: string, token: string, fence: number): Promise<boolean>;
   /** Pushes the expiry of `token`'s hold to `ttlMs` from now; false when it no longer holds it. */

@@ -19,7 +19,10 @@ describe('MemoryLockStore (fake timers)', () => {
     const first = await store.tryAcquire('k', 'a.1', 1_000, free);
     expect(first.acquired).toBe(true);
     jest.advanceTimersByTime(999);
-    expect(await store.tryAcquire('k', 'b.1', 1_000, free)).toEqual({ acquired: false, retryAfterMs: 1 });
+    expect(await store.tryAcquire('k', 'b.1', 1_000, free)).toEqual({
+      acquired: false,
+      retryAfterMs: 1,
+    });
     jest.advanceTimersByTime(1);
     const second = await store.tryAcquire('k', 'b.1', 1_000, free);
     expect(second.acquired && first.acquired && second.fence > first.fence).toBe(true);

@@ -82,7 +82,8 @@ export class MemoryLockStore implements LockStore {
     const now = Date.now();
     const hold = this.live(key, now);
     if (hold !== undefined) {
-      if (hold.token === token) return { acquired: true, fence: hold.fence, validityMs: hold.expiresAt - now };
+      if (hold.token === token)
+        return { acquired: true, fence: hold.fence, validityMs: hold.expiresAt - now };
       if (mode.enqueue) this.enqueue(key, token, ttlMs, mode.fair, now);
       return { acquired: false, retryAfterMs: hold.expiresAt - now };
     }
@@ -163,7 +164,8 @@ export class MemoryLockStore implements LockStore {
     const now = Date.now();
     const holders = this.livePermits(key, now);
     const mine = holders.get(token);
-    if (mine !== undefined) return { acquired: true, fence: mine.fence, validityMs: mine.expiresAt - now };
+    if (mine !== undefined)
+      return { acquired: true, fence: mine.fence, validityMs: mine.expiresAt - now };
     let queue = this.semQueues.get(key);
     const retryAfterMs = () =>
       Math.max(0, Math.min(...[...holders.values()].map((p) => p.expiresAt - now)));

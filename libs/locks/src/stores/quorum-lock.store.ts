@@ -108,7 +108,9 @@ export class QuorumLockStore implements LockStore {
     if (fences === undefined) return false;
     const start = performance.now();
     const results = await this.all((node, i) =>
-      fences[i] === undefined ? Promise.resolve(false) : node.store.extend(key, token, fences[i]!, ttlMs),
+      fences[i] === undefined
+        ? Promise.resolve(false)
+        : node.store.extend(key, token, fences[i]!, ttlMs),
     );
     const extended = results.filter((r) => r.ok && r.value).length;
     if (extended >= this.majority && performance.now() - start < ttlMs) return true;
@@ -192,7 +194,9 @@ export class QuorumLockStore implements LockStore {
   private async leaveQueues(key: string, token: string, fences: readonly (number | undefined)[]) {
     // Nodes that refused this holder still list it as a waiter; take it off so their next
     // release wakes someone who is actually waiting.
-    await this.all((node, i) => (fences[i] === undefined ? node.store.cancel(key, token) : Promise.resolve()));
+    await this.all((node, i) =>
+      fences[i] === undefined ? node.store.cancel(key, token) : Promise.resolve(),
+    );
   }
 
   private failures<T>(results: readonly Outcome<T>[]): string[] {

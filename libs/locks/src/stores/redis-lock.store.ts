@@ -89,16 +89,18 @@ export class RedisLockStore implements LockStore {
         : { acquired: false, retryAfterMs: Math.max(0, result) };
     }
     if (mode.enqueue) await this.ready();
-    return reply(await this.client.keelLockAcquire(
-      ...this.keys(key),
-      token,
-      Math.ceil(ttlMs),
-      mode.fair ? 1 : 0,
-      mode.enqueue ? 1 : 0,
-      this.channel,
-      QUEUE_LEASE_MS,
-      mode.queued ? 1 : 0,
-    ));
+    return reply(
+      await this.client.keelLockAcquire(
+        ...this.keys(key),
+        token,
+        Math.ceil(ttlMs),
+        mode.fair ? 1 : 0,
+        mode.enqueue ? 1 : 0,
+        this.channel,
+        QUEUE_LEASE_MS,
+        mode.queued ? 1 : 0,
+      ),
+    );
   }
 
   async release(key: string, token: string, fence: number): Promise<boolean> {
@@ -107,7 +109,11 @@ export class RedisLockStore implements LockStore {
 
   async extend(key: string, token: string, fence: number, ttlMs: number): Promise<boolean> {
     return (
-      (await this.client.keelLockExtend(this.lockKey(key), `${token}|${fence}`, Math.ceil(ttlMs))) === 1
+      (await this.client.keelLockExtend(
+        this.lockKey(key),
+        `${token}|${fence}`,
+        Math.ceil(ttlMs),
+      )) === 1
     );
   }
 
@@ -221,7 +227,8 @@ export class RedisLockStore implements LockStore {
     const parts = message.split('|');
     const listener = this.listeners.get(parts[1]);
     if (listener === undefined) return;
-    if (parts[0] === 'g') listener({ type: 'grant', fence: Number(parts[2]), ttlMs: Number(parts[3]) });
+    if (parts[0] === 'g')
+      listener({ type: 'grant', fence: Number(parts[2]), ttlMs: Number(parts[3]) });
     else listener({ type: 'wake' });
   }
 }
@@ -260,7 +267,10 @@ export async function closeQuietly(client: KeelRedisClient): Promise<void> {
     return;
   }
   try {
-    await Promise.race([client.quit(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+    await Promise.race([
+      client.quit(),
+      new Promise((resolve) => setTimeout(resolve, 1_000).unref()),
+    ]);
   } catch {
     // already gone
   }
