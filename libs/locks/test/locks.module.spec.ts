@@ -11,6 +11,9 @@ import {
   WithLock,
   type LocksModuleOptions,
 } from '@keel/locks';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
 import { redisUrl, uniquePrefix } from '../../../test/support/services.js';
 
@@ -56,6 +59,7 @@ function rootModule(
   locks: LocksModuleOptions,
   providers: Function[] = [OrdersService],
   redis = true,
+  config = loadKeelConfig({ env: {} }),
 ) {
   @Module({
     imports: [
@@ -63,7 +67,7 @@ function rootModule(
         serviceName: 'locks-test',
         redis: redis ? redisUrl() : false,
         redisKeyPrefix: `${uniquePrefix('locks-mod')}:`,
-        config: loadKeelConfig({ env: {} }),
+        config,
       }),
       LocksModule.forRoot(locks),
     ],
@@ -132,6 +136,48 @@ describe('LocksModule', () => {
 
   it("refuses store 'redis' without Redis", async () => {
     await expect(boot({ store: 'redis' }, undefined, false)).rejects.toThrow(/'redis' needs Redis/);
+  });
+
+  it('reads the YAML locks section; forRoot options win over it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keel-locks-'));
+    const file = join(dir, 'keel.yaml');
+    writeFileSync(file, 'locks:\n  ttlMs: 4000\n  waitMs: 25\n');
+    try {
+      const config = loadKeelConfig({ env: {}, file });
+      const moduleRef = await Test.createTestingModule({
+        imports: [rootModule({ waitMs: 1_000, store: 'memory' }, [OrdersService], false, config)],
+      }).compile();
+      app = moduleRef.createNestApplication({ logger: false });
+      await app.init();
+      const locks = app.get(LockService);
+      const lock = await locks.acquire('yaml');
+      expect(lock.remainingMs()).toBeGreaterThan(3_000);
+      expect(lock.remainingMs()).toBeLessThanOrEqual(4_000);
+      const started = performance.now();
+      await expect(locks.acquire('yaml')).rejects.toThrow(/within/);
+      // waitMs from forRoot (1 s), not from YAML (25 ms).
+      expect(performance.now() - started).toBeGreaterThan(900);
+      await lock.release();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('forRootAsync takes options from a factory', async () => {
+    @Module({
+      imports: [
+        KeelCoreModule.forRoot({ redis: false, config: loadKeelConfig({ env: {} }) }),
+        LocksModule.forRootAsync({ useFactory: async () => ({ ttlMs: 2_500 }) }),
+      ],
+    })
+    class AsyncModule {}
+    const moduleRef = await Test.createTestingModule({ imports: [AsyncModule] }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    const lock = await app.get(LockService).acquire('async');
+    expect(lock.remainingMs()).toBeLessThanOrEqual(2_500);
+    expect(lock.remainingMs()).toBeGreaterThan(2_000);
+    await lock.release();
   });
 
   it('reports health and metrics', async () => {
