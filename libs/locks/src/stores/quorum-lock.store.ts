@@ -59,7 +59,7 @@ export class QuorumLockStore implements LockStore {
     mode: StoreAcquireMode,
   ): Promise<StoreAcquireResult> {
     const start = performance.now();
-    const nodeMode = { fair: false, enqueue: mode.enqueue };
+    const nodeMode = { fair: false, enqueue: mode.enqueue, queued: mode.queued };
     const results = await this.all((node) => node.store.tryAcquire(key, token, ttlMs, nodeMode));
     const fences = results.map((r) => (r.ok && r.value.acquired ? r.value.fence : undefined));
     const granted = fences.filter((f) => f !== undefined).length;
