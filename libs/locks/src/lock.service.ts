@@ -341,6 +341,10 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
     return this.using(key, options, () => fn()) as Promise<Awaited<T>>;
   }
 
+  /**
+   * Releases every lock this instance still holds (so waiters elsewhere need not wait out the
+   * TTL) and stops the store's subscription. Idempotent.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
