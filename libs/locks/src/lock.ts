@@ -147,7 +147,9 @@ export class HeldLock implements Lock {
   private schedule(): void {
     if (!this.isHeld) return;
     const at = Math.min(this.nextRenewal, this.validUntil);
-    const delay = Math.max(0, at - performance.now());
+    // Whole milliseconds: Node keeps one timer list per distinct duration, and a fractional
+    // delay would create (and tear down) a new list for nearly every hold.
+    const delay = Math.max(0, Math.ceil(at - performance.now()));
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = setTimeout(() => this.onTimer(), delay);
     this.timer.unref();
