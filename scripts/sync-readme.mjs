@@ -32,7 +32,9 @@ const current = readFileSync(rootPath, 'utf8');
 const next = sync(current, (name) => readFileSync(new URL(`libs/${name}/README.md`, ROOT), 'utf8'));
 if (check) {
   if (next !== current) {
-    console.error('README.md is out of date with libs/*/README.md: run node scripts/sync-readme.mjs');
+    console.error(
+      'README.md is out of date with libs/*/README.md: run node scripts/sync-readme.mjs',
+    );
     process.exit(1);
   }
 } else if (next !== current) {

@@ -22,6 +22,8 @@ describe('README library sections', () => {
   it('are in sync with libs/*/README.md (node scripts/sync-readme.mjs)', async () => {
     const { execFileSync } = await import('node:child_process');
     const script = new URL('../scripts/sync-readme.mjs', import.meta.url).pathname;
-    expect(() => execFileSync(process.execPath, [script, '--check'], { stdio: 'pipe' })).not.toThrow();
+    expect(() =>
+      execFileSync(process.execPath, [script, '--check'], { stdio: 'pipe' }),
+    ).not.toThrow();
   });
 });
