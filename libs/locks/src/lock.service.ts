@@ -76,6 +76,8 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
   private readonly instance = randomBytes(6).toString('base64url');
   private readonly heldLocks = new Set<HeldLock>();
   private readonly scopeKey = Symbol('keel.locks.scope');
+  /** The call chain each exclusive hold belongs to, for reentrancy and deadlock detection. */
+  private readonly scopeOf = new WeakMap<HeldLock, LockScope>();
   private chains = 0;
   private sequence = 0;
   private closed = false;
@@ -362,13 +364,9 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
   /** @internal */
   onEnded(lock: HeldLock): void {
     if (this.heldLocks.delete(lock)) this.heldGauge.dec();
-    for (const [key, held] of this.scopes.get(lock) ?? []) {
-      if (held.held.get(key) === lock) held.held.delete(key);
-    }
-    this.scopes.delete(lock);
+    const scope = this.scopeOf.get(lock);
+    if (scope !== undefined && scope.held.get(lock.key) === lock) scope.held.delete(lock.key);
   }
-
-  private readonly scopes = new WeakMap<HeldLock, [string, LockScope][]>();
 
   private newScope(): LockScope {
     return { chain: `${this.instance}.${++this.chains}`, held: new Map() };
@@ -593,7 +591,7 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
     this.heldGauge.inc();
     if (scope !== undefined && target.exclusive) {
       scope.held.set(target.key, lock);
-      this.scopes.set(lock, [[target.key, scope]]);
+      this.scopeOf.set(lock, scope);
     }
     return lock;
   }
