@@ -1,0 +1,102 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Module, type INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import {
+  KeelCoreModule,
+  KeelHealthIndicator,
+  KeelMetrics,
+  loadKeelConfig,
+  type KeelHealthCheck,
+  type KeelHealthReport,
+} from '@keel/core';
+import { HealthModule } from '@keel/health';
+
+let report: KeelHealthReport = { status: 'up' };
+let delayMs = 0;
+
+@KeelHealthIndicator({ key: 'widgets' })
+class WidgetsHealth implements KeelHealthCheck {
+  async check(): Promise<KeelHealthReport> {
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
+    return report;
+  }
+}
+
+@Module({ providers: [WidgetsHealth] })
+class WidgetsModule {}
+
+describe('HealthModule', () => {
+  let app: INestApplication | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+    report = { status: 'up' };
+    delayMs = 0;
+  });
+
+  async function boot(health: ReturnType<typeof HealthModule.forRoot>): Promise<INestApplication> {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        KeelCoreModule.forRootAsync({
+          useFactory: () => ({ config: loadKeelConfig({ env: {} }) }),
+        }),
+        health,
+        WidgetsModule,
+      ],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    return app;
+  }
+
+  it('aggregates indicators that any module contributes', async () => {
+    const server = (await boot(HealthModule.forRoot())).getHttpServer();
+    report = { status: 'up', details: { count: 3 } };
+    const ok = await request(server).get('/health/ready').expect(200);
+    expect(ok.body.details.widgets).toEqual({ status: 'up', count: 3 });
+
+    report = { status: 'degraded', details: { reason: 'serving from cache' } };
+    const degraded = await request(server).get('/health/ready').expect(200);
+    expect(degraded.body.details.widgets).toMatchObject({
+      status: 'degraded',
+      reason: 'serving from cache',
+    });
+    expect(degraded.body.status).toBe('degraded');
+
+    report = { status: 'down', details: { reason: 'no widgets' } };
+    const down = await request(server).get('/health/ready').expect(503);
+    expect(down.body.error.widgets).toMatchObject({ status: 'down', reason: 'no widgets' });
+    await request(server).get('/health/live').expect(200);
+  });
+
+  it('reports a check that exceeds its time limit as down', async () => {
+    const server = (await boot(HealthModule.forRoot({ timeoutMs: 50 }))).getHttpServer();
+    delayMs = 1_000;
+    const res = await request(server).get('/health/ready').expect(503);
+    expect(res.body.error.widgets).toMatchObject({
+      status: 'down',
+      message: 'check timed out after 50 ms',
+    });
+  });
+
+  it('serves Keel metrics in Prometheus format on a configurable path, or not at all', async () => {
+    const withPaths = await boot(HealthModule.forRoot({ path: 'status', metricsPath: 'prom' }));
+    withPaths.get(KeelMetrics).counter({ name: 'keel_test_total', help: 'test' }).inc();
+    const server = withPaths.getHttpServer();
+    await request(server).get('/status/live').expect(200);
+    const metrics = await request(server).get('/prom').expect(200);
+    expect(metrics.text).toContain('keel_test_total{service="keel-service"} 1');
+    await request(server).get('/metrics').expect(404);
+    await app!.close();
+    const none = await boot(HealthModule.forRoot({ metricsPath: false }));
+    await request(none.getHttpServer()).get('/metrics').expect(404);
+  });
+
+  it('fails at startup when a database check is required but there is no DataSource', async () => {
+    await expect(boot(HealthModule.forRoot({ database: true }))).rejects.toThrow(
+      /no TypeORM DataSource is provided/,
+    );
+    app = undefined;
+  });
+});
