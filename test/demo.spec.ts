@@ -68,6 +68,67 @@ describe('demo app', () => {
     );
   });
 
+  it('validates input with @Validate and answers 400 listing every problem', async () => {
+    const server = (await boot(EMBEDDED)).getHttpServer();
+    const res = await request(server).post('/orders').send({ amountCents: -5 }).expect(400);
+    const paths = (res.body.problems as { path: string }[]).map((p) => p.path).sort();
+    expect(paths).toEqual(['body.amountCents', 'body.customerId']);
+  });
+
+  it('pays through retry, shared breaker and fallback; the breaker opens when the provider keeps failing', async () => {
+    const server = (await boot(EMBEDDED)).getHttpServer();
+    const order = async () =>
+      (
+        await request(server)
+          .post('/orders')
+          .send({ customerId: 'c', amountCents: 100 })
+          .expect(201)
+      ).body as { id: string };
+
+    const paid = await request(server)
+      .post(`/orders/${(await order()).id}/pay`)
+      .expect(201);
+    expect(paid.body.status).toBe('paid');
+
+    await request(server).put('/demo/payments-gateway').send({ mode: 'failing' }).expect(200);
+    const pending = await request(server)
+      .post(`/orders/${(await order()).id}/pay`)
+      .expect(201);
+    expect(pending.body.status).toBe('payment-pending');
+    // Enough failed attempts open the breaker; later calls fail fast into the fallback.
+    await waitFor(
+      async () => {
+        await request(server)
+          .post(`/orders/${(await order()).id}/pay`)
+          .expect(201);
+        const breakers = (await request(server).get('/demo/breakers').expect(200)).body as {
+          name: string;
+          state: string;
+        }[];
+        return breakers.find((b) => b.name === 'payments')?.state === 'open';
+      },
+      { timeoutMs: 20_000, message: 'the payments breaker to open' },
+    );
+    const metrics = await request(server).get('/metrics').expect(200);
+    expect(metrics.text).toMatch(/keel_breaker_state\{[^}]*name="payments"[^}]*\} 1/);
+  });
+
+  it('registers itself in the registry once listening', async () => {
+    const demo = await boot({ ...EMBEDDED, KEEL_SERVICE_NAME: 'orders' });
+    const server = demo.getHttpServer();
+    const port = (server.address() as { port: number }).port;
+    const instances = await waitFor(
+      async () => {
+        const list = (await request(server).get('/demo/instances').expect(200)).body as {
+          address: { port: number };
+        }[];
+        return list.length > 0 ? list : undefined;
+      },
+      { message: 'the demo to register itself' },
+    );
+    expect(instances[0].address.port).toBe(port);
+  });
+
   it('fails startup with one readable line per bad setting', async () => {
     const attempt = createDemoApp({
       env: { PORT: 'eighty', REDIS_URL: 'localhost:6379', KEEL_HEALTH_TIMEOUT_MS: '-1' },

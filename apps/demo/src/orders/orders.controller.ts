@@ -1,10 +1,18 @@
-import { BadRequestException, Body, Controller, Get, Inject, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Param, Post } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import { z } from 'zod';
 import { Timed } from '@keel/core';
+import { Validate } from '@keel/coordination';
 import { OrdersService, type CreateOrderInput, type Order } from './orders.service.js';
 
-/** Kafka topic the demo publishes new orders to and consumes them from. */
+/** Kafka topic the demo consumes new-order events from. */
 export const ORDER_CREATED_TOPIC = 'orders.created';
+
+/** What `POST /orders` accepts; any Standard Schema validator works the same way. */
+export const CreateOrderSchema = z.object({
+  customerId: z.string().min(1).max(64),
+  amountCents: z.number().int().positive().max(10_000_000),
+});
 
 @Controller('orders')
 export class OrdersController {
@@ -12,25 +20,21 @@ export class OrdersController {
 
   @Post()
   @Timed()
-  create(@Body() body: Partial<CreateOrderInput> | undefined): Promise<Order> {
-    if (
-      typeof body?.customerId !== 'string' ||
-      body.customerId === '' ||
-      typeof body.amountCents !== 'number' ||
-      !Number.isInteger(body.amountCents) ||
-      body.amountCents <= 0
-    ) {
-      throw new BadRequestException(
-        'customerId (string) and amountCents (positive integer) are required',
-      );
-    }
-    return this.orders.create({ customerId: body.customerId, amountCents: body.amountCents });
+  @Validate(CreateOrderSchema)
+  create(@Body() body: CreateOrderInput): Promise<Order> {
+    return this.orders.create(body);
   }
 
   @Timed()
   @Get(':id')
   find(@Param('id') id: string): Order {
     return this.orders.find(id);
+  }
+
+  @Post(':id/pay')
+  @Timed()
+  pay(@Param('id') id: string): Promise<Order> {
+    return this.orders.pay(id);
   }
 
   @EventPattern(ORDER_CREATED_TOPIC)

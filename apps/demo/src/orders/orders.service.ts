@@ -1,6 +1,8 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { RequestContext, Timed } from '@keel/core';
+import { CircuitBreaker, Fallback, Retry, Timeout } from '@keel/coordination';
+import { PaymentsGateway } from '../payments/payments.gateway.js';
 
 /** An order of the demo service. */
 export interface Order {
@@ -9,6 +11,8 @@ export interface Order {
   readonly amountCents: number;
   readonly createdAt: string;
   readonly correlationId?: string;
+  status: 'new' | 'paid' | 'payment-pending';
+  chargeId?: string;
 }
 
 /** Input of {@link OrdersService.create}. */
@@ -24,6 +28,8 @@ export class OrdersService {
   /** Events consumed from Kafka, with the correlation id they arrived with. */
   readonly received: { event: unknown; correlationId: string | undefined }[] = [];
 
+  constructor(@Inject(PaymentsGateway) private readonly payments: PaymentsGateway) {}
+
   @Timed()
   async create(input: CreateOrderInput): Promise<Order> {
     const order: Order = {
@@ -32,6 +38,7 @@ export class OrdersService {
       amountCents: input.amountCents,
       createdAt: new Date().toISOString(),
       correlationId: RequestContext.correlationId(),
+      status: 'new',
     };
     this.orders.set(order.id, order);
     return order;
@@ -41,6 +48,34 @@ export class OrdersService {
   find(id: string): Order {
     const order = this.orders.get(id);
     if (order === undefined) throw new NotFoundException(`order ${id} not found`);
+    return order;
+  }
+
+  /**
+   * Charges an order through the payment provider: each attempt is limited to the `payments`
+   * policy's timeout, failed attempts are retried with backoff, the breaker (shared by every
+   * replica when Redis is configured) stops calling a provider that keeps failing, and the
+   * fallback leaves the order `payment-pending` instead of failing the request.
+   */
+  @Timed()
+  @Fallback('markPaymentPending')
+  @Retry('payments')
+  @CircuitBreaker('payments')
+  @Timeout('payments')
+  async pay(orderId: string): Promise<Order> {
+    const order = this.find(orderId);
+    if (order.status === 'paid') return order;
+    const charge = await this.payments.charge(order.id, order.amountCents);
+    order.status = 'paid';
+    order.chargeId = charge.chargeId;
+    return order;
+  }
+
+  /** Fallback of {@link pay}: called with the original arguments and the final error. */
+  markPaymentPending(orderId: string, error: unknown): Order {
+    if (error instanceof NotFoundException) throw error;
+    const order = this.find(orderId);
+    order.status = 'payment-pending';
     return order;
   }
 

@@ -134,9 +134,11 @@ async function closeClient(client: KeelRedisClient): Promise<void> {
   } catch {
     // Already gone: nothing left to close.
   }
-  client.disconnect();
+  // After a clean QUIT ioredis is already ending; disconnect() then would arm a reconnect-guard
+  // timer that keeps the process alive for seconds.
+  if (client.status !== 'end') client.disconnect();
   // Resolve only once the socket is really closed, so nothing outlives the application.
-  await Promise.race([ended, delay(1_000)]);
+  if (client.status !== 'end') await Promise.race([ended, delay(1_000)]);
 }
 
 function delay(ms: number): Promise<void> {

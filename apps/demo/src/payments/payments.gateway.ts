@@ -1,0 +1,27 @@
+import { Injectable } from '@nestjs/common';
+
+/** A charge accepted by the payment provider. */
+export interface Charge {
+  readonly chargeId: string;
+  readonly orderId: string;
+  readonly amountCents: number;
+}
+
+/**
+ * Stands in for a remote payment provider. Its failure mode can be switched at run time
+ * (`PUT /demo/payments-gateway`) to watch the retry, breaker and fallback act.
+ */
+@Injectable()
+export class PaymentsGateway {
+  /** `ok`, `failing` (every call throws) or `slow` (every call takes `slowMs`). */
+  mode: 'ok' | 'failing' | 'slow' = 'ok';
+  slowMs = 2_000;
+  calls = 0;
+
+  async charge(orderId: string, amountCents: number): Promise<Charge> {
+    this.calls++;
+    if (this.mode === 'failing') throw new Error('payment provider unavailable');
+    if (this.mode === 'slow') await new Promise((resolve) => setTimeout(resolve, this.slowMs));
+    return { chargeId: `ch_${orderId.slice(0, 8)}_${this.calls}`, orderId, amountCents };
+  }
+}
