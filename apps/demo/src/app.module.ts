@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { KeelCoreModule, type KeelConfig } from '@keel/core';
 import { CoordinationModule } from '@keel/coordination';
 import { HealthModule } from '@keel/health';
+import { LocksModule } from '@keel/locks';
 import { RegistryModule } from '@keel/registry';
 import { DemoController } from './demo.controller.js';
 import { OrdersController } from './orders/orders.controller.js';
@@ -42,6 +43,8 @@ export class DemoAppModule {
             },
           },
         }),
+        // Locks live in Redis when REDIS_URL is set (shared by every replica), else in memory.
+        LocksModule.forRoot({ ttlMs: 10_000, waitMs: 5_000 }),
         RegistryModule.forRoot({
           service: { version: '0.1.0', tags: ['http', 'demo'] },
           checks: { http: { path: '/health/live' } },

@@ -2,6 +2,7 @@ import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { RequestContext, Timed } from '@keel/core';
 import { CircuitBreaker, Fallback, Retry, Timeout } from '@keel/coordination';
+import { WithLock, currentLock } from '@keel/locks';
 import { PaymentsGateway } from '../payments/payments.gateway.js';
 
 /** An order of the demo service. */
@@ -13,6 +14,8 @@ export interface Order {
   readonly correlationId?: string;
   status: 'new' | 'paid' | 'payment-pending';
   chargeId?: string;
+  /** Fencing token of the lock under which the order was paid. */
+  fencingToken?: number;
 }
 
 /** Input of {@link OrdersService.create}. */
@@ -55,19 +58,24 @@ export class OrdersService {
    * Charges an order through the payment provider: each attempt is limited to the `payments`
    * policy's timeout, failed attempts are retried with backoff, the breaker (shared by every
    * replica when Redis is configured) stops calling a provider that keeps failing, and the
-   * fallback leaves the order `payment-pending` instead of failing the request.
+   * fallback leaves the order `payment-pending` instead of failing the request. The lock on the
+   * order (fleet-wide with Redis) makes two concurrent pay requests charge it once.
    */
   @Timed()
   @Fallback('markPaymentPending')
   @Retry('payments')
   @CircuitBreaker('payments')
   @Timeout('payments')
+  @WithLock('order:{orderId}')
   async pay(orderId: string): Promise<Order> {
     const order = this.find(orderId);
     if (order.status === 'paid') return order;
     const charge = await this.payments.charge(order.id, order.amountCents);
     order.status = 'paid';
     order.chargeId = charge.chargeId;
+    // A real service writes with the fencing token (see fencedUpdate) so that a holder that lost
+    // its lock cannot overwrite a newer holder's write.
+    order.fencingToken = currentLock()?.fencingToken;
     return order;
   }
 

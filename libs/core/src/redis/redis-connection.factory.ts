@@ -136,9 +136,11 @@ async function closeClient(client: KeelRedisClient): Promise<void> {
   }
   // After a clean QUIT ioredis is already ending; disconnect() then would arm a reconnect-guard
   // timer that keeps the process alive for seconds.
-  if (client.status !== 'end') client.disconnect();
+  // (TypeScript narrowed `status` before the awaits; read it afresh.)
+  const isEnded = (): boolean => (client.status as string) === 'end';
+  if (!isEnded()) client.disconnect();
   // Resolve only once the socket is really closed, so nothing outlives the application.
-  if (client.status !== 'end') await Promise.race([ended, delay(1_000)]);
+  if (!isEnded()) await Promise.race([ended, delay(1_000)]);
 }
 
 function delay(ms: number): Promise<void> {
