@@ -104,7 +104,9 @@ describe('locks across processes (real Redis, PostgreSQL)', () => {
     const next = await b.waitForMessage(event('acquired'));
     // Goal TTL + 100 ms; the bound allows 10× that slack so a loaded CI machine cannot flake it
     // (the benchmark and the log give the real figure).
-    console.log(`locks: next holder after SIGKILL in ${Number(next.at) - killedAt} ms (ttl ${ttlMs} ms)`);
+    console.log(
+      `locks: next holder after SIGKILL in ${Number(next.at) - killedAt} ms (ttl ${ttlMs} ms)`,
+    );
     expect(Number(next.at) - killedAt).toBeLessThan(ttlMs + 1_000);
     expect(Number(next.fence)).toBeGreaterThan(Number(held.fence));
   });
