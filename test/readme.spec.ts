@@ -6,7 +6,9 @@ const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
 describe('README', () => {
   it('documents every environment variable Keel reads in the configuration table', () => {
-    const table = readme.slice(readme.indexOf('## Configuration'));
+    const start = readme.search(/^## Configuration$/m);
+    expect(start).toBeGreaterThan(-1);
+    const table = readme.slice(start, readme.indexOf('\n## ', start + 1));
     for (const variable of KEEL_ENV_VARIABLES) {
       expect(table).toContain(`\`${variable.name}\``);
     }
@@ -19,6 +21,28 @@ describe('README', () => {
 });
 
 describe('README library sections', () => {
+  it('has every top-level section, and a synced section per finished library', () => {
+    const headings = readme.match(/^## .*$/gm) ?? [];
+    for (const heading of [
+      '## Quick start',
+      '## @keel/core',
+      '## @keel/health',
+      '## @keel/coordination',
+      '## @keel/locks',
+      '## @keel/registry',
+      '## Configuration',
+      '## Testing',
+      '## Benchmarks',
+      '## Performance',
+    ]) {
+      expect(headings).toContain(heading);
+    }
+    for (const lib of ['coordination', 'locks', 'registry']) {
+      expect(readme).toContain(`<!-- lib:${lib} -->`);
+      expect(readme).toContain(`<!-- /lib:${lib} -->`);
+    }
+  });
+
   it('are in sync with libs/*/README.md (node scripts/sync-readme.mjs)', async () => {
     const { execFileSync } = await import('node:child_process');
     const script = new URL('../scripts/sync-readme.mjs', import.meta.url).pathname;
