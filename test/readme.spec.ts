@@ -51,3 +51,26 @@ describe('README library sections', () => {
     ).not.toThrow();
   });
 });
+
+describe('README example', () => {
+  it('is the tested fixture, verbatim', () => {
+    const fixture = readFileSync(new URL('./fixtures/readme-example.ts', import.meta.url), 'utf8');
+    expect(readme).toContain(fixture);
+  });
+
+  it('boots and runs on embedded defaults', async () => {
+    const { Test } = await import('@nestjs/testing');
+    const { AppModule, PaymentsService } = await import('./fixtures/readme-example.js');
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    try {
+      await expect(app.get(PaymentsService).charge('o-1', 500)).resolves.toEqual({
+        orderId: 'o-1',
+        cents: 500,
+      });
+    } finally {
+      await app.close();
+    }
+  });
+});
