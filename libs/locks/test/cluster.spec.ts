@@ -1,50 +1,21 @@
-import { execFile } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KeelMetrics } from '@keel/core';
 import { isDeadlockError, LockService, RedisLockStore } from '@keel/locks';
 import { Cluster } from 'ioredis';
-import { startRedisServer, type RedisServerHandle } from '../../../test/support/fault-servers.js';
+import { startRedisCluster, type RedisClusterHandle } from '../../../test/support/redis-cluster.js';
 import { uniquePrefix } from '../../../test/support/services.js';
-import { waitFor } from '../../../test/support/wait-for.js';
 import { SETTINGS } from './support.js';
-
-const run = promisify(execFile);
 
 /** Every key one lock's scripts touch shares a hash tag: on a real cluster, no CROSSSLOT. */
 describe('Redis Cluster (3 private masters)', () => {
-  const name = uniquePrefix('locks-cluster');
-  const files = [0, 1, 2].map((i) => `${name}-${i}.conf`);
-  let servers: RedisServerHandle[] = [];
+  let redisCluster: RedisClusterHandle | undefined;
   const clients: Cluster[] = [];
   let a: LockService;
   let b: LockService;
 
   beforeAll(async () => {
-    servers = await Promise.all(
-      files.map((file) =>
-        startRedisServer({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', file] }),
-      ),
-    );
-    await run('redis-cli', [
-      '--cluster',
-      'create',
-      ...servers.map((s) => `127.0.0.1:${s.port}`),
-      '--cluster-replicas',
-      '0',
-      '--cluster-yes',
-    ]);
-    await waitFor(
-      async () =>
-        (
-          await run('redis-cli', ['-p', String(servers[0].port), 'cluster', 'info'])
-        ).stdout.includes('cluster_state:ok'),
-      { message: 'cluster_state:ok' },
-    );
-    const nodes = servers.map((s) => ({ host: '127.0.0.1', port: s.port }));
+    redisCluster = await startRedisCluster();
+    const nodes = [...redisCluster.nodes];
     const cluster = () => {
       const client = new Cluster(nodes, { redisOptions: { disconnectTimeout: 50 } });
       client.on('error', () => undefined);
@@ -66,8 +37,7 @@ describe('Redis Cluster (3 private masters)', () => {
     await a?.beforeApplicationShutdown();
     await b?.beforeApplicationShutdown();
     await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));
-    await Promise.all(servers.map((s) => s.stop()));
-    for (const file of files) rmSync(join(tmpdir(), file), { force: true });
+    await redisCluster?.stop();
   });
 
   it('locks on keys spread over all slots: wake-up and push hand-off, increasing fences', async () => {
