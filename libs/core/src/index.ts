@@ -62,6 +62,7 @@ export {
 
 export {
   RedisConnectionFactory,
+  closeRedisClient,
   describeTarget,
   type KeelRedisClient,
   type TrackedRedisConnection,

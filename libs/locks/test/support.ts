@@ -1,5 +1,4 @@
-import { KeelMetrics } from '@keel/core';
-import { closeQuietly } from '../src/stores/redis-lock.store.js';
+import { KeelMetrics, closeRedisClient } from '@keel/core';
 import { Redis } from 'ioredis';
 import {
   LockService,
@@ -59,7 +58,7 @@ export function redisStore(
     store,
     close: async () => {
       await store.close();
-      await Promise.all([...subscribers, client].map((c) => closeQuietly(c)));
+      await Promise.all([...subscribers, client].map((c) => closeRedisClient(c)));
     },
   };
 }

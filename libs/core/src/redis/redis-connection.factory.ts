@@ -76,7 +76,7 @@ export class RedisConnectionFactory implements OnApplicationShutdown {
     const all = this.connections();
     this.shared.clear();
     this.subscribers.clear();
-    await Promise.all(all.map(({ client }) => closeClient(client)));
+    await Promise.all(all.map(({ client }) => closeRedisClient(client)));
   }
 
   private watch(tracked: TrackedRedisConnection): void {
@@ -122,7 +122,13 @@ function createClient(options: KeelRedisOptions): KeelRedisClient {
   return new Redis({ ...BASE_OPTIONS, ...options });
 }
 
-async function closeClient(client: KeelRedisClient): Promise<void> {
+/**
+ * Closes a Redis connection: QUIT (bounded by a second), a hard disconnect only when QUIT did not
+ * end it, and resolves once the socket is closed. Stores that close a connection before the
+ * application does (a subscriber they own) use this too, so no timer outlives the process.
+ * @publicApi
+ */
+export async function closeRedisClient(client: KeelRedisClient): Promise<void> {
   if (client.status === 'end') return;
   if (client.status === 'wait') {
     client.disconnect();

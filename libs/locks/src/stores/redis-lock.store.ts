@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { KeelRedisClient } from '@keel/core';
+import { closeRedisClient, type KeelRedisClient } from '@keel/core';
 import type {
   LockStore,
   SemaphoreStore,
@@ -177,7 +177,7 @@ export class RedisLockStore implements LockStore {
     this.listeners.clear();
     const subscriber = this.subscriber;
     this.subscriber = undefined;
-    if (subscriber !== undefined) await closeQuietly(subscriber);
+    if (subscriber !== undefined) await closeRedisClient(subscriber);
   }
 
   /** The lock's Redis key; its `{hash tag}` is shared by all keys of the lock. */
@@ -253,26 +253,4 @@ export function defineLockCommands(client: KeelRedisClient): void {
   client.defineCommand('keelSemRelease', { numberOfKeys: 5, lua: SEMAPHORE_RELEASE_SCRIPT });
   client.defineCommand('keelSemExtend', { numberOfKeys: 5, lua: SEMAPHORE_EXTEND_SCRIPT });
   client.defineCommand('keelSemCancel', { numberOfKeys: 5, lua: SEMAPHORE_CANCEL_SCRIPT });
-}
-
-/**
- * QUIT, bounded by a second; only a connection that did not close that way is cut. (ioredis'
- * `disconnect()` after a completed QUIT leaves a 2 s timer behind, which keeps a process alive.)
- * @internal
- */
-export async function closeQuietly(client: KeelRedisClient): Promise<void> {
-  if (client.status === 'end') return;
-  if (client.status === 'wait') {
-    client.disconnect();
-    return;
-  }
-  try {
-    await Promise.race([
-      client.quit(),
-      new Promise((resolve) => setTimeout(resolve, 1_000).unref()),
-    ]);
-  } catch {
-    // already gone
-  }
-  if ((client.status as string) !== 'end') client.disconnect();
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { KeelRedisClient } from '@keel/core';
+import { closeRedisClient, type KeelRedisClient } from '@keel/core';
 import type {
   RawRecord,
   RegistryEvent,
@@ -307,7 +307,7 @@ export class RedisRegistryStore implements RegistryStore {
       },
       close: async () => {
         this.subscribers.delete(subscriber);
-        await quietly(subscriber);
+        await closeRedisClient(subscriber);
       },
     };
   }
@@ -339,7 +339,7 @@ export class RedisRegistryStore implements RegistryStore {
   async close(): Promise<void> {
     const all = [...this.subscribers];
     this.subscribers.clear();
-    await Promise.all(all.map(quietly));
+    await Promise.all(all.map(closeRedisClient));
   }
 
   /** Keys of one service, all under one hash tag. */
@@ -362,16 +362,5 @@ export class RedisRegistryStore implements RegistryStore {
       if (!String((error as Error)?.message).includes('NOSCRIPT')) throw error;
       return this.client.eval(s.lua, keys.length, ...keys, ...args);
     }
-  }
-}
-
-async function quietly(client: KeelRedisClient): Promise<void> {
-  if (client.status === 'end') return;
-  try {
-    await Promise.race([client.quit(), new Promise((resolve) => setTimeout(resolve, 500).unref())]);
-  } catch {
-    // already closed
-  } finally {
-    client.disconnect();
   }
 }
