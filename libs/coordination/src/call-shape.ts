@@ -16,13 +16,3 @@ export function fail(error: unknown, async: boolean): never | Promise<never> {
   if (async) return Promise.reject(error);
   throw error;
 }
-
-/** True for native promises (fast path) and other thenables. @internal */
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value instanceof Promise ||
-    (value !== null &&
-      (typeof value === 'object' || typeof value === 'function') &&
-      typeof (value as { then?: unknown }).then === 'function')
-  );
-}

@@ -6,8 +6,9 @@ import {
   type PolicyFactory,
   type PolicyInterceptor,
   type PolicyTarget,
+  isPromiseLike,
 } from '@keel/core';
-import { fail, isThenable, returnsPromise } from '../call-shape.js';
+import { fail, returnsPromise } from '../call-shape.js';
 import { COORDINATION_SETTINGS } from '../coordination.constants.js';
 import {
   resolvePolicyOptions,
@@ -126,7 +127,7 @@ function breakerInterceptor(breaker: CircuitBreaker, async: boolean): PolicyInte
       breaker.failure(permit, error, timed ? performance.now() - start : 0);
       throw error;
     }
-    if (isThenable(result)) {
+    if (isPromiseLike(result)) {
       return !timed && permit === PERMIT_CALL
         ? result.then(closedOk, closedError)
         : settle(result, permit, start);

@@ -11,9 +11,10 @@ import {
   type PolicyFactory,
   type PolicyInterceptor,
   type PolicyTarget,
+  isPromiseLike,
 } from '@keel/core';
 import type { Counter } from 'prom-client';
-import { fail, isThenable, returnsPromise } from '../call-shape.js';
+import { fail, returnsPromise } from '../call-shape.js';
 import { COORDINATION_SETTINGS, METRICS } from '../coordination.constants.js';
 import {
   resolvePolicyOptions,
@@ -137,7 +138,7 @@ function localInterceptor(bulkhead: LocalBulkhead, async: boolean): PolicyInterc
       bulkhead.release();
       throw error;
     }
-    if (isThenable(result)) return releaseAfter(result);
+    if (isPromiseLike(result)) return releaseAfter(result);
     bulkhead.release();
     return result;
   };

@@ -6,8 +6,8 @@ import {
   type PolicyFactory,
   type PolicyInterceptor,
   type PolicyTarget,
+  isPromiseLike,
 } from '@keel/core';
-import { isThenable } from '../call-shape.js';
 import { isValidationFailedError } from '../coordination.errors.js';
 import { compileErrorFilter } from '../error-filter.js';
 import type { FallbackDeclaration } from './fallback.decorator.js';
@@ -57,7 +57,7 @@ export class FallbackPolicyFactory implements PolicyFactory<FallbackDeclaration>
       } catch (error) {
         return handle(invocation, error);
       }
-      return isThenable(result) ? awaitResult(result, invocation) : result;
+      return isPromiseLike(result) ? awaitResult(result, invocation) : result;
     };
   }
 }

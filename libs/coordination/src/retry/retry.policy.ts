@@ -7,9 +7,9 @@ import {
   type PolicyFactory,
   type PolicyInterceptor,
   type PolicyTarget,
+  isPromiseLike,
 } from '@keel/core';
 import type { Counter } from 'prom-client';
-import { isThenable } from '../call-shape.js';
 import { COORDINATION_SETTINGS, METRICS } from '../coordination.constants.js';
 import {
   resolvePolicyOptions,
@@ -106,7 +106,7 @@ export class RetryPolicyFactory
       }
       // One rejection handler and no async frame on the success path: a passed-through value
       // costs one derived promise.
-      if (isThenable(result)) {
+      if (isPromiseLike(result)) {
         return result.then(undefined, (error: unknown) => loop(invocation, next, error, startedAt));
       }
       return result;

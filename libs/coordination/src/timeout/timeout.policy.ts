@@ -8,10 +8,10 @@ import {
   type PolicyFactory,
   type PolicyInterceptor,
   type PolicyTarget,
+  isPromiseLike,
 } from '@keel/core';
 import { KeelDecoratorError } from '@keel/core';
 import type { Counter } from 'prom-client';
-import { isThenable } from '../call-shape.js';
 import { COORDINATION_SETTINGS, METRICS } from '../coordination.constants.js';
 import {
   resolvePolicyOptions,
@@ -91,13 +91,13 @@ export class TimeoutPolicyFactory
         const result = RequestContext.runWithValue(TIMEOUT_CONTEXT_KEY, call, () =>
           invoke(call, invocation, next),
         );
-        return isThenable(result) ? list.race(call, result) : result;
+        return isPromiseLike(result) ? list.race(call, result) : result;
       };
     }
     return (invocation: Invocation, next: Next) => {
       const call = new PendingCall(Date.now() + ms);
       const result = invoke(call, invocation, next);
-      return isThenable(result) ? list.race(call, result) : result;
+      return isPromiseLike(result) ? list.race(call, result) : result;
     };
   }
 }
