@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
-import { KeelMetrics } from '@keel/core';
-import type { Counter, Gauge, Histogram } from 'prom-client';
+import { KeelMetrics, type FastHistogram, type FastHistogramChild } from '@keel/core';
+import type { Counter, Gauge } from 'prom-client';
 import { HeldLock, ReentrantLock, type HoldTarget, type Lock, type LockHost } from './lock.js';
 import { currentScope, runHolding, runInScope, type LockScope } from './lock-context.js';
 import { LOCKS_SETTINGS, LOCK_METRICS } from './locks.constants.js';
@@ -81,8 +81,8 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
   private chains = 0;
   private sequence = 0;
   private closed = false;
-  private readonly acquireSeconds: Histogram<'outcome'>;
-  private readonly acquiredSeconds: { observe(value: number): void };
+  private readonly acquireSeconds: FastHistogram<'outcome'>;
+  private readonly acquiredSeconds: FastHistogramChild;
   private readonly contended: Counter;
   private readonly timeouts: Counter;
   private readonly lostTotal: Counter<'reason'>;
@@ -95,13 +95,14 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
     @Inject(LOCKS_SETTINGS) private readonly settings: LocksSettings,
     @Inject(KeelMetrics) metrics: KeelMetrics,
   ) {
-    this.acquireSeconds = metrics.histogram({
+    // Observed on every acquisition: the label set is resolved once (see FastHistogram).
+    this.acquireSeconds = metrics.fastHistogram({
       name: LOCK_METRICS.acquireSeconds,
       help: 'Time to acquire a Keel lock (waiting included), in seconds',
       labelNames: ['outcome'] as const,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     });
-    this.acquiredSeconds = this.acquireSeconds.labels({ outcome: 'acquired' });
+    this.acquiredSeconds = this.acquireSeconds.child({ outcome: 'acquired' });
     this.contended = metrics.counter({
       name: LOCK_METRICS.contended,
       help: 'Lock acquisitions that found the lock held and had to wait',
