@@ -8,7 +8,7 @@ import {
   type PolicyTarget,
   isPromiseLike,
 } from '@keel/core';
-import { fail, returnsPromise } from '../call-shape.js';
+import { fail } from '../call-shape.js';
 import { COORDINATION_SETTINGS } from '../coordination.constants.js';
 import {
   resolvePolicyOptions,
@@ -84,7 +84,7 @@ export class CircuitBreakerPolicyFactory implements PolicyFactory<
       typeof v === 'function' ? `fn:${(v as Function).name}` : v,
     );
     const breaker = this.registry.obtain(policy, fingerprint, target.label);
-    return breakerInterceptor(breaker, returnsPromise(target));
+    return breakerInterceptor(breaker, target.returnsPromise);
   }
 }
 

@@ -14,7 +14,7 @@ import {
   isPromiseLike,
 } from '@keel/core';
 import type { Counter } from 'prom-client';
-import { fail, returnsPromise } from '../call-shape.js';
+import { fail } from '../call-shape.js';
 import { COORDINATION_SETTINGS, METRICS } from '../coordination.constants.js';
 import {
   resolvePolicyOptions,
@@ -99,7 +99,7 @@ export class BulkheadPolicyFactory
         `${target.label}: @Bulkhead '${limits.name}' is already declared by ${existing.site} with different options`,
       );
     }
-    const async = returnsPromise(target);
+    const async = target.returnsPromise;
     let bulkhead = existing?.bulkhead;
     if (bulkhead === undefined) {
       if (scope === 'fleet' && this.core.redis !== undefined) {

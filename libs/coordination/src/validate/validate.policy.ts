@@ -11,7 +11,7 @@ import {
 } from '@keel/core';
 import { Ajv } from 'ajv';
 import type { Counter } from 'prom-client';
-import { fail, returnsPromise } from '../call-shape.js';
+import { fail } from '../call-shape.js';
 import { COORDINATION_SETTINGS, METRICS } from '../coordination.constants.js';
 import { ValidationFailedError, type ValidationProblem } from '../coordination.errors.js';
 import type { CoordinationSettings, JsonSchemaRuleSet } from '../coordination.options.js';
@@ -107,7 +107,7 @@ export class ValidatePolicyFactory implements PolicyFactory<{
         `${target.label}: @Validate schema is invalid: ${(error as Error).message}`,
       );
     }
-    const async = returnsPromise(target);
+    const async = target.returnsPromise;
     const counter = this.failures.labels({ name: target.label });
     const label = target.label;
 

@@ -173,6 +173,8 @@ describe('method-policy engine', () => {
     expect(byMethod.get('syncMethod')?.handlerType).toBe('provider');
     expect(byMethod.get('get')?.label).toBe('ThingsController.get');
     expect(byMethod.get('writtenInnerFirst')?.parameterNames).toEqual(['value']);
+    expect(byMethod.get('writtenInnerFirst')?.returnsPromise).toBe(true);
+    expect(byMethod.get('syncMethod')?.returnsPromise).toBe(false);
     app.get(ThingsController).onCreated({});
     expect(trace).toEqual(['retry:evt']);
   });

@@ -146,6 +146,9 @@ export class PolicyExplorer implements OnModuleInit, OnApplicationShutdown {
       handlerType: isController
         ? handlerTypeOf(Reflect.get(prototype, record.methodName) as Function)
         : 'provider',
+      returnsPromise:
+        record.original.constructor?.name === 'AsyncFunction' ||
+        Reflect.getMetadata('design:returntype', prototype, record.methodName) === Promise,
       policies: declarations,
     };
     const interceptors: PolicyInterceptor[] = [];

@@ -26,6 +26,11 @@ export interface PolicyTarget {
   readonly prototype: object;
   /** HTTP route handler, microservice handler, or a plain provider method. */
   readonly handlerType: HandlerType;
+  /**
+   * True when the method returns a promise (an `async` method, or one whose declared return type
+   * is `Promise`). Policies then report refusals as rejections, never as synchronous throws.
+   */
+  readonly returnsPromise: boolean;
   /** Every policy on this method, in canonical order. */
   readonly policies: readonly PolicyDeclaration[];
 }
