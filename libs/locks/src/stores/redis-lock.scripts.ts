@@ -1,3 +1,5 @@
+import { nextFenceLua } from './fence.lua.js';
+
 /**
  * Lua scripts of the Redis lock store. Each script touches only the keys of one lock, which all
  * share the lock's `{hash tag}`: KEYS[1] the lock (value `token|fence`, PX expiry), KEYS[2] the
@@ -28,18 +30,9 @@ local function nowus()
 end
 local function nowms() return math.floor(nowus() / 1000) end
 
--- next fence = max(last + 1, now in µs). SET ... GET writes and reads the counter in one command;
--- only when the clock has not moved past the last fence (same µs, or a clock step back) is a
--- second write needed. The counter outlives the last grant on the key by an hour; after that
--- the clock alone keeps tokens increasing (see the README on clock steps).
+-- next fence: see fence.lua.ts.
 local function next_fence()
-  local f = nowus()
-  local fs = string.format('%.0f', f)
-  local last = redis.call('SET', F, fs, 'PX', 3600000, 'GET')
-  if last and tonumber(last) >= f then
-    fs = string.format('%.0f', tonumber(last) + 1)
-    redis.call('SET', F, fs, 'PX', 3600000)
-  end
+  ${nextFenceLua('F', 'nowus()', 'fs')}
   return fs
 end
 
@@ -142,13 +135,7 @@ return {1, fs, tonumber(ttl)}
  */
 export const TRY_SCRIPT = `
 local t = redis.call('TIME')
-local f = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local fs = string.format('%.0f', f)
-local last = redis.call('SET', KEYS[2], fs, 'PX', 3600000, 'GET')
-if last and tonumber(last) >= f then
-  fs = string.format('%.0f', tonumber(last) + 1)
-  redis.call('SET', KEYS[2], fs, 'PX', 3600000)
-end
+${nextFenceLua('KEYS[2]', 'tonumber(t[1]) * 1000000 + tonumber(t[2])', 'fs')}
 if redis.call('SET', KEYS[1], ARGV[1] .. '|' .. fs, 'NX', 'PX', ARGV[2]) then
   return fs
 end

@@ -1,3 +1,5 @@
+import { nextFenceLua } from './fence.lua.js';
+
 /**
  * Lua scripts of weighted semaphores (and read-write locks, which are semaphores where a reader
  * takes one permit and a writer all of them). Keys, all under one `{hash tag}`: KEYS[1] the
@@ -15,13 +17,7 @@ local nowus = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local nowms = math.floor(nowus / 1000)
 
 local function next_fence()
-  local f = nowus
-  local fs = string.format('%.0f', f)
-  local last = redis.call('SET', F, fs, 'PX', 3600000, 'GET')
-  if last and tonumber(last) >= f then
-    fs = string.format('%.0f', tonumber(last) + 1)
-    redis.call('SET', F, fs, 'PX', 3600000)
-  end
+  ${nextFenceLua('F', 'nowus', 'fs')}
   return fs
 end
 
