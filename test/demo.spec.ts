@@ -209,6 +209,8 @@ describe('demo app', () => {
       app = created.app;
       await app.listen(0, '127.0.0.1');
       const res = await request(app.getHttpServer()).get('/health/ready');
+      // The Redis check did report (so there was something to leak), naming host and port only.
+      expect(res.body.details.redis).toMatchObject({ target: `127.0.0.1:${url.port || '6379'}` });
       expect(JSON.stringify(res.body)).not.toContain(pass);
       expect(JSON.stringify(res.body)).not.toContain('redis://');
     });
