@@ -13,7 +13,9 @@ import {
   TRY_SCRIPT,
   CANCEL_SCRIPT,
   EXTEND_SCRIPT,
+  RELEASE_MANY_SCRIPT,
   RELEASE_SCRIPT,
+  TRY_MANY_SCRIPT,
 } from './redis-lock.scripts.js';
 import {
   SEMAPHORE_ACQUIRE_SCRIPT,
@@ -31,6 +33,8 @@ interface LockCommands {
   keelLockAcquire(...args: (string | number)[]): Promise<ScriptReply>;
   keelLockTry(...args: (string | number)[]): Promise<string | number>;
   keelLockRelease(...args: (string | number)[]): Promise<number>;
+  keelLockTryMany(...args: (string | number)[]): Promise<(string | number)[]>;
+  keelLockReleaseMany(...args: (string | number)[]): Promise<number[]>;
   keelLockExtend(...args: (string | number)[]): Promise<number>;
   keelLockCancel(...args: (string | number)[]): Promise<number>;
   keelLockBump(...args: (string | number)[]): Promise<number>;
@@ -38,6 +42,28 @@ interface LockCommands {
   keelSemRelease(...args: (string | number)[]): Promise<number>;
   keelSemExtend(...args: (string | number)[]): Promise<number>;
   keelSemCancel(...args: (string | number)[]): Promise<number>;
+}
+
+/**
+ * Most operations one coalesced script call carries: bounds how long one call keeps Redis busy
+ * (about 5 µs per lock).
+ */
+const MAX_BATCH = 128;
+
+interface PendingTry {
+  readonly lock: string;
+  readonly token: string;
+  readonly ttlMs: number;
+  readonly resolve: (result: StoreAcquireResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface PendingRelease {
+  readonly lock: string;
+  readonly key: string;
+  readonly value: string;
+  readonly resolve: (released: boolean) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 /** Options of {@link RedisLockStore}. @publicApi */
@@ -67,12 +93,20 @@ export class RedisLockStore implements LockStore {
   readonly semaphores: SemaphoreStore;
   private subscribed: Promise<void> | undefined;
   private closed = false;
+  /**
+   * Uncontended attempts and releases issued in the same tick go to Redis as one script call
+   * (see TRY_MANY_SCRIPT). Off for a cluster: one script cannot span hash slots.
+   */
+  private readonly coalesce: boolean;
+  private tries: PendingTry[] = [];
+  private releases: PendingRelease[] = [];
 
   constructor(private readonly options: RedisLockStoreOptions) {
     this.channel = `${options.prefix}wake:${randomBytes(8).toString('hex')}`;
     this.client = options.client as KeelRedisClient & LockCommands;
     defineLockCommands(options.client);
     this.semaphores = this.semaphoreStore();
+    this.coalesce = (options.client as { isCluster?: boolean }).isCluster !== true;
   }
 
   async tryAcquire(
@@ -82,11 +116,17 @@ export class RedisLockStore implements LockStore {
     mode: StoreAcquireMode,
   ): Promise<StoreAcquireResult> {
     if (!mode.fair && !mode.enqueue && !mode.queued) {
-      const base = this.lockKey(key);
-      const result = await this.client.keelLockTry(base, `${base}:fence`, token, Math.ceil(ttlMs));
-      return typeof result === 'string'
-        ? { acquired: true, fence: Number(result), validityMs: ttlMs }
-        : { acquired: false, retryAfterMs: Math.max(0, result) };
+      const lock = this.lockKey(key);
+      if (!this.coalesce) {
+        return tryResult(
+          await this.client.keelLockTry(lock, `${lock}:fence`, token, Math.ceil(ttlMs)),
+          ttlMs,
+        );
+      }
+      return new Promise((resolve, reject) => {
+        if (this.tries.push({ lock, token, ttlMs, resolve, reject }) === 1)
+          process.nextTick(this.flushTries);
+      });
     }
     if (mode.enqueue) await this.ready();
     return reply(
@@ -104,7 +144,86 @@ export class RedisLockStore implements LockStore {
   }
 
   async release(key: string, token: string, fence: number): Promise<boolean> {
-    return (await this.client.keelLockRelease(...this.keys(key), `${token}|${fence}`)) === 1;
+    const value = `${token}|${fence}`;
+    if (!this.coalesce) return (await this.client.keelLockRelease(...this.keys(key), value)) === 1;
+    return new Promise((resolve, reject) => {
+      if (this.releases.push({ lock: this.lockKey(key), key, value, resolve, reject }) === 1)
+        process.nextTick(this.flushReleases);
+    });
+  }
+
+  private readonly flushTries = (): void => {
+    const batch = this.tries;
+    this.tries = [];
+    for (let from = 0; from < batch.length; from += MAX_BATCH) {
+      const part = batch.length <= MAX_BATCH ? batch : batch.slice(from, from + MAX_BATCH);
+      if (part.length === 1) {
+        const op = part[0];
+        this.client
+          .keelLockTry(op.lock, `${op.lock}:fence`, op.token, Math.ceil(op.ttlMs))
+          .then((result) => op.resolve(tryResult(result, op.ttlMs)), op.reject);
+        continue;
+      }
+      const n = part.length;
+      const args: (string | number)[] = new Array(1 + 3 * n);
+      args[0] = n;
+      for (let i = 0; i < n; i++) {
+        const op = part[i];
+        args[1 + i] = op.lock;
+        args[1 + n + 2 * i] = op.token;
+        args[2 + n + 2 * i] = Math.ceil(op.ttlMs);
+      }
+      this.client.keelLockTryMany(...args).then(
+        (results) => {
+          for (let i = 0; i < n; i++) {
+            const result = results[i];
+            if (typeof result === 'string' && result.startsWith('E:'))
+              part[i].reject(new Error(result.slice(2)));
+            else part[i].resolve(tryResult(result, part[i].ttlMs));
+          }
+        },
+        (error: unknown) => {
+          for (const op of part) op.reject(error);
+        },
+      );
+    }
+  };
+
+  private readonly flushReleases = (): void => {
+    const batch = this.releases;
+    this.releases = [];
+    for (let from = 0; from < batch.length; from += MAX_BATCH) {
+      const part = batch.length <= MAX_BATCH ? batch : batch.slice(from, from + MAX_BATCH);
+      if (part.length === 1) {
+        this.releaseOne(part[0]);
+        continue;
+      }
+      const n = part.length;
+      const args: (string | number)[] = new Array(1 + 2 * n);
+      args[0] = n;
+      for (let i = 0; i < n; i++) {
+        args[1 + i] = part[i].lock;
+        args[1 + n + i] = part[i].value;
+      }
+      this.client.keelLockReleaseMany(...args).then(
+        (results) => {
+          for (let i = 0; i < n; i++) {
+            // 2: waiters are queued; the full release script hands the lock on.
+            if (results[i] === 2) this.releaseOne(part[i]);
+            else part[i].resolve(results[i] === 1);
+          }
+        },
+        (error: unknown) => {
+          for (const op of part) op.reject(error);
+        },
+      );
+    }
+  };
+
+  private releaseOne(op: PendingRelease): void {
+    this.client
+      .keelLockRelease(...this.keys(op.key), op.value)
+      .then((result) => op.resolve(result === 1), op.reject);
   }
 
   async extend(key: string, token: string, fence: number, ttlMs: number): Promise<boolean> {
@@ -233,6 +352,12 @@ export class RedisLockStore implements LockStore {
   }
 }
 
+function tryResult(result: string | number, ttlMs: number): StoreAcquireResult {
+  return typeof result === 'string'
+    ? { acquired: true, fence: Number(result), validityMs: ttlMs }
+    : { acquired: false, retryAfterMs: Math.max(0, result) };
+}
+
 function reply([ok, fence, ms]: ScriptReply): StoreAcquireResult {
   return ok === 1
     ? { acquired: true, fence: Number(fence), validityMs: Number(ms) }
@@ -246,6 +371,9 @@ export function defineLockCommands(client: KeelRedisClient): void {
   client.defineCommand('keelLockAcquire', { numberOfKeys: 4, lua: ACQUIRE_SCRIPT });
   client.defineCommand('keelLockTry', { numberOfKeys: 2, lua: TRY_SCRIPT });
   client.defineCommand('keelLockRelease', { numberOfKeys: 4, lua: RELEASE_SCRIPT });
+  // The batch scripts take the number of keys as their first argument.
+  client.defineCommand('keelLockTryMany', { lua: TRY_MANY_SCRIPT });
+  client.defineCommand('keelLockReleaseMany', { lua: RELEASE_MANY_SCRIPT });
   client.defineCommand('keelLockExtend', { numberOfKeys: 1, lua: EXTEND_SCRIPT });
   client.defineCommand('keelLockCancel', { numberOfKeys: 4, lua: CANCEL_SCRIPT });
   client.defineCommand('keelLockBump', { numberOfKeys: 2, lua: BUMP_SCRIPT });
