@@ -58,7 +58,6 @@ describe('RedisLockStore coalescing', () => {
     expect(await Promise.all(held.map((lock) => lock.release()))).toEqual(held.map(() => true));
     expect(await scriptCalls()).toBe(2);
     expect(await admin.keys('coalesce:{k*}')).toEqual([]);
-    // Fencing tokens are per key: the next round's token of every key is higher.
     const again = await Promise.all(held.map((lock) => locks.acquire(lock.key)));
     again.forEach((lock, i) => expect(lock.fencingToken).toBeGreaterThan(held[i].fencingToken));
     await Promise.all(again.map((lock) => lock.release()));
@@ -75,22 +74,27 @@ describe('RedisLockStore coalescing', () => {
     await granted[0].release();
   });
 
-  it('fails only the attempt whose keys are broken, not the others in its call', async () => {
+  it('a call that fails leaves no lock behind and fails every attempt in it', async () => {
     const locks = open();
-    // Someone else's hash where the fence counter of 'broken' lives.
-    await admin.hset('coalesce:{broken}:fence', 'field', 'value');
-    const [a, broken, b] = await Promise.allSettled([
-      locks.acquire('fine-a'),
-      locks.acquire('broken'),
-      locks.acquire('fine-b'),
-    ]);
-    expect(a.status).toBe('fulfilled');
-    expect(b.status).toBe('fulfilled');
-    expect(broken.status).toBe('rejected');
-    expect(String((broken as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
-    expect(await admin.exists('coalesce:{broken}')).toBe(0);
-    await (a as PromiseFulfilledResult<Lock>).value.release();
-    await (b as PromiseFulfilledResult<Lock>).value.release();
+    // Someone else's hash where the store's fence counter lives.
+    await admin.hset('coalesce:fence', 'field', 'value');
+    const attempts = await Promise.allSettled(['a', 'b', 'c'].map((key) => locks.acquire(key)));
+    for (const attempt of attempts) {
+      expect(attempt.status).toBe('rejected');
+      expect(String((attempt as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
+    }
+    expect(await admin.keys('coalesce:{*')).toEqual([]);
+  });
+
+  it('fencing tokens increase across keys, one counter for the whole store', async () => {
+    const locks = open();
+    const first = await Promise.all(['p', 'q', 'r'].map((key) => locks.acquire(key)));
+    const tokens = first.map((lock) => lock.fencingToken);
+    expect(new Set(tokens).size).toBe(3);
+    const later = await locks.acquire('s');
+    expect(later.fencingToken).toBeGreaterThan(Math.max(...tokens));
+    await Promise.all([...first, later].map((lock) => lock.release()));
+    expect(await admin.keys('coalesce:*fence*')).toEqual(['coalesce:fence']);
   });
 
   it('a coalesced release of a lost hold reports it and leaves the new holder alone', async () => {

@@ -95,9 +95,12 @@ export class RedisLockStore implements LockStore {
   private closed = false;
   /**
    * Uncontended attempts and releases issued in the same tick go to Redis as one script call
-   * (see TRY_MANY_SCRIPT). Off for a cluster: one script cannot span hash slots.
+   * (see TRY_MANY_SCRIPT), and one fence counter serves every lock of the store. Neither works
+   * on a cluster, where one script cannot span hash slots.
    */
-  private readonly coalesce: boolean;
+  private readonly standalone: boolean;
+  /** The store-wide fence counter (standalone and Sentinel). */
+  private readonly sharedFence: string;
   private tries: PendingTry[] = [];
   private releases: PendingRelease[] = [];
 
@@ -106,7 +109,8 @@ export class RedisLockStore implements LockStore {
     this.client = options.client as KeelRedisClient & LockCommands;
     defineLockCommands(options.client);
     this.semaphores = this.semaphoreStore();
-    this.coalesce = (options.client as { isCluster?: boolean }).isCluster !== true;
+    this.standalone = (options.client as { isCluster?: boolean }).isCluster !== true;
+    this.sharedFence = `${options.prefix}fence`;
   }
 
   async tryAcquire(
@@ -117,9 +121,9 @@ export class RedisLockStore implements LockStore {
   ): Promise<StoreAcquireResult> {
     if (!mode.fair && !mode.enqueue && !mode.queued) {
       const lock = this.lockKey(key);
-      if (!this.coalesce) {
+      if (!this.standalone) {
         return tryResult(
-          await this.client.keelLockTry(lock, `${lock}:fence`, token, Math.ceil(ttlMs)),
+          await this.client.keelLockTry(lock, this.fenceKey(lock), token, Math.ceil(ttlMs)),
           ttlMs,
         );
       }
@@ -145,7 +149,7 @@ export class RedisLockStore implements LockStore {
 
   async release(key: string, token: string, fence: number): Promise<boolean> {
     const value = `${token}|${fence}`;
-    if (!this.coalesce) return (await this.client.keelLockRelease(...this.keys(key), value)) === 1;
+    if (!this.standalone) return (await this.client.keelLockRelease(...this.keys(key), value)) === 1;
     return new Promise((resolve, reject) => {
       if (this.releases.push({ lock: this.lockKey(key), key, value, resolve, reject }) === 1)
         process.nextTick(this.flushReleases);
@@ -160,27 +164,23 @@ export class RedisLockStore implements LockStore {
       if (part.length === 1) {
         const op = part[0];
         this.client
-          .keelLockTry(op.lock, `${op.lock}:fence`, op.token, Math.ceil(op.ttlMs))
+          .keelLockTry(op.lock, this.sharedFence, op.token, Math.ceil(op.ttlMs))
           .then((result) => op.resolve(tryResult(result, op.ttlMs)), op.reject);
         continue;
       }
       const n = part.length;
-      const args: (string | number)[] = new Array(1 + 3 * n);
-      args[0] = n;
+      const args: (string | number)[] = new Array(2 + 3 * n);
+      args[0] = n + 1;
+      args[1] = this.sharedFence;
       for (let i = 0; i < n; i++) {
         const op = part[i];
-        args[1 + i] = op.lock;
-        args[1 + n + 2 * i] = op.token;
-        args[2 + n + 2 * i] = Math.ceil(op.ttlMs);
+        args[2 + i] = op.lock;
+        args[2 + n + 2 * i] = op.token;
+        args[3 + n + 2 * i] = Math.ceil(op.ttlMs);
       }
       this.client.keelLockTryMany(...args).then(
         (results) => {
-          for (let i = 0; i < n; i++) {
-            const result = results[i];
-            if (typeof result === 'string' && result.startsWith('E:'))
-              part[i].reject(new Error(result.slice(2)));
-            else part[i].resolve(tryResult(result, part[i].ttlMs));
-          }
+          for (let i = 0; i < n; i++) part[i].resolve(tryResult(results[i], part[i].ttlMs));
         },
         (error: unknown) => {
           for (const op of part) op.reject(error);
@@ -306,7 +306,11 @@ export class RedisLockStore implements LockStore {
 
   private keys(key: string): [string, string, string, string] {
     const base = this.lockKey(key);
-    return [base, `${base}:fence`, `${base}:q`, `${base}:qe`];
+    return [base, this.fenceKey(base), `${base}:q`, `${base}:qe`];
+  }
+
+  private fenceKey(lock: string): string {
+    return this.standalone ? this.sharedFence : `${lock}:fence`;
   }
 
   private semaphoreStore(): SemaphoreStore {

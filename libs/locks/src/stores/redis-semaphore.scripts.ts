@@ -17,7 +17,7 @@ local nowus = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local nowms = math.floor(nowus / 1000)
 
 local function next_fence()
-  ${nextFenceLua('F', 'nowus', 'fs')}
+  ${nextFenceLua('F', "string.format('%.0f', nowus)", 'fs')}
   return fs
 end
 
