@@ -20,12 +20,12 @@ import { Mutex } from 'redis-semaphore';
 import { median, percentile, printTable, reportMetric } from './report.js';
 
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const ROUNDS = Number(process.env.LOCKS_BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.LOCKS_BENCH_ROUNDS ?? 11);
 const CONTENDED_ROUNDS = Number(process.env.LOCKS_BENCH_CONTENDED_ROUNDS ?? 3);
 const CONTENDED_MS = Number(process.env.LOCKS_BENCH_CONTENDED_MS ?? 3_000);
-const SEQUENTIAL_OPS = 3_000;
+const SEQUENTIAL_OPS = 1_500;
 const PARALLEL_WORKERS = 50;
-const PARALLEL_OPS_PER_WORKER = 200;
+const PARALLEL_OPS_PER_WORKER = 120;
 const CONTENDERS = 10;
 const TTL_MS = 10_000;
 

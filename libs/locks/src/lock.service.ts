@@ -12,7 +12,12 @@ import {
   type LockLostReason,
 } from './locks.errors.js';
 import type { AcquireOptions, LocksSettings } from './interfaces/locks-options.interface.js';
-import { LockStore, type WaiterEvent } from './stores/lock.store.js';
+import {
+  LockStore,
+  type StoreAcquireMode,
+  type StoreAcquireResult,
+  type WaiterEvent,
+} from './stores/lock.store.js';
 
 /** Longest sleep of a waiter between checks: keeps its queue entry alive and covers a lost message. */
 const RECHECK_MS = 1_000;
@@ -252,15 +257,7 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
   }
 
   private lockTarget(key: string): HoldTarget {
-    const store = this.store;
-    return {
-      key,
-      exclusive: true,
-      tryAcquire: (token, ttlMs, mode) => store.tryAcquire(key, token, ttlMs, mode),
-      release: (token, fence) => store.release(key, token, fence),
-      extend: (token, fence, ttlMs) => store.extend(key, token, fence, ttlMs),
-      cancel: (token) => store.cancel(key, token),
-    };
+    return new LockTarget(this.store, key);
   }
 
   private semaphoreTarget(
@@ -595,5 +592,26 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
       this.scopeOf.set(lock, scope);
     }
     return lock;
+  }
+}
+
+/** A plain lock as a hold target: one object per acquisition, on the uncontended path. */
+class LockTarget implements HoldTarget {
+  readonly exclusive = true;
+  constructor(
+    private readonly store: LockStore,
+    readonly key: string,
+  ) {}
+  tryAcquire(token: string, ttlMs: number, mode: StoreAcquireMode): Promise<StoreAcquireResult> {
+    return this.store.tryAcquire(this.key, token, ttlMs, mode);
+  }
+  release(token: string, fence: number): Promise<boolean> {
+    return this.store.release(this.key, token, fence);
+  }
+  extend(token: string, fence: number, ttlMs: number): Promise<boolean> {
+    return this.store.extend(this.key, token, fence, ttlMs);
+  }
+  cancel(token: string): Promise<void> {
+    return this.store.cancel(this.key, token);
   }
 }

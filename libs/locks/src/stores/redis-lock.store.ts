@@ -113,25 +113,32 @@ export class RedisLockStore implements LockStore {
     this.sharedFence = `${options.prefix}fence`;
   }
 
-  async tryAcquire(
+  tryAcquire(
     key: string,
     token: string,
     ttlMs: number,
     mode: StoreAcquireMode,
   ): Promise<StoreAcquireResult> {
-    if (!mode.fair && !mode.enqueue && !mode.queued) {
-      const lock = this.lockKey(key);
-      if (!this.standalone) {
-        return tryResult(
-          await this.client.keelLockTry(lock, this.fenceKey(lock), token, Math.ceil(ttlMs)),
-          ttlMs,
-        );
-      }
-      return new Promise((resolve, reject) => {
-        if (this.tries.push({ lock, token, ttlMs, resolve, reject }) === 1)
-          process.nextTick(this.flushTries);
-      });
+    if (mode.fair || mode.enqueue || mode.queued)
+      return this.acquireQueued(key, token, ttlMs, mode);
+    const lock = this.lockKey(key);
+    if (!this.standalone) {
+      return this.client
+        .keelLockTry(lock, this.fenceKey(lock), token, Math.ceil(ttlMs))
+        .then((result) => tryResult(result, ttlMs));
     }
+    return new Promise((resolve, reject) => {
+      if (this.tries.push({ lock, token, ttlMs, resolve, reject }) === 1)
+        process.nextTick(this.flushTries);
+    });
+  }
+
+  private async acquireQueued(
+    key: string,
+    token: string,
+    ttlMs: number,
+    mode: StoreAcquireMode,
+  ): Promise<StoreAcquireResult> {
     if (mode.enqueue) await this.ready();
     return reply(
       await this.client.keelLockAcquire(
@@ -147,9 +154,10 @@ export class RedisLockStore implements LockStore {
     );
   }
 
-  async release(key: string, token: string, fence: number): Promise<boolean> {
+  release(key: string, token: string, fence: number): Promise<boolean> {
     const value = `${token}|${fence}`;
-    if (!this.standalone) return (await this.client.keelLockRelease(...this.keys(key), value)) === 1;
+    if (!this.standalone)
+      return this.client.keelLockRelease(...this.keys(key), value).then((result) => result === 1);
     return new Promise((resolve, reject) => {
       if (this.releases.push({ lock: this.lockKey(key), key, value, resolve, reject }) === 1)
         process.nextTick(this.flushReleases);
