@@ -68,6 +68,7 @@ export {
   type TrackedRedisConnection,
 } from './redis/redis-connection.factory.js';
 export type { KeelRedisOptions } from './redis/redis.interfaces.js';
+export { RedisScript } from './redis/redis-script.js';
 
 export { Timed, type TimedOptions } from './timed/timed.decorator.js';
 export { METHOD_DURATION_METRIC, outcomeOf, isPromiseLike } from './timed/timed.policy.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeRedisClient, type KeelRedisClient } from '@keel/core';
+import { RedisScript, closeRedisClient, type KeelRedisClient } from '@keel/core';
 import type {
   LockStore,
   SemaphoreStore,
@@ -28,21 +28,6 @@ import {
 export const QUEUE_LEASE_MS = 3_000;
 
 type ScriptReply = [number, string, number];
-
-interface LockCommands {
-  keelLockAcquire(...args: (string | number)[]): Promise<ScriptReply>;
-  keelLockTry(...args: (string | number)[]): Promise<string | number>;
-  keelLockRelease(...args: (string | number)[]): Promise<number>;
-  keelLockTryMany(...args: (string | number)[]): Promise<(string | number)[]>;
-  keelLockReleaseMany(...args: (string | number)[]): Promise<number[]>;
-  keelLockExtend(...args: (string | number)[]): Promise<number>;
-  keelLockCancel(...args: (string | number)[]): Promise<number>;
-  keelLockBump(...args: (string | number)[]): Promise<number>;
-  keelSemAcquire(...args: (string | number)[]): Promise<ScriptReply>;
-  keelSemRelease(...args: (string | number)[]): Promise<number>;
-  keelSemExtend(...args: (string | number)[]): Promise<number>;
-  keelSemCancel(...args: (string | number)[]): Promise<number>;
-}
 
 /**
  * Most operations one coalesced script call carries: bounds how long one call keeps Redis busy
@@ -88,7 +73,7 @@ export class RedisLockStore implements LockStore {
   readonly pushHandoff = true;
   /** Channel on which this instance's waiters hear grants and wake-ups. */
   readonly channel: string;
-  private readonly client: KeelRedisClient & LockCommands;
+  private readonly client: KeelRedisClient;
   private readonly listeners = new Map<string, (event: WaiterEvent) => void>();
   private subscriber: KeelRedisClient | undefined;
   readonly semaphores: SemaphoreStore;
@@ -107,8 +92,7 @@ export class RedisLockStore implements LockStore {
 
   constructor(private readonly options: RedisLockStoreOptions) {
     this.channel = `${options.prefix}wake:${randomBytes(8).toString('hex')}`;
-    this.client = options.client as KeelRedisClient & LockCommands;
-    defineLockCommands(options.client);
+    this.client = options.client;
     this.semaphores = this.semaphoreStore();
     this.standalone = (options.client as { isCluster?: boolean }).isCluster !== true;
     this.sharedFence = `${options.prefix}fence`;
@@ -124,8 +108,8 @@ export class RedisLockStore implements LockStore {
       return this.acquireQueued(key, token, ttlMs, mode);
     const lock = this.lockKey(key);
     if (!this.standalone) {
-      return this.client
-        .keelLockTry(lock, this.fenceKey(lock), token, Math.ceil(ttlMs))
+      return SCRIPTS.try
+        .run(this.client, 2, lock, this.fenceKey(lock), token, Math.ceil(ttlMs))
         .then((result) => tryResult(result, ttlMs));
     }
     return new Promise((resolve, reject) => {
@@ -142,7 +126,9 @@ export class RedisLockStore implements LockStore {
   ): Promise<StoreAcquireResult> {
     if (mode.enqueue) await this.ready();
     return reply(
-      await this.client.keelLockAcquire(
+      await SCRIPTS.acquire.run(
+        this.client,
+        4,
         ...this.keys(key),
         token,
         Math.ceil(ttlMs),
@@ -158,7 +144,9 @@ export class RedisLockStore implements LockStore {
   release(key: string, token: string, fence: number): Promise<boolean> {
     const value = `${token}|${fence}`;
     if (!this.standalone)
-      return this.client.keelLockRelease(...this.keys(key), value).then((result) => result === 1);
+      return SCRIPTS.release
+        .run(this.client, 4, ...this.keys(key), value)
+        .then((result) => result === 1);
     return new Promise((resolve, reject) => {
       if (this.releases.push({ lock: this.lockKey(key), key, value, resolve, reject }) === 1)
         process.nextTick(this.flushReleases);
@@ -172,22 +160,21 @@ export class RedisLockStore implements LockStore {
       const part = batch.length <= MAX_BATCH ? batch : batch.slice(from, from + MAX_BATCH);
       if (part.length === 1) {
         const op = part[0];
-        this.client
-          .keelLockTry(op.lock, this.sharedFence, op.token, Math.ceil(op.ttlMs))
+        SCRIPTS.try
+          .run(this.client, 2, op.lock, this.sharedFence, op.token, Math.ceil(op.ttlMs))
           .then((result) => op.resolve(tryResult(result, op.ttlMs)), op.reject);
         continue;
       }
       const n = part.length;
-      const args: (string | number)[] = new Array(2 + 3 * n);
-      args[0] = n + 1;
-      args[1] = this.sharedFence;
+      const args: (string | number)[] = new Array(1 + 3 * n);
+      args[0] = this.sharedFence;
       for (let i = 0; i < n; i++) {
         const op = part[i];
-        args[2 + i] = op.lock;
-        args[2 + n + 2 * i] = op.token;
-        args[3 + n + 2 * i] = Math.ceil(op.ttlMs);
+        args[1 + i] = op.lock;
+        args[1 + n + 2 * i] = op.token;
+        args[2 + n + 2 * i] = Math.ceil(op.ttlMs);
       }
-      this.client.keelLockTryMany(...args).then(
+      SCRIPTS.tryMany.run(this.client, n + 1, ...args).then(
         (results) => {
           for (let i = 0; i < n; i++) part[i].resolve(tryResult(results[i], part[i].ttlMs));
         },
@@ -208,13 +195,12 @@ export class RedisLockStore implements LockStore {
         continue;
       }
       const n = part.length;
-      const args: (string | number)[] = new Array(1 + 2 * n);
-      args[0] = n;
+      const args: string[] = new Array(2 * n);
       for (let i = 0; i < n; i++) {
-        args[1 + i] = part[i].lock;
-        args[1 + n + i] = part[i].value;
+        args[i] = part[i].lock;
+        args[n + i] = part[i].value;
       }
-      this.client.keelLockReleaseMany(...args).then(
+      SCRIPTS.releaseMany.run(this.client, n, ...args).then(
         (results) => {
           for (let i = 0; i < n; i++) {
             // 2: waiters are queued; the full release script hands the lock on.
@@ -230,14 +216,16 @@ export class RedisLockStore implements LockStore {
   };
 
   private releaseOne(op: PendingRelease): void {
-    this.client
-      .keelLockRelease(...this.keys(op.key), op.value)
+    SCRIPTS.release
+      .run(this.client, 4, ...this.keys(op.key), op.value)
       .then((result) => op.resolve(result === 1), op.reject);
   }
 
   async extend(key: string, token: string, fence: number, ttlMs: number): Promise<boolean> {
     return (
-      (await this.client.keelLockExtend(
+      (await SCRIPTS.extend.run(
+        this.client,
+        1,
         this.lockKey(key),
         `${token}|${fence}`,
         Math.ceil(ttlMs),
@@ -248,11 +236,13 @@ export class RedisLockStore implements LockStore {
   /** Quorum write-back: raises this node's fence counter while `token` holds the lock here. */
   async bumpFence(key: string, token: string, nodeFence: number, fence: number): Promise<boolean> {
     const [lock, counter] = this.keys(key);
-    return (await this.client.keelLockBump(lock, counter, `${token}|${nodeFence}`, fence)) === 1;
+    return (
+      (await SCRIPTS.bump.run(this.client, 2, lock, counter, `${token}|${nodeFence}`, fence)) === 1
+    );
   }
 
   async cancel(key: string, token: string): Promise<void> {
-    await this.client.keelLockCancel(...this.keys(key), token);
+    await SCRIPTS.cancel.run(this.client, 4, ...this.keys(key), token);
   }
 
   listen(token: string, listener: (event: WaiterEvent) => void): () => void {
@@ -332,7 +322,9 @@ export class RedisLockStore implements LockStore {
       tryAcquire: async (key, token, ttlMs, weight, permits, mode) => {
         if (mode.enqueue) await this.ready();
         return reply(
-          await client.keelSemAcquire(
+          await SCRIPTS.semAcquire.run(
+            client,
+            5,
             ...keys(key),
             token,
             Math.ceil(ttlMs),
@@ -346,11 +338,12 @@ export class RedisLockStore implements LockStore {
         );
       },
       release: async (key, token, fence, permits) =>
-        (await client.keelSemRelease(...keys(key), token, fence, permits)) === 1,
+        (await SCRIPTS.semRelease.run(client, 5, ...keys(key), token, fence, permits)) === 1,
       extend: async (key, token, fence, ttlMs) =>
-        (await client.keelSemExtend(...keys(key), token, fence, Math.ceil(ttlMs))) === 1,
+        (await SCRIPTS.semExtend.run(client, 5, ...keys(key), token, fence, Math.ceil(ttlMs))) ===
+        1,
       cancel: async (key, token, permits) => {
-        await client.keelSemCancel(...keys(key), token, permits);
+        await SCRIPTS.semCancel.run(client, 5, ...keys(key), token, permits);
       },
     };
   }
@@ -377,21 +370,18 @@ function reply([ok, fence, ms]: ScriptReply): StoreAcquireResult {
     : { acquired: false, retryAfterMs: Math.max(0, Number(ms)) };
 }
 
-/** Registers the lock scripts on a client (EVALSHA with a NOSCRIPT fallback). @internal */
-export function defineLockCommands(client: KeelRedisClient): void {
-  const target = client as KeelRedisClient & Partial<LockCommands>;
-  if (typeof target.keelLockAcquire === 'function') return;
-  client.defineCommand('keelLockAcquire', { numberOfKeys: 4, lua: ACQUIRE_SCRIPT });
-  client.defineCommand('keelLockTry', { numberOfKeys: 2, lua: TRY_SCRIPT });
-  client.defineCommand('keelLockRelease', { numberOfKeys: 4, lua: RELEASE_SCRIPT });
-  // The batch scripts take the number of keys as their first argument.
-  client.defineCommand('keelLockTryMany', { lua: TRY_MANY_SCRIPT });
-  client.defineCommand('keelLockReleaseMany', { lua: RELEASE_MANY_SCRIPT });
-  client.defineCommand('keelLockExtend', { numberOfKeys: 1, lua: EXTEND_SCRIPT });
-  client.defineCommand('keelLockCancel', { numberOfKeys: 4, lua: CANCEL_SCRIPT });
-  client.defineCommand('keelLockBump', { numberOfKeys: 2, lua: BUMP_SCRIPT });
-  client.defineCommand('keelSemAcquire', { numberOfKeys: 5, lua: SEMAPHORE_ACQUIRE_SCRIPT });
-  client.defineCommand('keelSemRelease', { numberOfKeys: 5, lua: SEMAPHORE_RELEASE_SCRIPT });
-  client.defineCommand('keelSemExtend', { numberOfKeys: 5, lua: SEMAPHORE_EXTEND_SCRIPT });
-  client.defineCommand('keelSemCancel', { numberOfKeys: 5, lua: SEMAPHORE_CANCEL_SCRIPT });
-}
+/** The store's scripts, run by EVALSHA (see RedisScript for why not `defineCommand`). */
+const SCRIPTS = {
+  acquire: new RedisScript<ScriptReply>(ACQUIRE_SCRIPT),
+  try: new RedisScript<string | number>(TRY_SCRIPT),
+  tryMany: new RedisScript<(string | number)[]>(TRY_MANY_SCRIPT),
+  release: new RedisScript<number>(RELEASE_SCRIPT),
+  releaseMany: new RedisScript<number[]>(RELEASE_MANY_SCRIPT),
+  extend: new RedisScript<number>(EXTEND_SCRIPT),
+  cancel: new RedisScript<number>(CANCEL_SCRIPT),
+  bump: new RedisScript<number>(BUMP_SCRIPT),
+  semAcquire: new RedisScript<ScriptReply>(SEMAPHORE_ACQUIRE_SCRIPT),
+  semRelease: new RedisScript<number>(SEMAPHORE_RELEASE_SCRIPT),
+  semExtend: new RedisScript<number>(SEMAPHORE_EXTEND_SCRIPT),
+  semCancel: new RedisScript<number>(SEMAPHORE_CANCEL_SCRIPT),
+};
