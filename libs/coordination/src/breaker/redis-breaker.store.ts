@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { KeelRedisClient } from '@keel/core';
+import { RedisScript, type KeelRedisClient } from '@keel/core';
 import type {
   BreakerSnapshot,
   BreakerState,
@@ -17,11 +17,11 @@ import {
 } from './redis-breaker.lua.js';
 
 type ScriptReply = [string, number, number, number, string];
-type Scripted = KeelRedisClient & {
-  keelBreakerRecord(...args: (string | number)[]): Promise<ScriptReply>;
-  keelBreakerProbe(...args: (string | number)[]): Promise<[string, ...ScriptReply]>;
-  keelBreakerReport(...args: (string | number)[]): Promise<ScriptReply>;
-  keelBreakerControl(...args: (string | number)[]): Promise<ScriptReply>;
+const SCRIPTS = {
+  record: new RedisScript<ScriptReply>(RECORD_SCRIPT),
+  probe: new RedisScript<[string, ...ScriptReply]>(ACQUIRE_PROBE_SCRIPT),
+  report: new RedisScript<ScriptReply>(REPORT_PROBE_SCRIPT),
+  control: new RedisScript<ScriptReply>(CONTROL_SCRIPT),
 };
 
 /** Options of {@link RedisBreakerStore}. @publicApi */
@@ -44,7 +44,7 @@ export interface RedisBreakerStoreOptions {
  */
 export class RedisBreakerStore implements BreakerStore {
   readonly kind = 'redis' as const;
-  private readonly client: Scripted;
+  private readonly client: KeelRedisClient;
   private readonly channel: string;
   private readonly epoch = randomBytes(6).toString('hex');
   private subscriber: KeelRedisClient | undefined;
@@ -57,15 +57,7 @@ export class RedisBreakerStore implements BreakerStore {
   };
 
   constructor(private readonly options: RedisBreakerStoreOptions) {
-    const client = options.client;
-    // defineCommand loads each script once per connection (EVALSHA, EVAL on NOSCRIPT).
-    if (!('keelBreakerRecord' in client)) {
-      client.defineCommand('keelBreakerRecord', { numberOfKeys: 2, lua: RECORD_SCRIPT });
-      client.defineCommand('keelBreakerProbe', { numberOfKeys: 2, lua: ACQUIRE_PROBE_SCRIPT });
-      client.defineCommand('keelBreakerReport', { numberOfKeys: 2, lua: REPORT_PROBE_SCRIPT });
-      client.defineCommand('keelBreakerControl', { numberOfKeys: 2, lua: CONTROL_SCRIPT });
-    }
-    this.client = client as Scripted;
+    this.client = options.client;
     this.channel = `${options.keyPrefix}breaker:${options.serviceName}:events`;
   }
 
@@ -74,7 +66,9 @@ export class RedisBreakerStore implements BreakerStore {
     policy: SharedBreakerPolicy,
     batch: OutcomeBatch,
   ): Promise<BreakerSnapshot> {
-    const reply = await this.client.keelBreakerRecord(
+    const reply = await SCRIPTS.record.run(
+      this.client,
+      2,
       ...this.keys(name),
       batch.calls,
       batch.failures,
@@ -96,7 +90,9 @@ export class RedisBreakerStore implements BreakerStore {
   }
 
   async acquireProbe(name: string, policy: SharedBreakerPolicy): Promise<ProbeGrant> {
-    const [permit, ...rest] = await this.client.keelBreakerProbe(
+    const [permit, ...rest] = await SCRIPTS.probe.run(
+      this.client,
+      2,
       ...this.keys(name),
       policy.halfOpenProbes,
       policy.openDurationMs,
@@ -114,7 +110,9 @@ export class RedisBreakerStore implements BreakerStore {
     version: number,
     outcome: 'success' | 'failure' | 'ignored',
   ): Promise<BreakerSnapshot> {
-    const reply = await this.client.keelBreakerReport(
+    const reply = await SCRIPTS.report.run(
+      this.client,
+      2,
       ...this.keys(name),
       version,
       outcome,
@@ -168,7 +166,9 @@ export class RedisBreakerStore implements BreakerStore {
     name: string,
     action: 'read' | 'isolate' | 'reset',
   ): Promise<BreakerSnapshot> {
-    const reply = await this.client.keelBreakerControl(
+    const reply = await SCRIPTS.control.run(
+      this.client,
+      2,
       ...this.keys(name),
       action,
       this.channel,

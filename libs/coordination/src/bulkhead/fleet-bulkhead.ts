@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { KeelRedisClient } from '@keel/core';
+import { RedisScript, type KeelRedisClient } from '@keel/core';
 import { BulkheadRejectedError } from '../coordination.errors.js';
 import { LocalBulkhead, type BulkheadLimits } from './local-bulkhead.js';
 
@@ -25,10 +25,8 @@ redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) * 2)
 return 1
 `;
 
-type Scripted = KeelRedisClient & {
-  keelBulkheadAcquire(key: string, max: number, holder: string, leaseMs: number): Promise<number>;
-  keelBulkheadRenew(key: string, leaseMs: number, ...holders: string[]): Promise<number>;
-};
+const ACQUIRE_SCRIPT = new RedisScript<number>(ACQUIRE);
+const RENEW_SCRIPT = new RedisScript<number>(RENEW);
 
 /** A fleet slot: a Redis lease, or a local slot while Redis is unreachable. @internal */
 export type FleetSlot = string | 'local';
@@ -41,7 +39,7 @@ export type FleetSlot = string | 'local';
  * @internal
  */
 export class FleetBulkhead {
-  private readonly client: Scripted;
+  private readonly client: KeelRedisClient;
   private readonly held = new Set<string>();
   private readonly local: LocalBulkhead;
   private renewTimer: NodeJS.Timeout | undefined;
@@ -58,11 +56,7 @@ export class FleetBulkhead {
     private readonly leaseMs: number,
     private readonly commandTimeoutMs: number,
   ) {
-    if (!('keelBulkheadAcquire' in client)) {
-      client.defineCommand('keelBulkheadAcquire', { numberOfKeys: 1, lua: ACQUIRE });
-      client.defineCommand('keelBulkheadRenew', { numberOfKeys: 1, lua: RENEW });
-    }
-    this.client = client as Scripted;
+    this.client = client;
     this.local = new LocalBulkhead(limits);
   }
 
@@ -82,7 +76,9 @@ export class FleetBulkhead {
         try {
           granted =
             (await this.withTimeout(
-              this.client.keelBulkheadAcquire(
+              ACQUIRE_SCRIPT.run(
+                this.client,
+                1,
                 this.key,
                 this.limits.maxConcurrent,
                 holder,
@@ -161,9 +157,9 @@ export class FleetBulkhead {
       this.renewTimer = setInterval(
         () => {
           if (this.held.size === 0) return;
-          this.client
-            .keelBulkheadRenew(this.key, this.leaseMs, ...this.held)
-            .catch(() => undefined);
+          RENEW_SCRIPT.run(this.client, 1, this.key, this.leaseMs, ...this.held).catch(
+            () => undefined,
+          );
         },
         Math.max(50, Math.floor(this.leaseMs / 3)),
       );

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { closeRedisClient, type KeelRedisClient } from '@keel/core';
+import { RedisScript, closeRedisClient, type KeelRedisClient } from '@keel/core';
 import type {
   RawRecord,
   RegistryEvent,
@@ -127,15 +126,7 @@ return 1`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1`;
 
-interface Script {
-  readonly lua: string;
-  readonly sha: string;
-}
-
-const script = (lua: string): Script => ({
-  lua,
-  sha: createHash('sha1').update(lua).digest('hex'),
-});
+const script = (lua: string): RedisScript => new RedisScript(lua);
 const SCRIPTS = {
   register: script(REGISTER),
   heartbeat: script(HEARTBEAT),
@@ -355,12 +346,7 @@ export class RedisRegistryStore implements RegistryStore {
     };
   }
 
-  private async run(s: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
-    try {
-      return await this.client.evalsha(s.sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!String((error as Error)?.message).includes('NOSCRIPT')) throw error;
-      return this.client.eval(s.lua, keys.length, ...keys, ...args);
-    }
+  private run(s: RedisScript, keys: string[], args: (string | number)[]): Promise<unknown> {
+    return s.run(this.client, keys.length, ...keys, ...args);
   }
 }
