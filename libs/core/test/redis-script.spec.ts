@@ -1,0 +1,37 @@
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { RedisScript, closeRedisClient } from '@keel/core';
+import { Redis } from 'ioredis';
+import { startRedisServer, type RedisServerHandle } from '../../../test/support/fault-servers.js';
+
+// A private server: the test flushes its script cache.
+let server: RedisServerHandle;
+let client: Redis;
+beforeAll(async () => {
+  server = await startRedisServer();
+  client = new Redis(server.url, { enableAutoPipelining: true });
+});
+afterAll(async () => {
+  await closeRedisClient(client);
+  await server.stop();
+});
+
+const ECHO = new RedisScript<[string, string]>('return {KEYS[1], ARGV[1]}');
+
+it('runs by EVALSHA, loading the script with EVAL when the server does not have it', async () => {
+  await client.script('FLUSH');
+  await client.config('RESETSTAT');
+  expect(await ECHO.run(client, 1, 'k', 'v')).toEqual(['k', 'v']);
+  expect(await ECHO.run(client, 1, 'k2', 'v2')).toEqual(['k2', 'v2']);
+  const stats = await client.info('commandstats');
+  // The first EVALSHA fails (NOSCRIPT), EVAL caches the script, the second EVALSHA succeeds.
+  expect(stats).toMatch(/^cmdstat_eval:calls=1,/m);
+  expect(stats).toMatch(/^cmdstat_evalsha:calls=2,.*failed_calls=1/m);
+  expect(await client.script('EXISTS', ECHO.sha)).toEqual([1]);
+});
+
+it('passes other errors through and defines nothing on the client', async () => {
+  const failing = new RedisScript("return redis.error_reply('ERR nope')");
+  await expect(failing.run(client, 0)).rejects.toThrow(/nope/);
+  // Every defined command would be copied onto each auto-pipeline (one per round trip).
+  expect(Object.keys(client.scriptsSet)).toEqual([]);
+});
