@@ -158,62 +158,79 @@ export class RedisLockStore implements LockStore {
     this.tries = [];
     for (let from = 0; from < batch.length; from += MAX_BATCH) {
       const part = batch.length <= MAX_BATCH ? batch : batch.slice(from, from + MAX_BATCH);
-      if (part.length === 1) {
-        const op = part[0];
-        SCRIPTS.try
-          .run(this.client, 2, op.lock, this.sharedFence, op.token, Math.ceil(op.ttlMs))
-          .then((result) => op.resolve(tryResult(result, op.ttlMs)), op.reject);
-        continue;
+      // This runs on process.nextTick: a synchronous throw here would be an uncaught exception.
+      try {
+        this.sendTries(part);
+      } catch (error) {
+        for (const op of part) op.reject(error);
       }
-      const n = part.length;
-      const args: (string | number)[] = new Array(1 + 3 * n);
-      args[0] = this.sharedFence;
-      for (let i = 0; i < n; i++) {
-        const op = part[i];
-        args[1 + i] = op.lock;
-        args[1 + n + 2 * i] = op.token;
-        args[2 + n + 2 * i] = Math.ceil(op.ttlMs);
-      }
-      SCRIPTS.tryMany.run(this.client, n + 1, ...args).then(
-        (results) => {
-          for (let i = 0; i < n; i++) part[i].resolve(tryResult(results[i], part[i].ttlMs));
-        },
-        (error: unknown) => {
-          for (const op of part) op.reject(error);
-        },
-      );
     }
   };
+
+  private sendTries(part: PendingTry[]): void {
+    if (part.length === 1) {
+      const op = part[0];
+      SCRIPTS.try
+        .run(this.client, 2, op.lock, this.sharedFence, op.token, Math.ceil(op.ttlMs))
+        .then((result) => op.resolve(tryResult(result, op.ttlMs)), op.reject);
+      return;
+    }
+    const n = part.length;
+    const args: (string | number)[] = new Array(1 + 3 * n);
+    args[0] = this.sharedFence;
+    for (let i = 0; i < n; i++) {
+      const op = part[i];
+      args[1 + i] = op.lock;
+      args[1 + n + 2 * i] = op.token;
+      args[2 + n + 2 * i] = Math.ceil(op.ttlMs);
+    }
+    SCRIPTS.tryMany.run(this.client, n + 1, ...args).then(
+      (results) => {
+        for (let i = 0; i < n; i++) part[i].resolve(tryResult(results[i], part[i].ttlMs));
+      },
+      (error: unknown) => {
+        for (const op of part) op.reject(error);
+      },
+    );
+  }
 
   private readonly flushReleases = (): void => {
     const batch = this.releases;
     this.releases = [];
     for (let from = 0; from < batch.length; from += MAX_BATCH) {
       const part = batch.length <= MAX_BATCH ? batch : batch.slice(from, from + MAX_BATCH);
-      if (part.length === 1) {
-        this.releaseOne(part[0]);
-        continue;
+      try {
+        this.sendReleases(part);
+      } catch (error) {
+        for (const op of part) op.reject(error);
       }
-      const n = part.length;
-      const args: string[] = new Array(2 * n);
-      for (let i = 0; i < n; i++) {
-        args[i] = part[i].lock;
-        args[n + i] = part[i].value;
-      }
-      SCRIPTS.releaseMany.run(this.client, n, ...args).then(
-        (results) => {
-          for (let i = 0; i < n; i++) {
-            // 2: waiters are queued; the full release script hands the lock on.
-            if (results[i] === 2) this.releaseOne(part[i]);
-            else part[i].resolve(results[i] === 1);
-          }
-        },
-        (error: unknown) => {
-          for (const op of part) op.reject(error);
-        },
-      );
     }
   };
+
+  private sendReleases(part: PendingRelease[]): void {
+    if (part.length === 1) {
+      this.releaseOne(part[0]);
+      return;
+    }
+    const n = part.length;
+    const args: string[] = new Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      args[i] = part[i].lock;
+      args[n + i] = part[i].value;
+    }
+    SCRIPTS.releaseMany.run(this.client, n, ...args).then(
+      (results) => {
+        for (let i = 0; i < n; i++) {
+          // 2: marked as queued behind; the full release script hands the lock on.
+          if (results[i] === 2) this.releaseOne(part[i]);
+          else part[i].resolve(results[i] === 1);
+        }
+      },
+      (error: unknown) => {
+        for (const op of part) op.reject(error);
+      },
+    );
+  }
 
   private releaseOne(op: PendingRelease): void {
     SCRIPTS.release
