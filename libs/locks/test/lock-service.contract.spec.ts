@@ -9,7 +9,12 @@ import {
 import type { RedisServerHandle } from '../../../test/support/fault-servers.js';
 import { describeStoreContract } from '../../../test/support/store-contract.js';
 import { waitFor } from '../../../test/support/wait-for.js';
-import { implementations, startQuorumServers, type ServiceUnderTest } from './support.js';
+import {
+  contendedCount,
+  implementations,
+  startQuorumServers,
+  type ServiceUnderTest,
+} from './support.js';
 
 let servers: RedisServerHandle[] = [];
 beforeAll(async () => {
@@ -226,12 +231,15 @@ describeStoreContract<ServiceUnderTest>(
         const r2 = await peerRw.read.acquire();
         expect(await rw.write.tryAcquire()).toBeUndefined();
         const events: string[] = [];
+        const contended = await contendedCount(sut().peer);
         const writer = peerRw.write.acquire({ waitMs: 10_000 }).then(async (w) => {
           events.push('write');
           await new Promise((resolve) => setTimeout(resolve, 20));
           await w.release();
         });
-        await new Promise((resolve) => setTimeout(resolve, 30));
+        await waitFor(async () => (await contendedCount(sut().peer)) > contended, {
+          message: 'the writer to queue',
+        });
         // A reader arriving after the writer queues behind it.
         const lateReader = rw.read.acquire({ waitMs: 10_000 }).then(async (r) => {
           events.push('late read');
@@ -251,17 +259,18 @@ describeStoreContract<ServiceUnderTest>(
         const waiters: Promise<void>[] = [];
         for (let i = 0; i < 20; i++) {
           const svc = i % 2 === 0 ? sut().locks : sut().peer;
+          const contended = await contendedCount(svc);
           waiters.push(
             svc.acquire('f', { fair: true, waitMs: 15_000 }).then(async (lock) => {
               order.push(i);
               await lock.release();
             }),
           );
-          // Arrival order is the order the queue saw them: let each one queue before the next.
-          await waitFor(async () => (await sut().store.holder('f')) !== undefined, {
-            message: 'held',
+          // Arrival order is the order the queue saw them: each one queues before the next
+          // starts (a fixed pause was not enough where the first wait opens a subscription).
+          await waitFor(async () => (await contendedCount(svc)) > contended, {
+            message: `waiter ${i} to queue`,
           });
-          await new Promise((resolve) => setTimeout(resolve, 5));
         }
         await holder.release();
         await Promise.all(waiters);

@@ -31,8 +31,23 @@ export const SETTINGS = {
   keyPrefix: '',
 };
 
+const metricsOf = new WeakMap<LockService, KeelMetrics>();
+
 export function service(store: LockStore, settings: Partial<typeof SETTINGS> = {}): LockService {
-  return new LockService(store, { ...SETTINGS, ...settings }, new KeelMetrics());
+  const metrics = new KeelMetrics();
+  const locks = new LockService(store, { ...SETTINGS, ...settings }, metrics);
+  metricsOf.set(locks, metrics);
+  return locks;
+}
+
+/**
+ * Acquisitions of `locks` that found the lock held: it counts one once the waiter's first attempt
+ * has been answered, i.e. once the waiter stands in the store's queue.
+ */
+export async function contendedCount(locks: LockService): Promise<number> {
+  const counter = metricsOf.get(locks)?.registry.getSingleMetric('keel_lock_contended_total');
+  if (counter === undefined) throw new Error('not a service built by service()');
+  return (await counter.get()).values[0]?.value ?? 0;
 }
 
 /** Opens a Redis lock store on `url` with its own connections. */
