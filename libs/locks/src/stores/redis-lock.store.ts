@@ -51,6 +51,34 @@ interface PendingRelease {
   readonly reject: (error: unknown) => void;
 }
 
+/**
+ * Collects the operations issued in one tick and hands them to `send` on `process.nextTick`, at
+ * most {@link MAX_BATCH} at a time. A synchronous throw from `send` rejects that part: it would
+ * otherwise escape `process.nextTick` as an uncaught exception.
+ */
+class Coalescer<Op extends { readonly reject: (error: unknown) => void }> {
+  private pending: Op[] = [];
+
+  constructor(private readonly send: (part: Op[]) => void) {}
+
+  add(op: Op): void {
+    if (this.pending.push(op) === 1) process.nextTick(this.flush);
+  }
+
+  private readonly flush = (): void => {
+    const batch = this.pending;
+    this.pending = [];
+    for (let from = 0; from < batch.length; from += MAX_BATCH) {
+      const part = batch.length <= MAX_BATCH ? batch : batch.slice(from, from + MAX_BATCH);
+      try {
+        this.send(part);
+      } catch (error) {
+        for (const op of part) op.reject(error);
+      }
+    }
+  };
+}
+
 /** Options of {@link RedisLockStore}. @publicApi */
 export interface RedisLockStoreOptions {
   /** Command connection (shared). */
@@ -87,8 +115,8 @@ export class RedisLockStore implements LockStore {
   private readonly standalone: boolean;
   /** The store-wide fence counter (standalone and Sentinel). */
   private readonly sharedFence: string;
-  private tries: PendingTry[] = [];
-  private releases: PendingRelease[] = [];
+  private readonly tries = new Coalescer<PendingTry>((part) => this.sendTries(part));
+  private readonly releases = new Coalescer<PendingRelease>((part) => this.sendReleases(part));
 
   constructor(private readonly options: RedisLockStoreOptions) {
     this.channel = `${options.prefix}wake:${randomBytes(8).toString('hex')}`;
@@ -112,10 +140,9 @@ export class RedisLockStore implements LockStore {
         .run(this.client, 2, lock, this.fenceKey(lock), token, Math.ceil(ttlMs))
         .then((result) => tryResult(result, ttlMs));
     }
-    return new Promise((resolve, reject) => {
-      if (this.tries.push({ lock, token, ttlMs, resolve, reject }) === 1)
-        process.nextTick(this.flushTries);
-    });
+    return new Promise((resolve, reject) =>
+      this.tries.add({ lock, token, ttlMs, resolve, reject }),
+    );
   }
 
   private async acquireQueued(
@@ -147,25 +174,10 @@ export class RedisLockStore implements LockStore {
       return SCRIPTS.release
         .run(this.client, 4, ...this.keys(key), value)
         .then((result) => result === 1);
-    return new Promise((resolve, reject) => {
-      if (this.releases.push({ lock: this.lockKey(key), key, value, resolve, reject }) === 1)
-        process.nextTick(this.flushReleases);
-    });
+    return new Promise((resolve, reject) =>
+      this.releases.add({ lock: this.lockKey(key), key, value, resolve, reject }),
+    );
   }
-
-  private readonly flushTries = (): void => {
-    const batch = this.tries;
-    this.tries = [];
-    for (let from = 0; from < batch.length; from += MAX_BATCH) {
-      const part = batch.length <= MAX_BATCH ? batch : batch.slice(from, from + MAX_BATCH);
-      // This runs on process.nextTick: a synchronous throw here would be an uncaught exception.
-      try {
-        this.sendTries(part);
-      } catch (error) {
-        for (const op of part) op.reject(error);
-      }
-    }
-  };
 
   private sendTries(part: PendingTry[]): void {
     if (part.length === 1) {
@@ -193,19 +205,6 @@ export class RedisLockStore implements LockStore {
       },
     );
   }
-
-  private readonly flushReleases = (): void => {
-    const batch = this.releases;
-    this.releases = [];
-    for (let from = 0; from < batch.length; from += MAX_BATCH) {
-      const part = batch.length <= MAX_BATCH ? batch : batch.slice(from, from + MAX_BATCH);
-      try {
-        this.sendReleases(part);
-      } catch (error) {
-        for (const op of part) op.reject(error);
-      }
-    }
-  };
 
   private sendReleases(part: PendingRelease[]): void {
     if (part.length === 1) {

@@ -126,16 +126,15 @@ return 1`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1`;
 
-const script = (lua: string): RedisScript => new RedisScript(lua);
 const SCRIPTS = {
-  register: script(REGISTER),
-  heartbeat: script(HEARTBEAT),
-  setStatus: script(SET_STATUS),
-  deregister: script(DEREGISTER),
-  snapshot: script(SNAPSHOT),
-  acquire: script(ACQUIRE),
-  renew: script(RENEW),
-  release: script(RELEASE),
+  register: new RedisScript(REGISTER),
+  heartbeat: new RedisScript(HEARTBEAT),
+  setStatus: new RedisScript(SET_STATUS),
+  deregister: new RedisScript(DEREGISTER),
+  snapshot: new RedisScript(SNAPSHOT),
+  acquire: new RedisScript(ACQUIRE),
+  renew: new RedisScript(RENEW),
+  release: new RedisScript(RELEASE),
 };
 
 /** Options of {@link RedisRegistryStore}. @publicApi */
