@@ -2,8 +2,8 @@
  * @keel/locks against redlock 4.2.0 (node-redlock, run with ioredis 6, which it accepts) and
  * redis-semaphore's Mutex, plus the 2-round-trip floor: SET NX PX to acquire and a
  * compare-and-delete by EVALSHA to release. Everything runs in this process against the Redis of
- * REDIS_URL (default redis://127.0.0.1:6379), subjects interleaved round by round, medians
- * reported. Every subject gets identical ioredis clients (auto-pipelining on, as Keel's connection
+ * REDIS_URL (default redis://127.0.0.1:6379), subjects interleaved block by block (one worker) or
+ * round by round, medians reported. Every subject gets identical ioredis clients (auto-pipelining on, as Keel's connection
  * factory configures it). Keel runs with fencing tokens and renewal on.
  *
  * (a) uncontended: sequential acquire+release on distinct keys; (b) 50 parallel workers on
@@ -17,13 +17,15 @@ import { KeelMetrics } from '@keel/core';
 import { LockService, RedisLockStore, type Lock } from '@keel/locks';
 import { Redis } from 'ioredis';
 import { Mutex } from 'redis-semaphore';
+import { RELEASE_MANY_SCRIPT, TRY_SCRIPT } from '../libs/locks/src/stores/redis-lock.scripts.js';
 import { median, percentile, printTable, reportMetric } from './report.js';
 
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ROUNDS = Number(process.env.LOCKS_BENCH_ROUNDS ?? 11);
 const CONTENDED_ROUNDS = Number(process.env.LOCKS_BENCH_CONTENDED_ROUNDS ?? 3);
 const CONTENDED_MS = Number(process.env.LOCKS_BENCH_CONTENDED_MS ?? 3_000);
-const SEQUENTIAL_OPS = 1_500;
+const SEQUENTIAL_BLOCKS = Number(process.env.LOCKS_BENCH_BLOCKS ?? 60);
+const BLOCK_OPS = 100;
 const PARALLEL_WORKERS = 50;
 const PARALLEL_OPS_PER_WORKER = 120;
 const CONTENDERS = 10;
@@ -55,13 +57,14 @@ async function quit(...clients: Redis[]): Promise<void> {
 
 const RUN = randomBytes(4).toString('hex');
 
-function baseline(): Subject {
+async function baseline(): Promise<Subject> {
   const redis = client();
-  redis.defineCommand('benchRelease', {
-    numberOfKeys: 1,
-    lua: "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-  });
-  const release = redis as Redis & { benchRelease(key: string, token: string): Promise<number> };
+  // Plain EVALSHA, not ioredis' defineCommand: a defined command makes every auto-pipeline on the
+  // connection copy the script table (see RedisScript), which would slow the floor itself.
+  const sha = (await redis.script(
+    'LOAD',
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+  )) as string;
   let n = 0;
   return {
     name: 'baseline',
@@ -69,9 +72,35 @@ function baseline(): Subject {
       const token = `${RUN}.${++n}`;
       if ((await redis.set(key, token, 'PX', TTL_MS, 'NX')) !== 'OK')
         throw new Error(`baseline: ${key} is held`);
-      return () => release.benchRelease(key, token);
+      return () => redis.evalsha(sha, 1, key, token);
     },
     close: () => quit(redis),
+  };
+}
+
+/**
+ * Keel's own fenced scripts by plain EVALSHA, with no library code around them (table only): what
+ * any lock that issues fencing tokens in the acquiring round trip pays over the unfenced floor.
+ */
+async function fencedFloor(): Promise<Subject> {
+  const redis = client();
+  const [trySha, releaseSha] = (await Promise.all(
+    [TRY_SCRIPT, RELEASE_MANY_SCRIPT].map((lua) => redis.script('LOAD', lua)),
+  )) as string[];
+  const counter = `bench:${RUN}:fenced-floor:fence`;
+  let n = 0;
+  return {
+    name: 'fenced floor',
+    async lock(key) {
+      const token = `${RUN}.${++n}`;
+      const fence = await redis.evalsha(trySha, 2, key, counter, token, TTL_MS);
+      if (typeof fence !== 'string') throw new Error(`fenced floor: ${key} is held`);
+      return () => redis.evalsha(releaseSha, 1, key, `${token}|${fence}`);
+    },
+    async close() {
+      await redis.del(counter);
+      await quit(redis);
+    },
   };
 }
 
@@ -149,18 +178,19 @@ type Factory = () => Subject | Promise<Subject>;
 
 const FACTORIES: Record<string, Factory> = {
   baseline,
+  'fenced floor': fencedFloor,
   keel: () => keel(),
   redlock,
   'redis-semaphore': semaphore,
 };
 
-async function sequential(subject: Subject, round: number): Promise<number> {
+async function sequential(subject: Subject, block: number): Promise<number> {
   const start = performance.now();
-  for (let i = 0; i < SEQUENTIAL_OPS; i++) {
-    const release = await subject.lock(`bench:${RUN}:seq:${subject.name}:${round}:${i}`);
+  for (let i = 0; i < BLOCK_OPS; i++) {
+    const release = await subject.lock(`bench:${RUN}:seq:${subject.name}:${block}:${i}`);
     await release();
   }
-  return SEQUENTIAL_OPS / ((performance.now() - start) / 1_000);
+  return BLOCK_OPS / ((performance.now() - start) / 1_000);
 }
 
 async function parallel(subject: Subject, round: number): Promise<number> {
@@ -257,9 +287,16 @@ export async function run(): Promise<void> {
         await subject.lock(`bench:${RUN}:warm:${subject.name}:${i}`)
       )();
   }
+  // One worker: short blocks with the subjects in rotating order, so that the load other tenants
+  // put on a shared machine, which drifts over seconds, falls on every subject alike.
+  for (let block = 0; block < SEQUENTIAL_BLOCKS; block++) {
+    for (let i = 0; i < subjects.length; i++) {
+      const subject = subjects[(block + i) % subjects.length];
+      seq[subject.name].push(await sequential(subject, block));
+    }
+  }
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? subjects : [...subjects].reverse();
-    for (const subject of order) seq[subject.name].push(await sequential(subject, round));
     for (const subject of order) par[subject.name].push(await parallel(subject, round));
   }
   await Promise.all(subjects.map((s) => s.close()));
@@ -282,7 +319,7 @@ export async function run(): Promise<void> {
   const med = (name: string, pick: (r: ContendedResult) => number) =>
     median(results[name].map(pick));
   printTable(
-    `locks: uncontended acquire+release, ops/s (median of ${ROUNDS} interleaved rounds)`,
+    `locks: uncontended acquire+release, ops/s (1 worker: median of ${SEQUENTIAL_BLOCKS} interleaved blocks of ${BLOCK_OPS}; ${PARALLEL_WORKERS} workers: median of ${ROUNDS} interleaved rounds)`,
     [
       '1 worker',
       `${PARALLEL_WORKERS} workers`,
