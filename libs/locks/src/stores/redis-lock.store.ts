@@ -206,11 +206,11 @@ export class RedisLockStore implements LockStore {
     );
   }
 
-  /**
-   * Even a lone release goes by RELEASE_MANY: one key and one argument to send and parse instead
-   * of the four keys the full release script declares, which only a hold with waiters needs.
-   */
   private sendReleases(part: PendingRelease[]): void {
+    if (part.length === 1) {
+      this.releaseOne(part[0]);
+      return;
+    }
     const n = part.length;
     const args: string[] = new Array(2 * n);
     for (let i = 0; i < n; i++) {
