@@ -35,3 +35,25 @@ it('passes other errors through and defines nothing on the client', async () => 
   // Every defined command would be copied onto each auto-pipeline (one per round trip).
   expect(Object.keys(client.scriptsSet)).toEqual([]);
 });
+
+it('send() writes outside the auto-pipeline with the same results: string replies, the key prefix, EVAL on NOSCRIPT', async () => {
+  const prefixed = new Redis(server.url, { enableAutoPipelining: true, keyPrefix: 'p:' });
+  try {
+    await client.script('FLUSH');
+    await client.config('RESETSTAT');
+    expect(await ECHO.send(prefixed, 1, 'k', 'v')).toEqual(['p:k', 'v']);
+    expect(await ECHO.send(prefixed, 1, 'k2', 'v2')).toEqual(['p:k2', 'v2']);
+    const stats = await client.info('commandstats');
+    expect(stats).toMatch(/^cmdstat_eval:calls=1,/m);
+    expect(stats).toMatch(/^cmdstat_evalsha:calls=2,.*failed_calls=1/m);
+    // Calls sent together keep their order (each reply belongs to its own call).
+    const replies = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => ECHO.send(prefixed, 1, `k${i}`, `v${i}`)),
+    );
+    expect(replies).toEqual(Array.from({ length: 50 }, (_, i) => [`p:k${i}`, `v${i}`]));
+    const failing = new RedisScript("return redis.error_reply('ERR nope')");
+    await expect(failing.send(prefixed, 0)).rejects.toThrow(/nope/);
+  } finally {
+    await closeRedisClient(prefixed);
+  }
+});

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Command } from 'ioredis';
 import type { KeelRedisClient } from './redis-connection.factory.js';
 
 /**
@@ -31,6 +32,43 @@ export class RedisScript<TReply = unknown> {
       },
     );
   }
+
+  /**
+   * {@link run}, but written to the connection at once instead of joining ioredis'
+   * auto-pipeline. For callers that batch their own calls (one call per tick): an auto-pipeline
+   * is an object, a deferral and a callback hop per round trip, which on a sequential path cost
+   * about 8–10 µs of client time per command (measured: SET NX PX plus a compare-and-delete,
+   * 145–160 µs written directly against 160–183 µs auto-pipelined). Order among calls sent this
+   * way is kept; relative to auto-pipelined commands issued in the same tick it is not.
+   */
+  send(
+    client: KeelRedisClient,
+    numberOfKeys: number,
+    ...keysAndArgs: (string | number)[]
+  ): Promise<TReply> {
+    return command<TReply>(client, 'evalsha', this.sha, numberOfKeys, keysAndArgs).catch(
+      (error: unknown) => {
+        if (!isNoScriptError(error)) throw error;
+        return command<TReply>(client, 'eval', this.lua, numberOfKeys, keysAndArgs);
+      },
+    );
+  }
+}
+
+function command<TReply>(
+  client: KeelRedisClient,
+  name: 'evalsha' | 'eval',
+  script: string,
+  numberOfKeys: number,
+  keysAndArgs: (string | number)[],
+): Promise<TReply> {
+  // The options ioredis' own command methods pass: string replies, the client's key prefix.
+  return client.sendCommand(
+    new Command(name, [script, numberOfKeys, ...keysAndArgs], {
+      replyEncoding: 'utf8',
+      keyPrefix: client.options.keyPrefix,
+    }),
+  ) as Promise<TReply>;
 }
 
 function isNoScriptError(error: unknown): boolean {

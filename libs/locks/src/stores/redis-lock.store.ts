@@ -93,7 +93,9 @@ export interface RedisLockStoreOptions {
  * The Redis lock store: one Lua script per operation, one round trip each; waiters are queued
  * in Redis and woken (or handed the lock) through one pub/sub channel per store instance, so
  * nobody polls and only the next waiter is woken. Outside a cluster, the uncontended attempts
- * and releases issued in one tick share one script call.
+ * and releases issued in one tick share one script call, written to the connection directly
+ * (see `RedisScript.send`): the store batches its own calls, so ioredis' auto-pipeline would only
+ * add its per-call cost.
  * @publicApi
  */
 export class RedisLockStore implements LockStore {
@@ -183,7 +185,7 @@ export class RedisLockStore implements LockStore {
     if (part.length === 1) {
       const op = part[0];
       SCRIPTS.try
-        .run(this.client, 2, op.lock, this.sharedFence, op.token, Math.ceil(op.ttlMs))
+        .send(this.client, 2, op.lock, this.sharedFence, op.token, Math.ceil(op.ttlMs))
         .then((result) => op.resolve(tryResult(result, op.ttlMs)), op.reject);
       return;
     }
@@ -196,7 +198,7 @@ export class RedisLockStore implements LockStore {
       args[1 + n + 2 * i] = op.token;
       args[2 + n + 2 * i] = Math.ceil(op.ttlMs);
     }
-    SCRIPTS.tryMany.run(this.client, n + 1, ...args).then(
+    SCRIPTS.tryMany.send(this.client, n + 1, ...args).then(
       (results) => {
         for (let i = 0; i < n; i++) part[i].resolve(tryResult(results[i], part[i].ttlMs));
       },
@@ -217,7 +219,7 @@ export class RedisLockStore implements LockStore {
       args[i] = part[i].lock;
       args[n + i] = part[i].value;
     }
-    SCRIPTS.releaseMany.run(this.client, n, ...args).then(
+    SCRIPTS.releaseMany.send(this.client, n, ...args).then(
       (results) => {
         for (let i = 0; i < n; i++) {
           // 2: marked as queued behind; the full release script hands the lock on.
@@ -233,7 +235,7 @@ export class RedisLockStore implements LockStore {
 
   private releaseOne(op: PendingRelease): void {
     SCRIPTS.release
-      .run(this.client, 4, ...this.keys(op.key), op.value)
+      .send(this.client, 4, ...this.keys(op.key), op.value)
       .then((result) => op.resolve(result === 1), op.reject);
   }
 
