@@ -3,8 +3,10 @@
  * redis-semaphore's Mutex, plus the 2-round-trip floor: SET NX PX to acquire and a
  * compare-and-delete by EVALSHA to release. Everything runs in this process against the Redis of
  * REDIS_URL (default redis://127.0.0.1:6379), subjects interleaved block by block (one worker) or
- * round by round, medians reported. Every subject gets identical ioredis clients (auto-pipelining on, as Keel's connection
- * factory configures it). Keel runs with fencing tokens and renewal on.
+ * round by round, medians reported. Every subject gets identical ioredis clients: the uncontended
+ * part runs once with auto-pipelining on (as Keel's connection factory configures it; the JSON
+ * lines) and once with ioredis' defaults (auto-pipelining off); the contended part runs with
+ * auto-pipelining on. Keel runs with fencing tokens and renewal on.
  *
  * (a) uncontended: sequential acquire+release on distinct keys; (b) 50 parallel workers on
  * distinct keys; (c) 10 workers (each its own connections) on one key holding ~1 ms: hand-offs
@@ -13,7 +15,7 @@
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { KeelMetrics } from '@keel/core';
+import { KeelMetrics, RedisScript } from '@keel/core';
 import { LockService, RedisLockStore, type Lock } from '@keel/locks';
 import { Redis } from 'ioredis';
 import { Mutex } from 'redis-semaphore';
@@ -47,8 +49,17 @@ type RedlockConstructor = new (
   options?: Record<string, number>,
 ) => RedlockInstance;
 
-function client(): Redis {
-  return new Redis(REDIS, { enableAutoPipelining: true, maxRetriesPerRequest: 2 });
+/**
+ * How every subject's clients are made in one pass: auto-pipelined, as Keel's connection factory
+ * makes them, or ioredis' defaults (auto-pipelining off), as most users of the peers run them.
+ */
+type Clients = { readonly autoPipelining: boolean };
+
+function client(clients: Clients): Redis {
+  return new Redis(REDIS, {
+    enableAutoPipelining: clients.autoPipelining,
+    maxRetriesPerRequest: 2,
+  });
 }
 
 async function quit(...clients: Redis[]): Promise<void> {
@@ -57,8 +68,8 @@ async function quit(...clients: Redis[]): Promise<void> {
 
 const RUN = randomBytes(4).toString('hex');
 
-async function baseline(): Promise<Subject> {
-  const redis = client();
+async function baseline(clients: Clients): Promise<Subject> {
+  const redis = client(clients);
   // Plain EVALSHA, not ioredis' defineCommand: a defined command makes every auto-pipeline on the
   // connection copy the script table (see RedisScript), which would slow the floor itself.
   const sha = (await redis.script(
@@ -79,23 +90,21 @@ async function baseline(): Promise<Subject> {
 }
 
 /**
- * Keel's own fenced scripts by plain EVALSHA, with no library code around them (table only): what
- * any lock that issues fencing tokens in the acquiring round trip pays over the unfenced floor.
+ * Keel's own fenced scripts, written to the connection the way Keel writes them
+ * (`RedisScript.send`), with no library code around them (table only): what any lock that issues
+ * a fencing token in its acquiring round trip pays.
  */
-async function fencedFloor(): Promise<Subject> {
-  const redis = client();
-  const [trySha, releaseSha] = (await Promise.all(
-    [TRY_SCRIPT, RELEASE_MANY_SCRIPT].map((lua) => redis.script('LOAD', lua)),
-  )) as string[];
+function fencedFloor(clients: Clients): Subject {
+  const redis = client(clients);
   const counter = `bench:${RUN}:fenced-floor:fence`;
   let n = 0;
   return {
     name: 'fenced floor',
     async lock(key) {
       const token = `${RUN}.${++n}`;
-      const fence = await redis.evalsha(trySha, 2, key, counter, token, TTL_MS);
+      const fence = await FENCED_TRY.send(redis, 2, key, counter, token, TTL_MS);
       if (typeof fence !== 'string') throw new Error(`fenced floor: ${key} is held`);
-      return () => redis.evalsha(releaseSha, 1, key, `${token}|${fence}`);
+      return () => FENCED_RELEASE.send(redis, 1, key, `${token}|${fence}`);
     },
     async close() {
       await redis.del(counter);
@@ -103,10 +112,12 @@ async function fencedFloor(): Promise<Subject> {
     },
   };
 }
+const FENCED_TRY = new RedisScript<string | number>(TRY_SCRIPT);
+const FENCED_RELEASE = new RedisScript<number[]>(RELEASE_MANY_SCRIPT);
 
-function keel(options: { fair?: boolean } = {}): Subject {
-  const redis = client();
-  const subscriber = client();
+function keel(clients: Clients, options: { fair?: boolean } = {}): Subject {
+  const redis = client(clients);
+  const subscriber = client(clients);
   const store = new RedisLockStore({
     client: redis,
     subscriber: () => subscriber,
@@ -143,11 +154,11 @@ function keel(options: { fair?: boolean } = {}): Subject {
   };
 }
 
-async function redlock(): Promise<Subject> {
+async function redlock(clients: Clients): Promise<Subject> {
   // redlock 4 ships no types; loaded by name so the compiler does not look for them.
   const name = 'redlock';
   const { default: Redlock } = (await import(name)) as { default: RedlockConstructor };
-  const redis = client();
+  const redis = client(clients);
   const instance = new Redlock([redis]); // defaults: 10 retries, 200 ms ± 100 ms apart
   instance.on('clientError', () => undefined);
   return {
@@ -160,8 +171,8 @@ async function redlock(): Promise<Subject> {
   };
 }
 
-function semaphore(): Subject {
-  const redis = client();
+function semaphore(clients: Clients): Subject {
+  const redis = client(clients);
   return {
     name: 'redis-semaphore',
     async lock(key) {
@@ -174,12 +185,14 @@ function semaphore(): Subject {
   };
 }
 
-type Factory = () => Subject | Promise<Subject>;
+type Factory = (clients: Clients) => Subject | Promise<Subject>;
+
+const AUTO_PIPELINED: Clients = { autoPipelining: true };
 
 const FACTORIES: Record<string, Factory> = {
   baseline,
   'fenced floor': fencedFloor,
-  keel: () => keel(),
+  keel: (clients) => keel(clients),
   redlock,
   'redis-semaphore': semaphore,
 };
@@ -218,7 +231,9 @@ interface ContendedResult {
 }
 
 async function contended(factory: Factory, name: string, round: number): Promise<ContendedResult> {
-  const workers = await Promise.all(Array.from({ length: CONTENDERS }, () => factory()));
+  const workers = await Promise.all(
+    Array.from({ length: CONTENDERS }, () => factory(AUTO_PIPELINED)),
+  );
   const key = `bench:${RUN}:contended:${name}:${round}`;
   const handoffs: number[] = [];
   const waits: number[] = [];
@@ -274,12 +289,19 @@ async function contended(factory: Factory, name: string, round: number): Promise
   };
 }
 
-/** Runs the locks suite and prints its table and JSON lines. */
-export async function run(): Promise<void> {
+interface Uncontended {
+  /** Median ops/s per subject, one worker. */
+  readonly one: Record<string, number>;
+  /** Median ops/s per subject, {@link PARALLEL_WORKERS} workers. */
+  readonly many: Record<string, number>;
+}
+
+/** The uncontended measurements, every subject on clients made one way. */
+async function uncontended(clients: Clients): Promise<Uncontended> {
   const names = Object.keys(FACTORIES);
   const seq: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   const par: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-  const subjects = await Promise.all(names.map(async (n) => FACTORIES[n]()));
+  const subjects = await Promise.all(names.map(async (n) => FACTORIES[n](clients)));
   // Warm-up: connections, script loading, JIT.
   for (const subject of subjects) {
     for (let i = 0; i < 300; i++)
@@ -300,11 +322,40 @@ export async function run(): Promise<void> {
     for (const subject of order) par[subject.name].push(await parallel(subject, round));
   }
   await Promise.all(subjects.map((s) => s.close()));
+  const medians = (values: Record<string, number[]>) =>
+    Object.fromEntries(names.map((n) => [n, median(values[n])]));
+  return { one: medians(seq), many: medians(par) };
+}
+
+function printUncontended(title: string, { one, many }: Uncontended): void {
+  printTable(
+    `locks: uncontended acquire+release, ops/s, ${title} (1 worker: median of ${SEQUENTIAL_BLOCKS} interleaved blocks of ${BLOCK_OPS}; ${PARALLEL_WORKERS} workers: median of ${ROUNDS} interleaved rounds)`,
+    [
+      '1 worker',
+      `${PARALLEL_WORKERS} workers`,
+      'vs baseline (1)',
+      `vs baseline (${PARALLEL_WORKERS})`,
+    ],
+    Object.keys(one).map((n) => [
+      n,
+      one[n],
+      many[n],
+      one[n] / one.baseline,
+      many[n] / many.baseline,
+    ]),
+  );
+}
+
+/** Runs the locks suite and prints its tables and JSON lines. */
+export async function run(): Promise<void> {
+  // The JSON lines use auto-pipelined clients, as Keel's connection factory makes them.
+  const pipelined = await uncontended(AUTO_PIPELINED);
+  const plain = await uncontended({ autoPipelining: false });
 
   const contendedFactories: [string, Factory][] = [
-    ['keel', () => keel({ fair: true })],
+    ['keel', (clients) => keel(clients, { fair: true })],
     // For the table only: unfair waiting (woken on release, newcomers may barge).
-    ['keel (fair: false)', () => keel({ fair: false })],
+    ['keel (fair: false)', (clients) => keel(clients, { fair: false })],
     ['redlock', redlock],
     ['redis-semaphore', semaphore],
   ];
@@ -318,22 +369,8 @@ export async function run(): Promise<void> {
 
   const med = (name: string, pick: (r: ContendedResult) => number) =>
     median(results[name].map(pick));
-  printTable(
-    `locks: uncontended acquire+release, ops/s (1 worker: median of ${SEQUENTIAL_BLOCKS} interleaved blocks of ${BLOCK_OPS}; ${PARALLEL_WORKERS} workers: median of ${ROUNDS} interleaved rounds)`,
-    [
-      '1 worker',
-      `${PARALLEL_WORKERS} workers`,
-      'vs baseline (1)',
-      `vs baseline (${PARALLEL_WORKERS})`,
-    ],
-    names.map((n) => [
-      n,
-      median(seq[n]),
-      median(par[n]),
-      median(seq[n]) / median(seq.baseline),
-      median(par[n]) / median(par.baseline),
-    ]),
-  );
+  printUncontended('auto-pipelined clients (as Keel makes them)', pipelined);
+  printUncontended("ioredis' default clients (auto-pipelining off)", plain);
   printTable(
     `locks: ${CONTENDERS} workers on one key, ~1 ms holds, ${CONTENDED_MS / 1_000} s windows (median of ${CONTENDED_ROUNDS} rounds; the JSON lines use keel with fair: true)`,
     [
@@ -373,21 +410,21 @@ export async function run(): Promise<void> {
   });
   peersOf(
     {
-      baseline: median(seq.baseline),
-      redlock: median(seq.redlock),
-      'redis-semaphore': median(seq['redis-semaphore']),
+      baseline: pipelined.one.baseline,
+      redlock: pipelined.one.redlock,
+      'redis-semaphore': pipelined.one['redis-semaphore'],
     },
-    median(seq.keel),
+    pipelined.one.keel,
     'uncontended_1',
     'ops/s',
   );
   peersOf(
     {
-      baseline: median(par.baseline),
-      redlock: median(par.redlock),
-      'redis-semaphore': median(par['redis-semaphore']),
+      baseline: pipelined.many.baseline,
+      redlock: pipelined.many.redlock,
+      'redis-semaphore': pipelined.many['redis-semaphore'],
     },
-    median(par.keel),
+    pipelined.many.keel,
     'uncontended_50',
     'ops/s',
   );
