@@ -17,15 +17,25 @@ afterAll(async () => {
 
 const ECHO = new RedisScript<[string, string]>('return {KEYS[1], ARGV[1]}');
 
-it('runs by EVALSHA, loading the script with EVAL when the server does not have it', async () => {
+/**
+ * Calls `call` twice on an empty script cache and checks what the server ran: the first EVALSHA
+ * fails (NOSCRIPT), EVAL caches the script, the second EVALSHA succeeds.
+ */
+async function twiceAfterFlush(call: (n: number) => Promise<unknown>): Promise<unknown[]> {
   await client.script('FLUSH');
   await client.config('RESETSTAT');
-  expect(await ECHO.run(client, 1, 'k', 'v')).toEqual(['k', 'v']);
-  expect(await ECHO.run(client, 1, 'k2', 'v2')).toEqual(['k2', 'v2']);
+  const replies = [await call(1), await call(2)];
   const stats = await client.info('commandstats');
-  // The first EVALSHA fails (NOSCRIPT), EVAL caches the script, the second EVALSHA succeeds.
   expect(stats).toMatch(/^cmdstat_eval:calls=1,/m);
   expect(stats).toMatch(/^cmdstat_evalsha:calls=2,.*failed_calls=1/m);
+  return replies;
+}
+
+it('runs by EVALSHA, loading the script with EVAL when the server does not have it', async () => {
+  expect(await twiceAfterFlush((n) => ECHO.run(client, 1, `k${n}`, `v${n}`))).toEqual([
+    ['k1', 'v1'],
+    ['k2', 'v2'],
+  ]);
   expect(await client.script('EXISTS', ECHO.sha)).toEqual([1]);
 });
 
@@ -39,13 +49,10 @@ it('passes other errors through and defines nothing on the client', async () => 
 it('send() writes outside the auto-pipeline with the same results: string replies, the key prefix, EVAL on NOSCRIPT', async () => {
   const prefixed = new Redis(server.url, { enableAutoPipelining: true, keyPrefix: 'p:' });
   try {
-    await client.script('FLUSH');
-    await client.config('RESETSTAT');
-    expect(await ECHO.send(prefixed, 1, 'k', 'v')).toEqual(['p:k', 'v']);
-    expect(await ECHO.send(prefixed, 1, 'k2', 'v2')).toEqual(['p:k2', 'v2']);
-    const stats = await client.info('commandstats');
-    expect(stats).toMatch(/^cmdstat_eval:calls=1,/m);
-    expect(stats).toMatch(/^cmdstat_evalsha:calls=2,.*failed_calls=1/m);
+    expect(await twiceAfterFlush((n) => ECHO.send(prefixed, 1, `k${n}`, `v${n}`))).toEqual([
+      ['p:k1', 'v1'],
+      ['p:k2', 'v2'],
+    ]);
     // Calls sent together keep their order (each reply belongs to its own call).
     const replies = await Promise.all(
       Array.from({ length: 50 }, (_, i) => ECHO.send(prefixed, 1, `k${i}`, `v${i}`)),
