@@ -197,21 +197,21 @@ const FACTORIES: Record<string, Factory> = {
   'redis-semaphore': semaphore,
 };
 
-async function sequential(subject: Subject, block: number): Promise<number> {
+async function sequential(subject: Subject, keyPrefix: string): Promise<number> {
   const start = performance.now();
   for (let i = 0; i < BLOCK_OPS; i++) {
-    const release = await subject.lock(`bench:${RUN}:seq:${subject.name}:${block}:${i}`);
+    const release = await subject.lock(`${keyPrefix}:${i}`);
     await release();
   }
   return BLOCK_OPS / ((performance.now() - start) / 1_000);
 }
 
-async function parallel(subject: Subject, round: number): Promise<number> {
+async function parallel(subject: Subject, keyPrefix: string): Promise<number> {
   const start = performance.now();
   await Promise.all(
     Array.from({ length: PARALLEL_WORKERS }, async (_, w) => {
       for (let i = 0; i < PARALLEL_OPS_PER_WORKER; i++) {
-        const release = await subject.lock(`bench:${RUN}:par:${subject.name}:${round}:${w}:${i}`);
+        const release = await subject.lock(`${keyPrefix}:${w}:${i}`);
         await release();
       }
     }),
@@ -302,24 +302,24 @@ async function uncontended(clients: Clients): Promise<Uncontended> {
   const seq: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   const par: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   const subjects = await Promise.all(names.map(async (n) => FACTORIES[n](clients)));
+  // Each pass takes its own keys: nothing a pass leaves behind can be held when the next one runs.
+  const pass = `bench:${RUN}:${clients.autoPipelining ? 'pipelined' : 'plain'}`;
   // Warm-up: connections, script loading, JIT.
   for (const subject of subjects) {
-    for (let i = 0; i < 300; i++)
-      await (
-        await subject.lock(`bench:${RUN}:warm:${subject.name}:${i}`)
-      )();
+    for (let i = 0; i < 300; i++) await (await subject.lock(`${pass}:warm:${subject.name}:${i}`))();
   }
   // One worker: short blocks with the subjects in rotating order, so that the load other tenants
   // put on a shared machine, which drifts over seconds, falls on every subject alike.
   for (let block = 0; block < SEQUENTIAL_BLOCKS; block++) {
     for (let i = 0; i < subjects.length; i++) {
       const subject = subjects[(block + i) % subjects.length];
-      seq[subject.name].push(await sequential(subject, block));
+      seq[subject.name].push(await sequential(subject, `${pass}:seq:${subject.name}:${block}`));
     }
   }
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? subjects : [...subjects].reverse();
-    for (const subject of order) par[subject.name].push(await parallel(subject, round));
+    for (const subject of order)
+      par[subject.name].push(await parallel(subject, `${pass}:par:${subject.name}:${round}`));
   }
   await Promise.all(subjects.map((s) => s.close()));
   const medians = (values: Record<string, number[]>) =>
