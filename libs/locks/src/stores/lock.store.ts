@@ -1,4 +1,11 @@
 /**
+ * How long a queue entry lives without being refreshed by its waiter, in every store: a crashed
+ * waiter cannot hold the queue up for longer.
+ * @internal
+ */
+export const QUEUE_LEASE_MS = 3_000;
+
+/**
  * Result of one acquisition attempt. `validityMs` is how long the grant is valid from the moment
  * the attempt was sent (the holder must assume expiry no later than that).
  * @publicApi

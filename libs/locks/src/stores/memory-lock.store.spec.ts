@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { MemoryLockStore } from './memory-lock.store.js';
-import { QUEUE_LEASE_MS } from './redis-lock.store.js';
-import type { WaiterEvent } from './lock.store.js';
+import { QUEUE_LEASE_MS, type WaiterEvent } from './lock.store.js';
 
 const free = { fair: false, enqueue: false };
 const fairQueued = { fair: true, enqueue: true };

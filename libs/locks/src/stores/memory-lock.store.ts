@@ -1,11 +1,11 @@
-import type {
-  LockStore,
-  SemaphoreStore,
-  StoreAcquireMode,
-  StoreAcquireResult,
-  WaiterEvent,
+import {
+  QUEUE_LEASE_MS,
+  type LockStore,
+  type SemaphoreStore,
+  type StoreAcquireMode,
+  type StoreAcquireResult,
+  type WaiterEvent,
 } from './lock.store.js';
-import { QUEUE_LEASE_MS } from './redis-lock.store.js';
 
 interface Hold {
   readonly token: string;
@@ -84,14 +84,14 @@ export class MemoryLockStore implements LockStore {
     if (hold !== undefined) {
       if (hold.token === token)
         return { acquired: true, fence: hold.fence, validityMs: hold.expiresAt - now };
-      if (mode.enqueue) this.enqueue(key, token, ttlMs, mode.fair, now);
+      if (mode.enqueue) enqueue(this.queues, key, token, ttlMs, mode.fair, 1, now);
       return { acquired: false, retryAfterMs: hold.expiresAt - now };
     }
     if (mode.fair) {
       const head = this.head(key, now);
       if (head !== undefined && head[0] !== token) {
         this.notify(head[0], { type: 'wake' });
-        if (mode.enqueue) this.enqueue(key, token, ttlMs, mode.fair, now);
+        if (mode.enqueue) enqueue(this.queues, key, token, ttlMs, mode.fair, 1, now);
         return { acquired: false, retryAfterMs: 0 };
       }
     }
@@ -166,15 +166,10 @@ export class MemoryLockStore implements LockStore {
     const mine = holders.get(token);
     if (mine !== undefined)
       return { acquired: true, fence: mine.fence, validityMs: mine.expiresAt - now };
-    let queue = this.semQueues.get(key);
+    const queue = this.semQueues.get(key);
     const retryAfterMs = () =>
       Math.max(0, Math.min(...[...holders.values()].map((p) => p.expiresAt - now)));
-    const join = () => {
-      if (queue === undefined) this.semQueues.set(key, (queue = new Map()));
-      const entry = queue.get(token);
-      if (entry !== undefined) entry.deadline = now + QUEUE_LEASE_MS;
-      else queue.set(token, { ttlMs, fair: mode.fair, weight, deadline: now + QUEUE_LEASE_MS });
-    };
+    const join = () => enqueue(this.semQueues, key, token, ttlMs, mode.fair, weight, now);
     if (mode.fair && queue !== undefined) {
       for (const [head, entry] of queue) {
         if (head === token) break;
@@ -253,14 +248,6 @@ export class MemoryLockStore implements LockStore {
     return fence;
   }
 
-  private enqueue(key: string, token: string, ttlMs: number, fair: boolean, now: number): void {
-    let queue = this.queues.get(key);
-    if (queue === undefined) this.queues.set(key, (queue = new Map()));
-    const entry = queue.get(token);
-    if (entry !== undefined) entry.deadline = now + QUEUE_LEASE_MS;
-    else queue.set(token, { ttlMs, fair, weight: 1, deadline: now + QUEUE_LEASE_MS });
-  }
-
   private head(key: string, now: number): [string, QueueEntry] | undefined {
     const queue = this.queues.get(key);
     if (queue === undefined) return undefined;
@@ -293,6 +280,23 @@ export class MemoryLockStore implements LockStore {
     // Delivered asynchronously, like a pub/sub message: never inside the releaser's call.
     if (listener !== undefined) void Promise.resolve().then(() => listener(event));
   }
+}
+
+/** Joins `key`'s queue in `queues`, or refreshes the lease of the place `token` already has. */
+function enqueue(
+  queues: Map<string, Map<string, QueueEntry>>,
+  key: string,
+  token: string,
+  ttlMs: number,
+  fair: boolean,
+  weight: number,
+  now: number,
+): void {
+  let queue = queues.get(key);
+  if (queue === undefined) queues.set(key, (queue = new Map()));
+  const entry = queue.get(token);
+  if (entry !== undefined) entry.deadline = now + QUEUE_LEASE_MS;
+  else queue.set(token, { ttlMs, fair, weight, deadline: now + QUEUE_LEASE_MS });
 }
 
 function used(holders: Map<string, Permit>): number {

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { RedisScript, closeRedisClient, type KeelRedisClient } from '@keel/core';
-import type {
-  LockStore,
-  SemaphoreStore,
-  StoreAcquireMode,
-  StoreAcquireResult,
-  WaiterEvent,
+import {
+  QUEUE_LEASE_MS,
+  type LockStore,
+  type SemaphoreStore,
+  type StoreAcquireMode,
+  type StoreAcquireResult,
+  type WaiterEvent,
 } from './lock.store.js';
 import {
   ACQUIRE_SCRIPT,
@@ -23,9 +24,6 @@ import {
   SEMAPHORE_EXTEND_SCRIPT,
   SEMAPHORE_RELEASE_SCRIPT,
 } from './redis-semaphore.scripts.js';
-
-/** How long a queue entry lives without being refreshed by its waiter. */
-export const QUEUE_LEASE_MS = 3_000;
 
 type ScriptReply = [number, string, number];
 
