@@ -4,6 +4,7 @@ import { isDeadlockError, LockService, RedisLockStore } from '@keel/locks';
 import { Cluster } from 'ioredis';
 import { startRedisCluster, type RedisClusterHandle } from '../../../test/support/redis-cluster.js';
 import { uniquePrefix } from '../../../test/support/services.js';
+import { waitFor } from '../../../test/support/wait-for.js';
 import { SETTINGS } from './support.js';
 
 /** Every key one lock's scripts touch shares a hash tag: on a real cluster, no CROSSSLOT. */
@@ -12,6 +13,11 @@ describe('Redis Cluster (3 private masters)', () => {
   const clients: Cluster[] = [];
   let a: LockService;
   let b: LockService;
+  const bMetrics = new KeelMetrics();
+  /** Acquisitions of `b` that found the lock held: a waiter counts once it stands in the queue. */
+  const bContended = async () =>
+    (await bMetrics.registry.getSingleMetric('keel_lock_contended_total')!.get()).values[0]
+      ?.value ?? 0;
 
   beforeAll(async () => {
     redisCluster = await startRedisCluster();
@@ -22,15 +28,15 @@ describe('Redis Cluster (3 private masters)', () => {
       clients.push(client);
       return client;
     };
-    const service = (prefix: string) =>
+    const service = (prefix: string, metrics: KeelMetrics) =>
       new LockService(
         new RedisLockStore({ client: cluster(), subscriber: cluster, prefix }),
         SETTINGS,
-        new KeelMetrics(),
+        metrics,
       );
     const prefix = `${uniquePrefix('locks-c')}:`;
-    a = service(prefix);
-    b = service(prefix);
+    a = service(prefix, new KeelMetrics());
+    b = service(prefix, bMetrics);
   }, 30_000);
 
   afterAll(async () => {
@@ -44,8 +50,9 @@ describe('Redis Cluster (3 private masters)', () => {
     for (let i = 0; i < 12; i++) {
       const key = `order:${i}`;
       const first = await a.acquire(key);
+      const contended = await bContended();
       const waiting = b.acquire(key, { fair: i % 2 === 0 });
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await waitFor(async () => (await bContended()) > contended, { message: 'b to queue' });
       await first.release();
       const second = await waiting;
       expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
@@ -68,13 +75,18 @@ describe('Redis Cluster (3 private masters)', () => {
     await reader.release();
     await (await writer).release();
 
+    let holding = 0;
+    const bothHolding = () => {
+      holding++;
+      return waitFor(() => holding === 2, { message: 'both chains holding' });
+    };
     const outcomes = await Promise.allSettled([
       a.using('p', async () => {
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await bothHolding();
         await a.using('q', async () => undefined);
       }),
       b.using('q', async () => {
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await bothHolding();
         await b.using('p', async () => undefined);
       }),
     ]);

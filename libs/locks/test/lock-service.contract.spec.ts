@@ -198,9 +198,12 @@ describeStoreContract<ServiceUnderTest>(
         const other = sut().peer.semaphore('sem', 3);
         const held = [await sem.acquire(), await other.acquire(), await sem.acquire()];
         expect(await other.tryAcquire()).toBeUndefined();
+        const contended = await contendedCount(sut().peer);
         const t0 = performance.now();
         const waiting = other.acquire({ waitMs: 10_000 });
-        await new Promise((resolve) => setTimeout(resolve, 30));
+        await waitFor(async () => (await contendedCount(sut().peer)) > contended, {
+          message: 'the waiter to queue',
+        });
         expect(await held[1].release()).toBe(true);
         const fourth = await waiting;
         expect(performance.now() - t0).toBeLessThan(900);
@@ -279,10 +282,13 @@ describeStoreContract<ServiceUnderTest>(
 
       it('a fair waiter that times out does not strand the one behind it', async () => {
         const holder = await sut().locks.acquire('s', { ttlMs: 20_000 });
+        const contended = await contendedCount(sut().peer);
         const early = sut()
           .peer.acquire('s', { fair: true, waitMs: 100 })
           .catch((e: unknown) => e);
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await waitFor(async () => (await contendedCount(sut().peer)) > contended, {
+          message: 'the early waiter to queue',
+        });
         const late = sut().peer.acquire('s', { fair: true, waitMs: 10_000 });
         expect(isLockTimeoutError(await early)).toBe(true);
         const t0 = performance.now();

@@ -19,6 +19,17 @@ export const record = (extra: Record<string, unknown> = {}) =>
 
 /** The behaviour every store must have. */
 export function registryStoreContract(store: () => RegistryStore): void {
+  /** Subscribes to `service`, collecting its events in arrival order. */
+  async function watch(service: string) {
+    const events: RegistryEvent[] = [];
+    const sub = await store().subscribe(
+      [service],
+      (e) => events.push(e),
+      () => undefined,
+    );
+    return { events, sub };
+  }
+
   it('registers with store-clock times and lists the record', async () => {
     const before = await store().now();
     expect(await store().register('a', 'i1', record({ health: 'warning' }), 5_000, '')).toBe('ok');
@@ -36,19 +47,13 @@ export function registryStoreContract(store: () => RegistryStore): void {
   it('heartbeat extends expiry; a missing record answers missing', async () => {
     await store().register('a', 'i1', record(), 5_000, '');
     const first = (await store().snapshot('a')).records[0].expiresAt;
-    await new Promise((r) => setTimeout(r, 5));
     expect(await store().heartbeat('a', 'i1', 10_000, '')).toBe('ok');
     expect((await store().snapshot('a')).records[0].expiresAt).toBeGreaterThan(first);
     expect(await store().heartbeat('a', 'nope', 10_000, '')).toBe('missing');
   });
 
   it('prunes expired records in the snapshot and pushes down', async () => {
-    const events: RegistryEvent[] = [];
-    const sub = await store().subscribe(
-      ['a'],
-      (e) => events.push(e),
-      () => undefined,
-    );
+    const { events, sub } = await watch('a');
     await store().register('a', 'short', record(), 100, '');
     await store().register('a', 'long', record(), 60_000, '');
     await waitFor(() => events.filter((e) => e.type === 'up').length === 2, {
@@ -66,12 +71,7 @@ export function registryStoreContract(store: () => RegistryStore): void {
   });
 
   it('status changes publish up with the new field; unchanged values publish nothing', async () => {
-    const events: RegistryEvent[] = [];
-    const sub = await store().subscribe(
-      ['a'],
-      (e) => events.push(e),
-      () => undefined,
-    );
+    const { events, sub } = await watch('a');
     await store().register('a', 'i1', record(), 5_000, '');
     expect(await store().setStatus('a', 'i1', 'draining', 'true', '')).toBe('ok');
     expect(await store().setStatus('a', 'i1', 'draining', 'true', '')).toBe('ok');
@@ -86,12 +86,7 @@ export function registryStoreContract(store: () => RegistryStore): void {
   });
 
   it('deregister removes and pushes down', async () => {
-    const events: RegistryEvent[] = [];
-    const sub = await store().subscribe(
-      ['a'],
-      (e) => events.push(e),
-      () => undefined,
-    );
+    const { events, sub } = await watch('a');
     await store().register('a', 'i1', record(), 5_000, '');
     expect(await store().deregister('a', 'i1', '')).toBe('ok');
     expect((await store().snapshot('a')).records).toEqual([]);
