@@ -1,8 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { KEEL_ENV_VARIABLES } from '@keel/core';
+import { CORE_ERRORS, KEEL_ENV_VARIABLES, type KeelErrorCodes } from '@keel/core';
+import { COORDINATION_ERRORS } from '@keel/coordination';
+import { LOCKS_ERRORS } from '@keel/locks';
+import { REGISTRY_ERRORS } from '@keel/registry';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+const libReadme = (lib: string) =>
+  readFileSync(new URL(`../libs/${lib}/README.md`, import.meta.url), 'utf8');
 
 describe('README', () => {
   it('documents every environment variable Keel reads in the configuration table', () => {
@@ -12,6 +17,24 @@ describe('README', () => {
     for (const variable of KEEL_ENV_VARIABLES) {
       expect(table).toContain(`\`${variable.name}\``);
     }
+  });
+
+  it('lists every error code with the HTTP status its lib gives it', () => {
+    const tables: [string, KeelErrorCodes, string][] = [
+      ['core', CORE_ERRORS, readme],
+      ['coordination', COORDINATION_ERRORS, libReadme('coordination')],
+      ['locks', LOCKS_ERRORS, libReadme('locks')],
+      ['registry', REGISTRY_ERRORS, libReadme('registry')],
+    ];
+    const missing: string[] = [];
+    for (const [lib, table, text] of tables) {
+      for (const [code, { status }] of Object.entries(table)) {
+        const row = new RegExp(`^\\|.*\`${code}\`.*\\| ${status}\\b`, 'm');
+        if (!row.test(text)) missing.push(`${lib}: ${code} ${status}`);
+        if (!row.test(readme)) missing.push(`root README: ${code} ${status}`);
+      }
+    }
+    expect(missing).toEqual([]);
   });
 
   it('keeps the two quick-start commands', () => {

@@ -1,4 +1,44 @@
-import { KeelError, isKeelError } from '@keel/core';
+import {
+  KeelError,
+  isKeelError,
+  type KeelErrorCodes,
+  type KeelErrorResponseFields,
+} from '@keel/core';
+
+/**
+ * The error codes of `@keel/coordination`, with the HTTP status Keel's exception filter answers
+ * with.
+ * @publicApi
+ */
+export const COORDINATION_ERRORS = {
+  KEEL_VALIDATION_FAILED: {
+    status: 400,
+    meaning: "a method's arguments failed @Validate; the body lists every problem",
+  },
+  KEEL_CIRCUIT_OPEN: {
+    status: 503,
+    meaning: 'a circuit breaker refused the call (open, isolated, or no probe slot); Retry-After',
+  },
+  KEEL_BULKHEAD_REJECTED: {
+    status: 503,
+    meaning: 'a bulkhead refused the call (full, or the queue wait ran out); Retry-After',
+  },
+  KEEL_TIMEOUT: { status: 504, meaning: 'a call did not settle within its @Timeout' },
+} as const satisfies KeelErrorCodes;
+
+/** A code of {@link COORDINATION_ERRORS}. @publicApi */
+export type CoordinationErrorCode = keyof typeof COORDINATION_ERRORS;
+
+/**
+ * Base of every error `@keel/coordination` throws; takes its HTTP status from
+ * {@link COORDINATION_ERRORS}.
+ * @publicApi
+ */
+export class CoordinationError extends KeelError {
+  constructor(code: CoordinationErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, { ...options, status: COORDINATION_ERRORS[code].status });
+  }
+}
 
 /** One validation problem: where (`dto.items.0.qty`, `0`, `''` for the whole value) and what. @publicApi */
 export interface ValidationProblem {
@@ -11,8 +51,8 @@ export interface ValidationProblem {
  * module's exception filter maps it to HTTP 400 with that list.
  * @publicApi
  */
-export class ValidationFailedError extends KeelError {
-  static readonly code = 'KEEL_VALIDATION_FAILED';
+export class ValidationFailedError extends CoordinationError {
+  static readonly code = 'KEEL_VALIDATION_FAILED' satisfies CoordinationErrorCode;
 
   constructor(
     readonly problems: readonly ValidationProblem[],
@@ -24,6 +64,11 @@ export class ValidationFailedError extends KeelError {
         .map((p) => (p.path ? `${p.path}: ${p.message}` : p.message))
         .join('; ')}`,
     );
+  }
+
+  /** The body lists every problem, so a client can fix all of them in one go. */
+  override toResponseFields(): KeelErrorResponseFields {
+    return { message: 'Validation failed', problems: this.problems };
   }
 }
 
@@ -37,8 +82,8 @@ export function isValidationFailedError(error: unknown): error is ValidationFail
  * taken. `retryAfterMs` is how long until the breaker lets a probe through (an estimate).
  * @publicApi
  */
-export class CircuitOpenError extends KeelError {
-  static readonly code = 'KEEL_CIRCUIT_OPEN';
+export class CircuitOpenError extends CoordinationError {
+  static readonly code = 'KEEL_CIRCUIT_OPEN' satisfies CoordinationErrorCode;
 
   constructor(
     readonly breaker: string,
@@ -59,8 +104,8 @@ export function isCircuitOpenError(error: unknown): error is CircuitOpenError {
  * call waited in the queue longer than `queueTimeoutMs` (`reason: 'queue-timeout'`).
  * @publicApi
  */
-export class BulkheadRejectedError extends KeelError {
-  static readonly code = 'KEEL_BULKHEAD_REJECTED';
+export class BulkheadRejectedError extends CoordinationError {
+  static readonly code = 'KEEL_BULKHEAD_REJECTED' satisfies CoordinationErrorCode;
 
   constructor(
     readonly bulkhead: string,
@@ -82,8 +127,8 @@ export function isBulkheadRejectedError(error: unknown): error is BulkheadReject
 }
 
 /** A call did not settle within its `@Timeout`. @publicApi */
-export class TimeoutError extends KeelError {
-  static readonly code = 'KEEL_TIMEOUT';
+export class TimeoutError extends CoordinationError {
+  static readonly code = 'KEEL_TIMEOUT' satisfies CoordinationErrorCode;
 
   constructor(
     readonly timeoutMs: number,

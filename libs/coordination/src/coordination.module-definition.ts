@@ -1,9 +1,5 @@
-import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
-import { KeelCoordinationExceptionFilter } from './coordination.filter.js';
+import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { CoordinationModuleOptions } from './coordination.options.js';
-
-const filterProvider: Provider = { provide: APP_FILTER, useClass: KeelCoordinationExceptionFilter };
 
 export const {
   ConfigurableModuleClass: CoordinationConfigurableModule,
@@ -13,16 +9,8 @@ export const {
 } = new ConfigurableModuleBuilder<CoordinationModuleOptions>()
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createCoordinationOptions')
-  .setExtras(
-    // Extras are known when the module is defined (also for forRootAsync), which is when the
-    // global filter has to be registered or not.
-    { isGlobal: true, exceptionFilter: true },
-    (definition, extras) => ({
-      ...definition,
-      global: extras.isGlobal,
-      providers: extras.exceptionFilter
-        ? [...(definition.providers ?? []), filterProvider]
-        : definition.providers,
-    }),
-  )
+  .setExtras({ isGlobal: true }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+  }))
   .build();

@@ -8,7 +8,6 @@ import { MemoryBreakerStore } from './breaker/memory-breaker.store.js';
 import { RedisBreakerStore } from './breaker/redis-breaker.store.js';
 import { BulkheadPolicyFactory } from './bulkhead/bulkhead.policy.js';
 import { COORDINATION_SETTINGS } from './coordination.constants.js';
-import { KeelCoordinationExceptionFilter } from './coordination.filter.js';
 import { CoordinationHealthIndicator } from './coordination.health.js';
 import {
   COORDINATION_OPTIONS,
@@ -57,9 +56,9 @@ const providers: Provider[] = [
 /**
  * Coordination policies for methods: `@Validate`, `@Fallback`, `@Retry`, `@CircuitBreaker`,
  * `@Timeout`, `@Bulkhead` (and core's `@Timed`), on HTTP handlers, microservice handlers and
- * provider methods. Requires `KeelCoreModule.forRoot()` in the application. Extras of `forRoot` /
- * `forRootAsync`: `isGlobal` (default true) and `exceptionFilter` (default true: registers
- * {@link KeelCoordinationExceptionFilter} as a global filter).
+ * provider methods. Requires `KeelCoreModule.forRoot()` in the application, whose exception
+ * filter maps this module's errors to HTTP 400/503/504. Extra of `forRoot` / `forRootAsync`:
+ * `isGlobal` (default true).
  *
  * @example
  * ```ts
@@ -79,7 +78,7 @@ const providers: Provider[] = [
  * @publicApi
  */
 @Module({
-  providers: [...providers, KeelCoordinationExceptionFilter],
+  providers,
   exports: [CircuitBreakerRegistry, COORDINATION_SETTINGS, BreakerStore],
 })
 export class CoordinationModule extends CoordinationConfigurableModule {}

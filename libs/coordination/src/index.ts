@@ -12,6 +12,9 @@ export type {
 } from './coordination.options.js';
 
 export {
+  COORDINATION_ERRORS,
+  CoordinationError,
+  type CoordinationErrorCode,
   ValidationFailedError,
   isValidationFailedError,
   CircuitOpenError,
@@ -66,11 +69,6 @@ export { RedisBreakerStore, type RedisBreakerStoreOptions } from './breaker/redi
 export { Timeout, timeoutSignal } from './timeout/timeout.decorator.js';
 export { Bulkhead } from './bulkhead/bulkhead.decorator.js';
 
-export {
-  KeelCoordinationExceptionFilter,
-  coordinationErrorBody,
-  type CoordinationErrorBody,
-} from './coordination.filter.js';
 export { CoordinationHealthIndicator } from './coordination.health.js';
 
 /** Re-exported from `@keel/core` for convenience: the method-duration histogram. */

@@ -12,6 +12,7 @@ import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { loadKeelConfig } from './config/keel-config.js';
 import { KEEL_CORE_OPTIONS, KEEL_CORE_SETTINGS } from './core.constants.js';
 import { KeelCoreConfigurableModule } from './core.module-definition.js';
+import { storesLine } from './core.messages.js';
 import { RequestContextInterceptor } from './context/request-context.interceptor.js';
 import { RequestContextMiddleware } from './context/request-context.middleware.js';
 import { PolicyExplorer } from './engine/policy.explorer.js';
@@ -76,11 +77,10 @@ export class KeelCoreModule extends KeelCoreConfigurableModule implements NestMo
   constructor(@Inject(KEEL_CORE_SETTINGS) settings: KeelCoreSettings) {
     super();
     this.logger.log(
-      `service '${settings.serviceName}': stores on ${
-        settings.redis === undefined
-          ? 'embedded memory (correct for one process only; set REDIS_URL for a fleet)'
-          : `Redis ${describeTarget(settings.redis)}`
-      }`,
+      storesLine({
+        service: settings.serviceName,
+        target: settings.redis === undefined ? undefined : describeTarget(settings.redis),
+      }),
     );
   }
 

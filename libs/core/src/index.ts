@@ -3,14 +3,26 @@ export { KEEL_CORE_OPTIONS, KEEL_CORE_SETTINGS } from './core.constants.js';
 export type { KeelCoreOptions, KeelCoreSettings } from './interfaces/core-options.interface.js';
 
 export {
+  CORE_ERRORS,
+  CoreError,
+  type CoreErrorCode,
   KeelError,
   isKeelError,
+  type KeelErrorCodeInfo,
+  type KeelErrorCodes,
+  type KeelErrorOptions,
+  type KeelErrorResponseFields,
   KeelConfigError,
   isKeelConfigError,
   KeelDecoratorError,
   KeelPolicyNotInitializedError,
   KeyTemplateValueError,
+  KeelRedisClosedError,
+  KeelArgumentError,
+  KeelDeadlineError,
 } from './keel.errors.js';
+export { KeelExceptionFilter, keelErrorBody, type KeelErrorBody } from './keel-exception.filter.js';
+export type { KeelCoreModuleExtras } from './core.module-definition.js';
 
 export {
   loadKeelConfig,

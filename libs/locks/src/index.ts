@@ -12,6 +12,9 @@ export { WithLock, type WithLockOptions } from './with-lock.decorator.js';
 export { fencedUpdate, type FencedUpdateOptions } from './fencing.js';
 export { LocksHealthIndicator } from './locks.health.js';
 export {
+  LOCKS_ERRORS,
+  LocksError,
+  type LocksErrorCode,
   LockTimeoutError,
   isLockTimeoutError,
   DeadlockError,

@@ -1,11 +1,59 @@
-import { KeelError, isKeelError } from '@keel/core';
+import { KeelError, isKeelError, type KeelErrorCodes } from '@keel/core';
+
+/**
+ * The error codes of `@keel/locks`, with the HTTP status Keel's exception filter answers with.
+ * @publicApi
+ */
+export const LOCKS_ERRORS = {
+  KEEL_LOCK_TIMEOUT: {
+    status: 409,
+    meaning: 'a lock was not acquired within its wait time: another holder kept it',
+  },
+  KEEL_LOCK_DEADLOCK: {
+    status: 409,
+    meaning: 'waiting would never end (a wait-for cycle); this call chain was chosen to fail',
+  },
+  KEEL_LOCK_LOST: {
+    status: 409,
+    meaning: 'a held lock was lost before release (expired, or the store lost the hold)',
+  },
+  KEEL_LOCK_STALE_FENCING_TOKEN: {
+    status: 409,
+    meaning: 'a fenced write was rejected: a newer lock holder has written since',
+  },
+  KEEL_LOCK_QUORUM_UNAVAILABLE: {
+    status: 503,
+    meaning: 'quorum mode could not reach a majority of its Redis nodes',
+  },
+  KEEL_LOCKS_SHUT_DOWN: {
+    status: 503,
+    meaning: 'the lock service is shutting down and takes no new locks',
+  },
+  KEEL_LOCKS_UNSUPPORTED: {
+    status: 500,
+    meaning: 'the configured store cannot do this (semaphores on the quorum store)',
+  },
+} as const satisfies KeelErrorCodes;
+
+/** A code of {@link LOCKS_ERRORS}. @publicApi */
+export type LocksErrorCode = keyof typeof LOCKS_ERRORS;
+
+/**
+ * Base of every error `@keel/locks` throws; takes its HTTP status from {@link LOCKS_ERRORS}.
+ * @publicApi
+ */
+export class LocksError extends KeelError {
+  constructor(code: LocksErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, { ...options, status: LOCKS_ERRORS[code].status });
+  }
+}
 
 /**
  * A lock could not be acquired within its wait time. Names the key and how long the caller
  * waited, so a log line alone says which lock was contended.
  * @publicApi
  */
-export class LockTimeoutError extends KeelError {
+export class LockTimeoutError extends LocksError {
   constructor(
     readonly key: string,
     readonly waitedMs: number,
@@ -37,7 +85,7 @@ export interface DeadlockEdge {
  * with this error so the others can proceed.
  * @publicApi
  */
-export class DeadlockError extends KeelError {
+export class DeadlockError extends LocksError {
   constructor(
     readonly key: string,
     readonly cycle: readonly DeadlockEdge[],
@@ -66,7 +114,7 @@ export type LockLostReason = 'renewal-rejected' | 'expired' | 'store-unreachable
  * It is the `reason` of `lock.signal` when the signal aborts.
  * @publicApi
  */
-export class LockLostError extends KeelError {
+export class LockLostError extends LocksError {
   constructor(
     readonly key: string,
     readonly reason: LockLostReason,
@@ -90,7 +138,7 @@ export function isLockLostError(error: unknown): error is LockLostError {
  * rather than redlock's opaque "unable to achieve a quorum".
  * @publicApi
  */
-export class LockQuorumError extends KeelError {
+export class LockQuorumError extends LocksError {
   constructor(
     readonly key: string,
     readonly needed: number,
@@ -113,7 +161,7 @@ export function isLockQuorumError(error: unknown): error is LockQuorumError {
  * token, so the writer's lock had been lost and someone else has since held it.
  * @publicApi
  */
-export class StaleFencingTokenError extends KeelError {
+export class StaleFencingTokenError extends LocksError {
   constructor(
     readonly resource: string,
     readonly fencingToken: number,

@@ -46,8 +46,11 @@ export {
   type RedisRegistryStoreOptions,
 } from './stores/redis-registry.store.js';
 export {
+  REGISTRY_ERRORS,
+  type RegistryErrorCode,
   RegistryError,
   isRegistryError,
+  RegistryUnavailableError,
   NoInstanceAvailableError,
   isNoInstanceAvailableError,
   RegistryArgumentError,

@@ -1,14 +1,38 @@
-import { KeelError, isKeelError } from '@keel/core';
+import { KeelError, isKeelError, type KeelErrorCodes } from '@keel/core';
 
 /**
- * Base of every error @keel/registry throws. Codes:
- * - `KEEL_REGISTRY_NO_INSTANCE`: no eligible instance of the service (none registered, all
- *   critical, draining or ejected, or none matching the filters);
- * - `KEEL_REGISTRY_INVALID_ARGUMENT`: a call is malformed (consistent hashing without a key...);
- * - `KEEL_REGISTRY_UNAVAILABLE`: the registry backend could not be reached for a write.
+ * The error codes of `@keel/registry`, with the HTTP status Keel's exception filter answers with.
  * @publicApi
  */
-export class RegistryError extends KeelError {}
+export const REGISTRY_ERRORS = {
+  KEEL_REGISTRY_NO_INSTANCE: {
+    status: 503,
+    meaning: 'no eligible instance of the service (none registered, all critical/draining/ejected)',
+  },
+  KEEL_REGISTRY_INVALID_ARGUMENT: {
+    status: 500,
+    meaning:
+      'a discovery call is malformed (consistent hashing without a key…): a programming error',
+  },
+  KEEL_REGISTRY_UNAVAILABLE: {
+    status: 503,
+    meaning: 'the registry backend could not be reached for a write',
+  },
+} as const satisfies KeelErrorCodes;
+
+/** A code of {@link REGISTRY_ERRORS}. @publicApi */
+export type RegistryErrorCode = keyof typeof REGISTRY_ERRORS;
+
+/**
+ * Base of every error `@keel/registry` throws; takes its HTTP status from
+ * {@link REGISTRY_ERRORS}.
+ * @publicApi
+ */
+export class RegistryError extends KeelError {
+  constructor(code: RegistryErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, { ...options, status: REGISTRY_ERRORS[code].status });
+  }
+}
 
 /** True when `error` is any {@link RegistryError} (from any copy of the package). @publicApi */
 export function isRegistryError(error: unknown): error is RegistryError {
@@ -37,5 +61,15 @@ export function isNoInstanceAvailableError(error: unknown): error is NoInstanceA
 export class RegistryArgumentError extends RegistryError {
   constructor(message: string) {
     super('KEEL_REGISTRY_INVALID_ARGUMENT', message);
+  }
+}
+
+/**
+ * The registry backend could not be reached for a write (registration, heartbeat, deregistration).
+ * @publicApi
+ */
+export class RegistryUnavailableError extends RegistryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('KEEL_REGISTRY_UNAVAILABLE', message, options);
   }
 }

@@ -30,6 +30,11 @@ export interface KeelConfig {
   readonly file?: string;
   /** Module sections from the YAML file (`coordination`, `locks`, `registry`, ...). */
   readonly sections: Readonly<Record<string, unknown>>;
+  /**
+   * The `KEEL_<SECTION>_*` variables of module sections (`KEEL_LOCKS_TTL_MS`...), left for each
+   * module to validate: only the module knows its own keys.
+   */
+  readonly moduleEnv?: Readonly<Record<string, string>>;
 }
 
 /** One documented environment variable. @internal */
@@ -192,7 +197,13 @@ export function loadKeelConfig(options: LoadKeelConfigOptions = {}): KeelConfig 
     for (const key of Object.keys(value))
       sources.set(`${section}.${key}`, `${section}.${key} (${file})`);
   }
+  const moduleEnv: Record<string, string> = {};
   for (const name of Object.keys(env)) {
+    if (isModuleVariable(name)) {
+      const value = nonEmpty(env[name]);
+      if (value !== undefined) moduleEnv[name] = value;
+      continue;
+    }
     // KEEL_TEST_* belong to the test harness (scripts/test-services.mjs), not to applications.
     if (
       name.startsWith('KEEL_') &&
@@ -237,7 +248,16 @@ export function loadKeelConfig(options: LoadKeelConfigOptions = {}): KeelConfig 
     healthTimeoutMs: data.health?.timeoutMs ?? 1_000,
     file,
     sections,
+    moduleEnv,
   };
+}
+
+/** `KEEL_LOCKS_TTL_MS` and the like: validated by the module that owns the section. */
+function isModuleVariable(name: string): boolean {
+  for (const section of MODULE_SECTIONS) {
+    if (name.startsWith(`KEEL_${section.toUpperCase()}_`)) return true;
+  }
+  return false;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { metricNamePrefix } from '../core.messages.js';
+import { KeelArgumentError } from '../keel.errors.js';
 import { FastHistogram, type FastHistogramConfiguration } from './fast-histogram.js';
 import {
   Counter,
@@ -90,7 +92,7 @@ export class KeelMetrics {
 
   private getOrCreate<M>(name: string, create: () => M): M {
     if (!name.startsWith(PREFIX)) {
-      throw new Error(`Keel metric names start with '${PREFIX}': got '${name}'`);
+      throw new KeelArgumentError(metricNamePrefix({ prefix: PREFIX, name }));
     }
     return (this.registry.getSingleMetric(name) as M | undefined) ?? create();
   }

@@ -1,5 +1,7 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { redisClosed } from '../core.messages.js';
+import { KeelRedisClosedError } from '../keel.errors.js';
 import type { KeelRedisOptions } from './redis.interfaces.js';
 
 /** A Redis or Redis Cluster client. @publicApi */
@@ -95,8 +97,7 @@ export class RedisConnectionFactory implements OnApplicationShutdown {
   }
 
   private assertOpen(): void {
-    if (this.closed)
-      throw new Error('Keel Redis connections are closed: the application shut down');
+    if (this.closed) throw new KeelRedisClosedError(redisClosed());
   }
 }
 

@@ -1,0 +1,20 @@
+import { describe, it } from '@jest/globals';
+import {
+  BulkheadRejectedError,
+  COORDINATION_ERRORS,
+  CircuitOpenError,
+  TimeoutError,
+  ValidationFailedError,
+} from '@keel/coordination';
+import { expectErrorsReachTheEdge } from '../../../test/support/error-edge.js';
+
+describe('@keel/coordination errors at the edge', () => {
+  it('answer with the status of COORDINATION_ERRORS over HTTP and RPC', async () => {
+    await expectErrorsReachTheEdge(COORDINATION_ERRORS, [
+      new ValidationFailedError([{ path: 'dto.qty', message: 'must be positive' }], 'A.b'),
+      new CircuitOpenError('psp', 'open', 1_000),
+      new BulkheadRejectedError('psp', 'full', 1_000),
+      new TimeoutError(100, 'A.b'),
+    ]);
+  });
+});

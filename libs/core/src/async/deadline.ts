@@ -1,0 +1,28 @@
+import { KeelDeadlineError } from '../keel.errors.js';
+
+/**
+ * Settles like `work`, or rejects with {@link KeelDeadlineError} (or the error `onTimeout`
+ * makes) once `ms` have passed, whichever comes first. The timer is cleared as soon as `work`
+ * settles, so nothing keeps the process alive; a late rejection of `work` is observed by the
+ * race, so it never surfaces as an unhandled rejection.
+ *
+ * `work` itself is not cancelled (a promise cannot be): pass an AbortSignal to the work where
+ * it can stop early.
+ *
+ * @example
+ * ```ts
+ * const reply = await withDeadline(redis.ping(), 500, () => new Error('Redis did not answer'));
+ * ```
+ * @internal
+ */
+export function withDeadline<T>(
+  work: Promise<T>,
+  ms: number,
+  onTimeout: () => Error = () => new KeelDeadlineError(`no answer within ${ms} ms`),
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
