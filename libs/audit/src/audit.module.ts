@@ -1,9 +1,12 @@
 import { Module } from '@nestjs/common';
+import { AuditConfigurableModule } from './audit.module-definition.js';
+import { auditProviders } from './audit.providers.js';
 
 /**
- * Module shell of @keel/audit. The module has no behaviour yet: its issue has not been
- * taken. It exists so that the layout, build and path alias are in place.
+ * Module shell of @keel/audit (a tamper-evident audit trail): it follows the lib skeleton (forRoot /
+ * forRootAsync, settings resolved and validated like every Keel module) but has no behaviour
+ * yet — its issue has not been taken. Needs `KeelCoreModule.forRoot()`.
  * @publicApi
  */
-@Module({})
-export class AuditModule {}
+@Module({ providers: auditProviders })
+export class AuditModule extends AuditConfigurableModule {}

@@ -1,0 +1,16 @@
+import type { Provider } from '@nestjs/common';
+import { KEEL_CORE_SETTINGS, type KeelCoreSettings } from '@keel/core';
+import { AUDIT_SETTINGS } from './audit.constants.js';
+import { AUDIT_MODULE_OPTIONS } from './audit.module-definition.js';
+import type { AuditModuleOptions } from './interfaces/audit-options.interface.js';
+import { resolveAuditSettings } from './audit.settings.js';
+
+/** @internal */
+export const auditProviders: Provider[] = [
+  {
+    provide: AUDIT_SETTINGS,
+    useFactory: (options: AuditModuleOptions, core: KeelCoreSettings) =>
+      resolveAuditSettings(options, core),
+    inject: [AUDIT_MODULE_OPTIONS, KEEL_CORE_SETTINGS],
+  },
+];

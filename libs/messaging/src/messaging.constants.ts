@@ -1,0 +1,2 @@
+/** Token of the resolved {@link MessagingSettings}. @internal */
+export const MESSAGING_SETTINGS = Symbol('KEEL_MESSAGING_SETTINGS');

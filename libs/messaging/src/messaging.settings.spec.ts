@@ -1,0 +1,31 @@
+import 'reflect-metadata';
+import { describe, expect, it } from '@jest/globals';
+import { Test } from '@nestjs/testing';
+import { KeelConfigError, KeelCoreModule, loadKeelConfig } from '@keel/core';
+import { MessagingModule } from './messaging.module.js';
+
+async function boot(env: Record<string, string>, options: object = {}) {
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      KeelCoreModule.forRoot({ redis: false, config: loadKeelConfig({ env }) }),
+      MessagingModule.forRoot(options),
+    ],
+  }).compile();
+  await moduleRef.close();
+}
+
+describe('MessagingModule settings (a shell)', () => {
+  it('boots with forRoot() and with isGlobal', async () => {
+    await expect(boot({})).resolves.toBeUndefined();
+    await expect(boot({}, { isGlobal: false })).resolves.toBeUndefined();
+  });
+
+  it('reports a KEEL_MESSAGING_* variable or an option it does not know instead of ignoring it', async () => {
+    const error = await boot({ KEEL_MESSAGING_TYPO: '1' }, { typo: true }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KeelConfigError);
+    expect((error as KeelConfigError).problems).toEqual([
+      'KEEL_MESSAGING_TYPO: unknown variable of MessagingModule; known: none',
+      expect.stringMatching(/^MessagingModule \(forRoot\): .*typo/),
+    ]);
+  });
+});
