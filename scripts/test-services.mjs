@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Real services for the integration suites: Redis, PostgreSQL and the Kafka test broker.
+// Real services for the integration suites: Redis, PostgreSQL and the Kafka test broker, plus
+// promtool (Prometheus' linter) for the /metrics suites.
 //
-//   node scripts/test-services.mjs ensure   make all three available, write .test-services/env.json
+//   node scripts/test-services.mjs ensure   make all of them available, write .test-services/env.json
 //   node scripts/test-services.mjs status   show what env.json points at and whether it answers
 //   node scripts/test-services.mjs env      print env.json as shell `export` lines
 //   node scripts/test-services.mjs stop     stop what this script started (Kafka broker, and a
@@ -10,6 +11,7 @@
 // Resolution per service: the variable from the environment (REDIS_URL, DATABASE_URL,
 // KAFKA_BROKERS) when set, and it must answer; else the local default port when something usable
 // answers there; else start it on loopback (Debian: installing packages first when root).
+// promtool: PROMTOOL when set, else on PATH, else unpacked from Debian's `prometheus` package.
 // Knobs: KEEL_TEST_REDIS_PORT (6379), KEEL_TEST_PG_PORT (5432), KEEL_TEST_PG_PASSWORD
 // (postgres), KEEL_TEST_KAFKA_PORT (19092), KEEL_TEST_KAFKA_BROKER_COUNT (1),
 // KEEL_TEST_NO_INSTALL=1 (never run apt-get).
@@ -572,6 +574,103 @@ async function startKafka(wanted) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// promtool: Prometheus' own linter, which the /metrics suites run on Keel's exposition. A binary,
+// not a service. It comes from Debian's `prometheus` package, *unpacked* into .test-services/
+// rather than installed: installing would start a Prometheus server (the package's postinst
+// enables and starts prometheus.service, and its Recommends pull in prometheus-node-exporter,
+// another daemon), and promtool is one static binary that needs none of the package's 15
+// dependencies. Unpacking needs no root.
+
+const PROMTOOL_DIR = path.join(STATE_DIR, 'prometheus');
+const PROMTOOL_UNPACKED = path.join(PROMTOOL_DIR, 'usr', 'bin', 'promtool');
+
+async function promtoolVersion(binary) {
+  const { stdout } = await execFileAsync(binary, ['--version'], { timeout: 10_000 });
+  return stdout.split('\n')[0].trim();
+}
+
+function commandPath(name) {
+  return (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .filter(Boolean)
+    .map((dir) => path.join(dir, name))
+    .find((file) => {
+      try {
+        fs.accessSync(file, fs.constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+}
+
+async function probePromtool() {
+  const fromEnv = process.env.PROMTOOL;
+  if (fromEnv) {
+    const version = await promtoolVersion(fromEnv).catch((err) => {
+      throw new ServiceError(
+        'promtool',
+        `PROMTOOL=${fromEnv} is set but does not run: ${err.message}`,
+      );
+    });
+    return { value: fromEnv, how: `from PROMTOOL; ${version}` };
+  }
+  for (const [binary, how] of [
+    [commandPath('promtool'), 'on PATH'],
+    [PROMTOOL_UNPACKED, 'unpacked earlier by ensure'],
+  ]) {
+    if (binary === undefined || !fs.existsSync(binary)) continue;
+    const version = await promtoolVersion(binary).catch(() => undefined);
+    if (version) return { value: binary, how: `${how}; ${version}` };
+  }
+  return { start: unpackPromtool };
+}
+
+async function unpackPromtool() {
+  const missing = (why) =>
+    new ServiceError(
+      'promtool',
+      `missing package: promtool (prometheus)${why}. Install it (` +
+        `${isRoot ? '' : 'sudo '}apt-get install -y prometheus, or a release from ` +
+        'https://prometheus.io/download/) or point PROMTOOL at the binary.',
+    );
+  if (process.env.KEEL_TEST_NO_INSTALL === '1') {
+    throw missing(' (KEEL_TEST_NO_INSTALL=1, so not unpacking it)');
+  }
+  if (!hasCommand('apt-get') || !hasCommand('dpkg-deb')) throw missing('');
+  const download = path.join(STATE_DIR, 'prometheus-download');
+  fs.rmSync(download, { recursive: true, force: true });
+  fs.mkdirSync(download, { recursive: true });
+  const fetchDeb = () =>
+    execFileAsync('apt-get', ['download', '-q', 'prometheus'], { cwd: download });
+  try {
+    console.log('test-services: unpacking promtool from the Debian package prometheus');
+    try {
+      await fetchDeb();
+    } catch (err) {
+      // A fresh image has no package lists; only root may fetch them.
+      if (!isRoot || aptUpdated) throw err;
+      await execFileAsync('apt-get', ['update', '-q']);
+      aptUpdated = true;
+      await fetchDeb();
+    }
+    const deb = fs.readdirSync(download).find((f) => /^prometheus_.*\.deb$/.test(f));
+    if (!deb) throw new Error('apt-get download left no prometheus_*.deb');
+    fs.rmSync(PROMTOOL_DIR, { recursive: true, force: true });
+    await execFileAsync('dpkg-deb', ['-x', path.join(download, deb), PROMTOOL_DIR]);
+    const version = await promtoolVersion(PROMTOOL_UNPACKED);
+    return {
+      value: PROMTOOL_UNPACKED,
+      how: `unpacked from ${deb} (${path.relative(process.cwd(), PROMTOOL_DIR)}); ${version}`,
+    };
+  } catch (err) {
+    throw missing(` (unpacking it failed: ${(err.stderr || err.message).trim().split('\n')[0]})`);
+  } finally {
+    fs.rmSync(download, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Packages
 
 let aptUpdated = false;
@@ -619,6 +718,7 @@ const SERVICES = [
   ['REDIS_URL', 'Redis', probeRedis],
   ['DATABASE_URL', 'PostgreSQL', probePostgres],
   ['KAFKA_BROKERS', 'Kafka', probeKafka],
+  ['PROMTOOL', 'promtool', probePromtool],
 ];
 
 function failures(results) {
@@ -678,6 +778,7 @@ async function status() {
     ['Redis', env?.REDIS_URL, (v) => redisPing(v)],
     ['PostgreSQL', env?.DATABASE_URL, (v) => pgQuery(v, 'SELECT 1')],
     ['Kafka', env?.KAFKA_BROKERS, (v) => kafkaProbe(v.split(',')[0])],
+    ['promtool', env?.PROMTOOL, (v) => promtoolVersion(v)],
   ];
   let ok = Boolean(env);
   for (const [name, value, check] of checks) {

@@ -1,8 +1,9 @@
-// Jest setupFiles entry: puts the service URLs chosen by `scripts/test-services.mjs ensure` into
-// process.env. Variables already set win, so a developer can point one suite elsewhere.
+// Jest setupFiles entry: puts the service URLs (and the promtool path) chosen by
+// `scripts/test-services.mjs ensure` into process.env. Variables already set win, so a developer
+// can point one suite elsewhere.
 import { readFileSync } from 'node:fs';
 
-const KEYS = ['REDIS_URL', 'DATABASE_URL', 'KAFKA_BROKERS'] as const;
+const KEYS = ['REDIS_URL', 'DATABASE_URL', 'KAFKA_BROKERS', 'PROMTOOL'] as const;
 const envFile = new URL('../../.test-services/env.json', import.meta.url);
 
 let values: Partial<Record<(typeof KEYS)[number], string>> | undefined;

@@ -11,6 +11,7 @@ import {
   type KeelHealthReport,
 } from '@keel/core';
 import { HealthModule } from '@keel/health';
+import { promtoolCheckMetrics } from '../../../test/support/promtool.js';
 
 let report: KeelHealthReport = { status: 'up' };
 let delayMs = 0;
@@ -35,11 +36,14 @@ describe('HealthModule', () => {
     delayMs = 0;
   });
 
-  async function boot(health: ReturnType<typeof HealthModule.forRoot>): Promise<INestApplication> {
+  async function boot(
+    health: ReturnType<typeof HealthModule.forRoot>,
+    env: Record<string, string> = {},
+  ): Promise<INestApplication> {
     const moduleRef = await Test.createTestingModule({
       imports: [
         KeelCoreModule.forRootAsync({
-          useFactory: () => ({ config: loadKeelConfig({ env: {} }) }),
+          useFactory: () => ({ config: loadKeelConfig({ env }) }),
         }),
         health,
         WidgetsModule,
@@ -91,6 +95,38 @@ describe('HealthModule', () => {
     await app!.close();
     const none = await boot(HealthModule.forRoot({ metricsPath: false }));
     await request(none.getHttpServer()).get('/metrics').expect(404);
+  });
+
+  it.each(['false', 'true'])(
+    'serves /metrics that promtool check metrics accepts (KEEL_METRICS_DEFAULT=%s)',
+    async (defaultMetrics) => {
+      const server = (
+        await boot(HealthModule.forRoot(), { KEEL_METRICS_DEFAULT: defaultMetrics })
+      ).getHttpServer();
+      app!.get(KeelMetrics).counter({ name: 'keel_test_requests_total', help: 'test' }).inc();
+      const { text } = await request(server).get('/metrics').expect(200);
+      expect(text).toContain('keel_test_requests_total');
+      if (defaultMetrics === 'true') {
+        expect(text).toMatch(/^keel_process_process_cpu_seconds_total\{/m);
+        // The per-type gauges stay; their sum is what the dropped `_total` gauges reported.
+        expect(text).toContain('# TYPE keel_process_nodejs_active_handles gauge');
+        expect(text).toContain('# TYPE keel_process_nodejs_active_resources gauge');
+        expect(text).not.toMatch(/^# TYPE keel_process_nodejs_active_\w+_total /m);
+      } else {
+        expect(text).not.toContain('keel_process_');
+      }
+      expect(await promtoolCheckMetrics(text)).toEqual({ code: 0, problems: [] });
+    },
+  );
+
+  it('promtool rejects what it should, so the checks above can fail', async () => {
+    const result = await promtoolCheckMetrics(
+      '# HELP keel_things_total Things.\n# TYPE keel_things_total gauge\nkeel_things_total 1\n',
+    );
+    expect(result.code).not.toBe(0);
+    expect(result.problems).toEqual([
+      'keel_things_total non-counter metrics should not have "_total" suffix',
+    ]);
   });
 
   it('fails at startup when a database check is required but there is no DataSource', async () => {

@@ -18,13 +18,28 @@ export interface KeelMetricsOptions {
   readonly defaultLabels?: Readonly<Record<string, string>>;
   /**
    * Also collect prom-client's default process metrics (CPU, memory, event loop lag, GC),
-   * prefixed `keel_process_`.
+   * prefixed `keel_process_`, except the three gauges named `nodejs_active_*_total`: they break
+   * Prometheus' naming rules and are the sums of `keel_process_nodejs_active_handles`,
+   * `..._requests` and `..._resources` over their `type` label.
    * @default false
    */
   readonly defaultMetrics?: boolean;
 }
 
 const PREFIX = 'keel_';
+const PROCESS_PREFIX = `${PREFIX}process_`;
+
+/**
+ * prom-client's default gauges whose names end in `_total`, a suffix Prometheus reserves for
+ * counters (`promtool check metrics` rejects them; prometheus/client_js#283, kept upstream only
+ * for compatibility). Each is the sum, over the `type` label, of the gauge of the same name
+ * without `_total`, which stays: `sum without (type) (keel_process_nodejs_active_handles)`.
+ */
+const NON_COUNTER_TOTALS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 /**
  * Keel's one Prometheus registry, per application (two applications in one process keep
@@ -44,7 +59,10 @@ export class KeelMetrics {
   constructor(options: KeelMetricsOptions = {}) {
     if (options.defaultLabels) this.registry.setDefaultLabels({ ...options.defaultLabels });
     if (options.defaultMetrics) {
-      collectDefaultMetrics({ register: this.registry, prefix: `${PREFIX}process_` });
+      collectDefaultMetrics({ register: this.registry, prefix: PROCESS_PREFIX });
+      for (const name of NON_COUNTER_TOTALS) {
+        this.registry.removeSingleMetric(`${PROCESS_PREFIX}${name}`);
+      }
     }
   }
 
