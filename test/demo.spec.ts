@@ -2,13 +2,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import type { INestApplication } from '@nestjs/common';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import request from 'supertest';
 import { KeelConfigError } from '@keel/core';
 import { createDemoApp } from '../apps/demo/src/app.js';
 import { ORDER_CREATED_TOPIC } from '../apps/demo/src/orders/orders.controller.js';
 import { OrdersService } from '../apps/demo/src/orders/orders.service.js';
-import { startRedisServer, type RedisServerHandle } from './support/fault-servers.js';
+import { freePort, startRedisServer, type RedisServerHandle } from './support/fault-servers.js';
 import { databaseUrl, kafkaBrokers, redisUrl } from './support/services.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -152,6 +153,74 @@ describe('demo app', () => {
     expect(stderr).toMatch(/^ {2}- PORT: must be a whole number \(got 'eighty'\)$/m);
     expect(stderr).toMatch(/^ {2}- KEEL_SERVCE_NAME: unknown Keel variable/m);
     expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  /** Runs the built demo (`npm start`'s program) with only `env`; resolves once it exits. */
+  async function runMain(
+    env: Record<string, string>,
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const main = new URL('../dist/apps/demo/src/main.js', import.meta.url);
+    expect(existsSync(main)).toBe(true);
+    const child = spawn(process.execPath, [main.pathname], {
+      env: { PATH: process.env.PATH, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    return { code, stdout, stderr };
+  }
+
+  it('exits with one line naming the database when DATABASE_URL points at a closed port', async () => {
+    const port = await freePort();
+    const password = 'hunter2-secret';
+    const { code, stdout, stderr } = await runMain({
+      PORT: '0',
+      DATABASE_URL: `postgres://app:${password}@127.0.0.1:${port}/orders`,
+    });
+    expect(code).toBe(1);
+    expect(stderr.split('\n').filter(Boolean)).toEqual([
+      `orders: cannot connect to PostgreSQL at 127.0.0.1:${port}/orders (DATABASE_URL): ` +
+        `connect ECONNREFUSED 127.0.0.1:${port}; is PostgreSQL running and listening there?`,
+    ]);
+    expect(stdout + stderr).not.toContain(password);
+    // Nest never started: the database is checked before the application is built.
+    expect(stdout).not.toContain('Starting Nest application');
+  });
+
+  it('exits with one line when the database accepts connections but never answers', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const { code, stderr } = await runMain({
+        PORT: '0',
+        DATABASE_URL: `postgres://app:hunter2-secret@127.0.0.1:${port}/orders`,
+      });
+      expect(code).toBe(1);
+      expect(stderr.split('\n').filter(Boolean)).toEqual([
+        `orders: cannot connect to PostgreSQL at 127.0.0.1:${port}/orders (DATABASE_URL): ` +
+          'no answer within 5 s; is the host reachable from here?',
+      ]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it("exits with one line, without the password, when PostgreSQL refuses the URL's role", async () => {
+    const url = new URL(databaseUrl());
+    url.username = 'no_such_role';
+    url.password = 'hunter2-secret';
+    const { code, stdout, stderr } = await runMain({ PORT: '0', DATABASE_URL: url.toString() });
+    expect(code).toBe(1);
+    expect(stderr.split('\n').filter(Boolean)).toEqual([
+      `orders: cannot connect to PostgreSQL at ${url.hostname}:${url.port || '5432'}${url.pathname} ` +
+        '(DATABASE_URL): role "no_such_role" does not exist; check the user name in the URL',
+    ]);
+    expect(stdout + stderr).not.toContain('hunter2-secret');
   });
 
   describe('with real Redis and PostgreSQL', () => {

@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
 import { KeelCoreModule, type KeelConfig } from '@keel/core';
 import { CoordinationModule } from '@keel/coordination';
 import { HealthModule } from '@keel/health';
@@ -13,12 +14,16 @@ import { PaymentsGateway } from './payments/payments.gateway.js';
 /** The demo "orders" service, wired to real backends where the configuration names them. */
 @Module({})
 export class DemoAppModule {
-  static register(config: KeelConfig): DynamicModule {
+  /**
+   * @param dataSource the connected database when `config.databaseUrl` is set (the demo connects
+   *   before building the application; see `connectDatabase`).
+   */
+  static register(config: KeelConfig, dataSource?: DataSource): DynamicModule {
     return {
       module: DemoAppModule,
       imports: [
         KeelCoreModule.forRoot({ config, serviceName: config.serviceName }),
-        HealthModule.forRoot({ database: config.databaseUrl !== undefined }),
+        HealthModule.forRoot({ database: dataSource !== undefined }),
         CoordinationModule.forRoot({
           policies: {
             // One named policy for everything that talks to the payment provider; the YAML
@@ -50,15 +55,14 @@ export class DemoAppModule {
           checks: { http: { path: '/health/live' } },
           discover: [config.serviceName],
         }),
-        ...(config.databaseUrl !== undefined
+        ...(dataSource !== undefined
           ? [
-              TypeOrmModule.forRoot({
-                type: 'postgres',
-                url: config.databaseUrl,
-                // Fail fast at boot instead of TypeORM's default of ten retries.
-                retryAttempts: 1,
-                retryDelay: 500,
-                entities: [],
+              // Already connected, so TypeOrmModule neither connects nor retries; it provides
+              // the DataSource (the health module's readiness check finds it) and closes it at
+              // shutdown.
+              TypeOrmModule.forRootAsync({
+                useFactory: () => dataSource.options,
+                dataSourceFactory: async () => dataSource,
               }),
             ]
           : []),

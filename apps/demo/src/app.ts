@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { Transport, type KafkaOptions, type MicroserviceOptions } from '@nestjs/microservices';
 import { describeTarget, loadKeelConfig, type KeelConfig } from '@keel/core';
 import { DemoAppModule } from './app.module.js';
+import { connectDatabase, describeDatabase } from './database.js';
 
 /** Options of {@link createDemoApp}. */
 export interface DemoAppOptions {
@@ -17,17 +18,28 @@ export interface DemoAppOptions {
 /**
  * Builds the demo application from the environment: embedded defaults when nothing is set;
  * Redis, PostgreSQL and Kafka when `REDIS_URL`, `DATABASE_URL` and `KAFKA_BROKERS` are.
- * Invalid configuration throws a KeelConfigError listing every bad key.
+ * Invalid configuration throws a KeelConfigError listing every bad key; a database that cannot
+ * be reached throws a DatabaseUnreachableError (one line) before Nest builds anything.
  */
 export async function createDemoApp(
   options: DemoAppOptions = {},
 ): Promise<{ app: INestApplication; config: KeelConfig }> {
   const env = { KEEL_SERVICE_NAME: 'orders', ...(options.env ?? process.env) };
   const config = loadKeelConfig({ env });
-  const app = await NestFactory.create(DemoAppModule.register(config), {
-    logger: options.logger,
-    abortOnError: false,
-  });
+  const dataSource =
+    config.databaseUrl === undefined
+      ? undefined
+      : await connectDatabase(config.databaseUrl, config.serviceName);
+  let app: INestApplication;
+  try {
+    app = await NestFactory.create(DemoAppModule.register(config, dataSource), {
+      logger: options.logger,
+      abortOnError: false,
+    });
+  } catch (error) {
+    await dataSource?.destroy();
+    throw error;
+  }
   app.enableShutdownHooks();
   if (config.kafkaBrokers !== undefined) {
     app.connectMicroservice<MicroserviceOptions>(
@@ -56,11 +68,9 @@ export async function createDemoApp(
 /** One line naming the backend of each concern, without credentials. */
 export function describeBackends(config: KeelConfig): string {
   const redis = config.redisUrl ? `Redis ${describeTarget(config.redisUrl)}` : 'embedded memory';
-  let database = 'none (set DATABASE_URL)';
-  if (config.databaseUrl) {
-    const url = new URL(config.databaseUrl);
-    database = `PostgreSQL ${url.hostname}:${url.port || '5432'}${url.pathname}`;
-  }
+  const database = config.databaseUrl
+    ? `PostgreSQL ${describeDatabase(config.databaseUrl)}`
+    : 'none (set DATABASE_URL)';
   const kafka = config.kafkaBrokers
     ? `Kafka ${config.kafkaBrokers.join(',')}`
     : 'disabled (set KAFKA_BROKERS)';
