@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { KeelConfigError } from '../keel.errors.js';
-import { loadKeelConfig, parseConfigSection } from './keel-config.js';
+import { KEEL_ENV_VARIABLES, loadKeelConfig, parseConfigSection } from './keel-config.js';
 
 function yamlFile(text: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'keel-config-')), 'keel.yaml');
@@ -59,6 +59,40 @@ describe('loadKeelConfig', () => {
     expect(lines.join('\n')).toMatch(/^REDIS_URL: must be a redis:\/\//m);
     expect(lines.join('\n')).toMatch(/^KEEL_HEALTH_TIMEOUT_MS: /m);
     expect((error as Error).message).not.toContain('secret');
+  });
+
+  it.each(KEEL_ENV_VARIABLES.map((v) => v.name))(
+    'rejects %s set but empty (or blank) instead of treating it as unset',
+    (name) => {
+      for (const value of ['', '   ']) {
+        expect(() => loadKeelConfig({ env: { [name]: value } })).toThrow(
+          expect.objectContaining({
+            problems: [`${name}: is set but empty; give it a value or unset it`],
+          }),
+        );
+      }
+    },
+  );
+
+  it('reports an empty variable even when its alias or the YAML file sets the value', () => {
+    const file = yamlFile('service:\n  name: from-yaml\n');
+    expect(() =>
+      loadKeelConfig({
+        env: {
+          KEEL_CONFIG: file,
+          KEEL_SERVICE_NAME: '',
+          REDIS_URL: 'redis://h',
+          KEEL_REDIS_URL: '',
+        },
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        problems: [
+          'KEEL_SERVICE_NAME: is set but empty; give it a value or unset it',
+          'KEEL_REDIS_URL: is set but empty; give it a value or unset it',
+        ],
+      }),
+    );
   });
 
   it('names the YAML file and key for bad YAML values', () => {

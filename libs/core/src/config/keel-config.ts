@@ -164,7 +164,8 @@ export interface LoadKeelConfigOptions {
 
 /**
  * Reads and validates Keel's configuration. Every problem is reported, one line each, naming
- * the variable or YAML key.
+ * the variable or YAML key. Values are trimmed; a variable set but empty (or blank) is a problem,
+ * never read as unset.
  *
  * @throws KeelConfigError listing every invalid value.
  * @publicApi
@@ -172,7 +173,8 @@ export interface LoadKeelConfigOptions {
 export function loadKeelConfig(options: LoadKeelConfigOptions = {}): KeelConfig {
   const env = options.env ?? process.env;
   const problems: string[] = [];
-  const file = options.file ?? nonEmpty(env.KEEL_CONFIG);
+  const values = readVariables(env, problems);
+  const file = options.file ?? values.get('KEEL_CONFIG');
   let yamlRoot: Record<string, unknown> = {};
   if (file !== undefined) {
     yamlRoot = readYaml(file, problems);
@@ -217,7 +219,7 @@ export function loadKeelConfig(options: LoadKeelConfigOptions = {}): KeelConfig 
   }
   // Aliases first so the KEEL_-prefixed spelling wins when both are set.
   for (const variable of KEEL_ENV_VARIABLES) {
-    const value = nonEmpty(env[variable.name]);
+    const value = values.get(variable.name);
     if (value === undefined || variable.path.length === 0) continue;
     const [section, key] = variable.path;
     merged[section] = { ...merged[section], [key]: value };
@@ -307,8 +309,27 @@ function readYaml(file: string, problems: string[]): Record<string, unknown> {
   }
 }
 
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
+/**
+ * The trimmed value of every Keel variable that is set. A variable set but empty (or blank) is
+ * a problem, not "unset": it is usually a template whose source was missing (`REDIS_URL=${X}`
+ * with X unset), and reading it as unset would fall back to a default without a word — for
+ * REDIS_URL, to process-local locks on a whole fleet.
+ */
+function readVariables(
+  env: Readonly<Record<string, string | undefined>>,
+  problems: string[],
+): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const { name } of KEEL_ENV_VARIABLES) {
+    const raw = env[name];
+    if (raw === undefined) continue;
+    if (raw.trim() === '') {
+      problems.push(`${name}: is set but empty; give it a value or unset it`);
+      continue;
+    }
+    values.set(name, raw.trim());
+  }
+  return values;
 }
 
 // Values are shown so a typo is obvious, but never for URLs: they may carry passwords.
