@@ -150,7 +150,9 @@ describe('demo app', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(1);
     expect(stderr).toContain('Invalid Keel configuration (2 problems):');
-    expect(stderr).toMatch(/^ {2}- PORT: must be a whole number \(got 'eighty'\)$/m);
+    expect(stderr).toMatch(
+      /^ {2}- PORT: must be a whole number from 0 to 65535 \(got 'eighty'\)$/m,
+    );
     expect(stderr).toMatch(/^ {2}- KEEL_SERVCE_NAME: unknown Keel variable/m);
     expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
   });

@@ -1,4 +1,4 @@
-import { KeelConfigError, KeelDecoratorError } from '@keel/core';
+import { KeelConfigError, KeelDecoratorError, keelZodErrorMap } from '@keel/core';
 import { z } from 'zod';
 import type { ErrorFilter } from './error-filter.js';
 
@@ -271,7 +271,7 @@ export function resolveCoordinationSettings(
 ): CoordinationSettings {
   const problems: string[] = [];
   const parse = (value: unknown, source: string) => {
-    const parsed = SectionSchema.safeParse(value ?? {});
+    const parsed = SectionSchema.safeParse(value ?? {}, { error: keelZodErrorMap });
     if (parsed.success) return parsed.data;
     for (const issue of parsed.error.issues) {
       const key = ['coordination', ...issue.path.map(String)].join('.');
@@ -363,7 +363,7 @@ export function resolvePolicyOptions<T extends object>(
     return { options: { ...base, ...section<T>(named, kind) } as T, policyName: ref };
   }
   const inline = kind === 'timeout' && typeof ref === 'number' ? { ms: ref } : ref;
-  const parsed = SCHEMAS[kind].safeParse(inline ?? {});
+  const parsed = SCHEMAS[kind].safeParse(inline ?? {}, { error: keelZodErrorMap });
   if (!parsed.success) {
     throw new KeelDecoratorError(
       `${label}: ${DECORATORS[kind]} options are invalid: ${parsed.error.issues

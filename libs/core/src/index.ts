@@ -31,6 +31,7 @@ export {
   type KeelConfig,
   type LoadKeelConfigOptions,
 } from './config/keel-config.js';
+export { keelZodErrorMap, describeAccepted } from './config/zod-messages.js';
 
 export { RequestContext, type RequestInfo } from './context/request-context.js';
 export {

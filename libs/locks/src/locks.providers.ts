@@ -18,7 +18,9 @@ import { MemoryLockStore } from './stores/memory-lock.store.js';
 import { QuorumLockStore } from './stores/quorum-lock.store.js';
 import { RedisLockStore } from './stores/redis-lock.store.js';
 
-const redisOptions = z.union([z.string().min(1), z.record(z.string(), z.unknown())]);
+const redisOptions = z.union([z.string().min(1), z.record(z.string(), z.unknown())], {
+  error: 'must be a Redis URL or ioredis options',
+});
 
 const schema = z
   .object({

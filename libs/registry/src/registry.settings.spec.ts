@@ -64,11 +64,101 @@ describe('resolveRegistrySettings', () => {
     }
     expect(isKeelConfigError(error)).toBe(true);
     const problems = (error as KeelConfigError).problems.join('\n');
-    expect(problems).toMatch(/registry.*bogus|Unrecognized key/);
+    expect(problems).toMatch(/registry.*unknown key 'bogus'/);
     expect(problems).toContain('RegistryModule.ttlMs');
     expect(problems).toContain('RegistryModule.secret');
     expect(problems).toContain('RegistryModule.checks.http.path');
     expect(problems).toContain('RegistryModule.strategy');
+  });
+
+  const problemsOf = (options: unknown, yaml?: unknown): readonly string[] => {
+    try {
+      resolveRegistrySettings(
+        options as RegistryModuleOptions,
+        core(yaml === undefined ? {} : { registry: yaml }),
+      );
+    } catch (e) {
+      expect(isKeelConfigError(e)).toBe(true);
+      return (e as KeelConfigError).problems;
+    }
+    throw new Error('expected a KeelConfigError');
+  };
+
+  it.each<[string, unknown, string]>([
+    [
+      'strategy',
+      { strategy: 'fastest' },
+      'RegistryModule.strategy (forRoot): must be one of: round-robin, random, weighted, least-outstanding, consistent-hash, zone',
+    ],
+    [
+      'store',
+      { store: 'mem' },
+      'RegistryModule.store (forRoot): must be one of: memory, redis, or a RegistryStore',
+    ],
+    [
+      'ttlMs',
+      { ttlMs: 5 },
+      'RegistryModule.ttlMs (forRoot): must be a whole number from 100 to 3600000',
+    ],
+    [
+      'secret',
+      { secret: 'short' },
+      'RegistryModule.secret (forRoot): must be at least 16 characters',
+    ],
+    [
+      'checks.http.path',
+      { service: {}, checks: { http: { path: 'health' } } },
+      'RegistryModule.checks.http.path (forRoot): must start with /',
+    ],
+    [
+      'checks.http.expectStatus',
+      { service: {}, checks: { http: { path: '/h', expectStatus: 600 } } },
+      'RegistryModule.checks.http.expectStatus (forRoot): must be a whole number from 100 to 599',
+    ],
+    [
+      'an unknown checks key',
+      { service: {}, checks: { grpc: {} } },
+      "RegistryModule.checks (forRoot): unknown key 'grpc'; known: http, tcp, custom, intervalMs, failuresBeforeCritical, successesBeforePassing",
+    ],
+    [
+      'service.name',
+      { service: { name: 'a b' } },
+      'RegistryModule.service.name (forRoot): must be 1–63 letters, digits, dots, dashes or underscores',
+    ],
+    [
+      'service.weight',
+      { service: { weight: -1 } },
+      'RegistryModule.service.weight (forRoot): must be a number from 0 to 1000000',
+    ],
+    [
+      'service.tags',
+      { service: { tags: 'http' } },
+      'RegistryModule.service.tags (forRoot): must be a list (each a string of 1 to 128 characters)',
+    ],
+    [
+      'address.port',
+      { address: { port: 70_000 } },
+      'RegistryModule.address.port (forRoot): must be a whole number from 0 to 65535',
+    ],
+    [
+      'deregisterOnShutdown',
+      { deregisterOnShutdown: 'no' },
+      'RegistryModule.deregisterOnShutdown (forRoot): must be one of: true, false',
+    ],
+    [
+      'discover',
+      { discover: 'payments' },
+      'RegistryModule.discover (forRoot): must be a list (each 1–63 letters, digits, dots, dashes or underscores)',
+    ],
+  ])('names what is accepted: %s', (_, options, message) => {
+    expect(problemsOf(options)).toEqual([message]);
+  });
+
+  it('names what is accepted in the YAML section', () => {
+    expect(problemsOf({}, { bogus: 1, heartbeatMs: 'often' })).toEqual([
+      'registry.heartbeatMs (YAML): must be a whole number from 10 to 3600000',
+      "registry (YAML): unknown key 'bogus'; known: service, ttlMs, heartbeatMs, drainMs, resyncMs, emptyConfirmMs, discover",
+    ]);
   });
 
   it('rejects heartbeat >= ttl and checks without a service', () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { KeelConfigError, type KeelCoreSettings } from '@keel/core';
+import { KeelConfigError, keelZodErrorMap, type KeelCoreSettings } from '@keel/core';
 import { z } from 'zod';
 import type {
   RegistryModuleOptions,
@@ -122,10 +122,12 @@ export function resolveRegistrySettings(
   core: KeelCoreSettings,
 ): RegistrySettings {
   const problems: string[] = [];
-  const yaml = YamlSchema.safeParse(core.config.sections.registry ?? {});
+  const yaml = YamlSchema.safeParse(core.config.sections.registry ?? {}, {
+    error: keelZodErrorMap,
+  });
   if (!yaml.success)
     problems.push(...problemsOf(yaml.error, 'registry', core.config.file ?? 'YAML'));
-  const parsed = OptionsSchema.safeParse(options);
+  const parsed = OptionsSchema.safeParse(options, { error: keelZodErrorMap });
   if (!parsed.success) problems.push(...problemsOf(parsed.error, 'RegistryModule', 'forRoot'));
   if (problems.length > 0) throw new KeelConfigError(problems);
   const y = yaml.data ?? {};

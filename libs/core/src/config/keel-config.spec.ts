@@ -55,7 +55,9 @@ describe('loadKeelConfig', () => {
     const lines = (error as KeelConfigError).problems;
     expect(lines).toHaveLength(4);
     expect(lines.join('\n')).toMatch(/^KEEL_SERVCE_NAME: unknown Keel variable/m);
-    expect(lines.join('\n')).toMatch(/^PORT: must be a whole number \(got 'eighty'\)/m);
+    expect(lines.join('\n')).toMatch(
+      /^PORT: must be a whole number from 0 to 65535 \(got 'eighty'\)/m,
+    );
     expect(lines.join('\n')).toMatch(/^REDIS_URL: must be a redis:\/\//m);
     expect(lines.join('\n')).toMatch(/^KEEL_HEALTH_TIMEOUT_MS: /m);
     expect((error as Error).message).not.toContain('secret');
@@ -93,6 +95,70 @@ describe('loadKeelConfig', () => {
         ],
       }),
     );
+  });
+
+  const problemsOf = (load: () => unknown): readonly string[] => {
+    try {
+      load();
+    } catch (error) {
+      expect(error).toBeInstanceOf(KeelConfigError);
+      return (error as KeelConfigError).problems;
+    }
+    throw new Error('expected a KeelConfigError');
+  };
+
+  it.each<[Record<string, string>, string]>([
+    [
+      { KEEL_METRICS_DEFAULT: 'maybe' },
+      "KEEL_METRICS_DEFAULT: must be one of: true, false, 0, 1, yes, no (got 'maybe')",
+    ],
+    [{ PORT: 'eighty' }, "PORT: must be a whole number from 0 to 65535 (got 'eighty')"],
+    [{ KEEL_PORT: '70000' }, "KEEL_PORT: must be a whole number from 0 to 65535 (got '70000')"],
+    [
+      { KEEL_HEALTH_TIMEOUT_MS: '5' },
+      "KEEL_HEALTH_TIMEOUT_MS: must be a whole number from 10 to 60000 (got '5')",
+    ],
+    [{ REDIS_URL: 'http://user:secret@host' }, 'REDIS_URL: must be a redis:// or rediss:// URL'],
+    [{ DATABASE_URL: 'mysql://db/x' }, 'DATABASE_URL: must be a postgres:// URL'],
+    [
+      { KAFKA_BROKERS: 'localhost' },
+      "KAFKA_BROKERS: each broker must be host:port (got 'localhost')",
+    ],
+    [
+      { KEEL_SERVICE_NAME: 'my service' },
+      "KEEL_SERVICE_NAME: must be 1–63 letters, digits, dots, dashes or underscores (got 'my service')",
+    ],
+    [
+      { KEEL_REDIS_KEY_PREFIX: 'x'.repeat(65) },
+      'KEEL_REDIS_KEY_PREFIX: must be at most 64 characters long',
+    ],
+  ])('names the accepted values for %j', (env, message) => {
+    expect(problemsOf(() => loadKeelConfig({ env }))).toEqual([message]);
+  });
+
+  it.each<[string, string]>([
+    [
+      'metrics:\n  defaultMetrics: maybe\n',
+      'metrics.defaultMetrics (F): must be one of: true, false, 0, 1, yes, no',
+    ],
+    ['http:\n  port: true\n', 'http.port (F): must be a whole number from 0 to 65535'],
+    ['http:\n  port: 1.5\n', 'http.port (F): must be a whole number from 0 to 65535'],
+    [
+      'kafka:\n  brokers: 9092\n',
+      'kafka.brokers (F): must be a comma-separated host:port list, or a list of host:port strings',
+    ],
+    [
+      'service:\n  name: 42\n',
+      'service.name (F): must be 1–63 letters, digits, dots, dashes or underscores',
+    ],
+    ['service:\n  nmae: orders\n', "service: unknown key 'nmae'; known: name"],
+    ['redis:\n  url: 5\n', 'redis.url (F): must be a redis:// or rediss:// URL'],
+  ])('names the accepted values for YAML %j', (yaml, message) => {
+    const file = yamlFile(yaml);
+    const problems = problemsOf(() => loadKeelConfig({ env: { KEEL_CONFIG: file } }));
+    expect(problems.map((p) => p.replace(`(${file})`, '(F)').replace(/ \(got .*\)$/, ''))).toEqual([
+      message,
+    ]);
   });
 
   it('names the YAML file and key for bad YAML values', () => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { KeelConfigError } from '../keel.errors.js';
+import { keelZodErrorMap } from './zod-messages.js';
 
 /**
  * Keel's resolved configuration: environment variables over the optional YAML file
@@ -89,11 +90,13 @@ const booleanString = z
   .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
   .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
 
-const integerString = (min: number, max: number) =>
-  z
-    .union([z.number(), z.string().regex(/^\d+$/, 'must be a whole number')])
+const integerString = (min: number, max: number) => {
+  const accepted = `must be a whole number from ${min} to ${max}`;
+  return z
+    .union([z.number(), z.string().regex(/^\d+$/, accepted)], { error: accepted })
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
+};
 
 const redisUrl = z
   .string()
@@ -104,7 +107,9 @@ const databaseUrl = z
   .refine((v) => /^postgres(ql)?:\/\//.test(v) && URL.canParse(v), 'must be a postgres:// URL');
 
 const brokers = z
-  .union([z.string(), z.array(z.string())])
+  .union([z.string(), z.array(z.string())], {
+    error: 'must be a comma-separated host:port list, or a list of host:port strings',
+  })
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((b) => b.trim()).filter(Boolean))
   .pipe(
     z
@@ -225,7 +230,7 @@ export function loadKeelConfig(options: LoadKeelConfigOptions = {}): KeelConfig 
     merged[section] = { ...merged[section], [key]: value };
     sources.set(`${section}.${key}`, variable.name);
   }
-  const parsed = CoreSchema.safeParse(merged);
+  const parsed = CoreSchema.safeParse(merged, { error: keelZodErrorMap });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const path = issue.path.map(String).join('.');
@@ -264,7 +269,8 @@ function isModuleVariable(name: string): boolean {
 
 /**
  * Validates one module's section of the configuration with its schema (zod or any schema with a
- * compatible `safeParse`), reporting every problem with its full key.
+ * compatible `safeParse`), reporting every problem with its full key. Messages say what is
+ * accepted ({@link keelZodErrorMap}) unless the schema sets its own.
  *
  * @throws KeelConfigError listing every invalid value.
  * @publicApi
@@ -275,7 +281,7 @@ export function parseConfigSection<T>(
   path: string,
   source = 'configuration',
 ): T {
-  const parsed = schema.safeParse(value ?? {});
+  const parsed = schema.safeParse(value ?? {}, { error: keelZodErrorMap });
   if (parsed.success) return parsed.data;
   throw new KeelConfigError(
     parsed.error.issues.map((issue) => {
@@ -335,7 +341,11 @@ function readVariables(
 // Values are shown so a typo is obvious, but never for URLs: they may carry passwords.
 function showValue(root: Record<string, unknown>, path: readonly PropertyKey[]): string {
   let value: unknown = root;
-  for (const key of path) value = (value as Record<PropertyKey, unknown> | undefined)?.[key];
+  for (const key of path) {
+    // A path into a transformed value (kafka.brokers.0) ends at the raw string given.
+    if (typeof value !== 'object' || value === null) break;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
   if (typeof value === 'string' && !path.includes('url') && value.length <= 64)
     return ` (got '${value}')`;
   if (typeof value === 'number' || typeof value === 'boolean') return ` (got ${String(value)})`;
