@@ -207,8 +207,10 @@ export function loadKeelConfig(options: LoadKeelConfigOptions = {}): KeelConfig 
   const moduleEnv: Record<string, string> = {};
   for (const name of Object.keys(env)) {
     if (isModuleVariable(name)) {
-      const value = nonEmpty(env[name]);
-      if (value !== undefined) moduleEnv[name] = value;
+      const raw = env[name];
+      if (raw === undefined) continue;
+      if (raw.trim() === '') problems.push(emptyVariable(name));
+      else moduleEnv[name] = raw.trim();
       continue;
     }
     // KEEL_TEST_* belong to the test harness (scripts/test-services.mjs), not to applications.
@@ -315,6 +317,10 @@ function readYaml(file: string, problems: string[]): Record<string, unknown> {
   }
 }
 
+function emptyVariable(name: string): string {
+  return `${name}: is set but empty; give it a value or unset it`;
+}
+
 /**
  * The trimmed value of every Keel variable that is set. A variable set but empty (or blank) is
  * a problem, not "unset": it is usually a template whose source was missing (`REDIS_URL=${X}`
@@ -330,7 +336,7 @@ function readVariables(
     const raw = env[name];
     if (raw === undefined) continue;
     if (raw.trim() === '') {
-      problems.push(`${name}: is set but empty; give it a value or unset it`);
+      problems.push(emptyVariable(name));
       continue;
     }
     values.set(name, raw.trim());

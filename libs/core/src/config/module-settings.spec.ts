@@ -166,17 +166,23 @@ describe('resolveModuleSettings', () => {
     expect(problems).toHaveLength(7);
     expect(problems).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(new RegExp(`^locks\\.ttlMs \\(${file}\\): `)),
-        "KEEL_LOCKS_TTL_MS: must be a whole number (got 'soon')",
-        "KEEL_LOCKS_FAIR: must be one of true, false, 1, 0, yes, no (got 'maybe')",
-        expect.stringMatching(/^KEEL_LOCKS_FLEET_FLUSH_INTERVAL_MS: /),
+        `locks.ttlMs (${file}): must be a whole number, at least 10`,
+        "KEEL_LOCKS_TTL_MS: must be a whole number, at least 10 (got 'soon')",
+        "KEEL_LOCKS_FAIR: must be one of: true, false, 1, 0, yes, no (got 'maybe')",
+        'KEEL_LOCKS_FLEET_FLUSH_INTERVAL_MS: must be a whole number, at least 5',
         expect.stringMatching(
           /^KEEL_LOCKS_TTL: unknown variable of LocksModule; known: KEEL_LOCKS_TTL_MS/,
         ),
-        expect.stringMatching(/^LocksModule\.keyPrefix \(forRoot\): /),
-        expect.stringMatching(/^LocksModule\.fleet\.flushIntervalMs \(forRoot\): /),
+        'LocksModule.keyPrefix (forRoot): must be a string',
+        'LocksModule.fleet.flushIntervalMs (forRoot): must be a whole number, at least 5',
       ]),
     );
+  });
+
+  it('reports a module variable set but empty, like every Keel variable', () => {
+    expect(problemsOf(() => config({ KEEL_LOCKS_TTL_MS: ' ' }))).toEqual([
+      'KEEL_LOCKS_TTL_MS: is set but empty; give it a value or unset it',
+    ]);
   });
 
   it('leaves module variables to the module instead of calling them unknown Keel variables', () => {

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { KeelConfigError } from '../keel.errors.js';
 import type { KeelConfig } from './keel-config.js';
+import { describeAccepted, keelZodErrorMap, schemaAt } from './zod-messages.js';
 
 /**
  * How an environment variable's text becomes a value before the module's schema validates it.
@@ -136,7 +137,7 @@ function validate(
   label: (path: readonly string[]) => string,
   problems: string[],
 ): Record<string, unknown> {
-  const parsed = schema.safeParse(value ?? {});
+  const parsed = schema.safeParse(value ?? {}, { error: keelZodErrorMap });
   if (parsed.success) return (parsed.data ?? {}) as Record<string, unknown>;
   for (const issue of parsed.error.issues) {
     problems.push(`${label(issue.path.map(String))}: ${issue.message}`);
@@ -167,14 +168,17 @@ function readEnv(
     if (text === undefined) continue;
     const parsed = parseEnvText(text, kind);
     if (!parsed.ok) {
-      problems.push(`${name}: ${parsed.problem} (got '${text}')`);
+      // The schema knows the range ("a whole number, at least 10"); the kind only the type.
+      const target = kind === 'boolean' ? undefined : schemaAt(spec.schema, path);
+      const accepted = target ? `must be ${describeAccepted(target)}` : parsed.problem;
+      problems.push(`${name}: ${accepted} (got '${text}')`);
       continue;
     }
     setPath(value, path, parsed.value);
     sourceOf.set(path, name);
   }
   if (sourceOf.size === 0) return {};
-  const parsed = spec.schema.safeParse(value);
+  const parsed = spec.schema.safeParse(value, { error: keelZodErrorMap });
   if (parsed.success) return value;
   for (const issue of parsed.error.issues) {
     const path = issue.path.map(String).join('.');
@@ -202,7 +206,7 @@ function parseEnvText(text: string, kind: EnvValueKind): Parsed {
       const lower = text.toLowerCase();
       if (['true', '1', 'yes'].includes(lower)) return { ok: true, value: true };
       if (['false', '0', 'no'].includes(lower)) return { ok: true, value: false };
-      return { ok: false, problem: 'must be one of true, false, 1, 0, yes, no' };
+      return { ok: false, problem: 'must be one of: true, false, 1, 0, yes, no' };
     }
     case 'list':
       return {

@@ -84,6 +84,33 @@ export function describeAccepted(schema: z.core.$ZodType): string {
 }
 
 /**
+ * The schema of the value at `path` (`'fleet.flushIntervalMs'`) inside an object schema, looking
+ * through optional, default and similar wrappers; undefined when the path leaves the shape.
+ * @internal
+ */
+export function schemaAt(schema: z.core.$ZodType, path: string): z.core.$ZodType | undefined {
+  let node: z.core.$ZodType | undefined = schema;
+  for (const key of path.split('.')) {
+    node = unwrap(node);
+    const shape: Readonly<Record<string, unknown>> | undefined = node && defOf(node).shape;
+    node = shape?.[key] as z.core.$ZodType | undefined;
+    if (node === undefined) return undefined;
+  }
+  return node;
+}
+
+function unwrap(schema: z.core.$ZodType | undefined): z.core.$ZodType | undefined {
+  let node = schema;
+  while (node !== undefined) {
+    const def = defOf(node);
+    if (WRAPPERS.has(def.type) && def.innerType) node = def.innerType;
+    else if (def.type === 'pipe' && def.in) node = def.in;
+    else break;
+  }
+  return node;
+}
+
+/**
  * Zod error map for configuration schemas: every message says what is accepted — enums and
  * literals list their values, unions list each option, numbers give their range, strict objects
  * list their known keys. Messages a schema sets itself (`.regex(re, 'must be …')`) still win.
