@@ -41,6 +41,33 @@ describe('RecordCodec', () => {
     });
   });
 
+  it('accepts only exactly 64 lowercase hex characters as a signature', () => {
+    const codec = new RecordCodec('a-long-shared-secret-1');
+    const json = codec.encode(identity, status);
+    const envelope = JSON.parse(json) as { sig: string };
+    expect(envelope.sig).toMatch(/^[0-9a-f]{64}$/);
+    // Node's hex decoder stops at the first non-hex character and drops a trailing odd digit,
+    // so each of these once decoded to the valid 32 bytes. Checked before and after the body
+    // is cached.
+    for (const cached of [false, true]) {
+      const fresh = cached ? codec : new RecordCodec('a-long-shared-secret-1');
+      if (cached) expect(fresh.decode('pay', raw(json)).ok).toBe(true);
+      for (const sig of [
+        `${envelope.sig}zz`,
+        `${envelope.sig}0`,
+        `${envelope.sig}00`,
+        `${envelope.sig} `,
+        envelope.sig.toUpperCase(),
+        envelope.sig.slice(0, 63),
+      ]) {
+        expect(fresh.decode('pay', raw(JSON.stringify({ ...envelope, sig })))).toEqual({
+          ok: false,
+          reason: 'signature',
+        });
+      }
+    }
+  });
+
   it('rejects a tampered body even after caching the original', () => {
     const codec = new RecordCodec('a-long-shared-secret-1');
     const json = codec.encode(identity, status);

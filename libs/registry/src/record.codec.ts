@@ -40,6 +40,9 @@ const IdentitySchema = z
   })
   .strict();
 
+/** An HMAC-SHA256 as `sign()` writes it: 64 lowercase hex characters, nothing else. */
+const SIGNATURE_PATTERN = /^[0-9a-f]{64}$/;
+
 const CHECK_RESULT = z.enum(['passing', 'warning', 'critical']);
 
 const EnvelopeSchema = z.object({
@@ -152,9 +155,12 @@ export class RecordCodec {
 
   private verify(body: string, sig: string): boolean {
     if (this.secret === undefined) return true;
+    // Exactly the form sign() writes: Node's hex decoder stops at the first non-hex character
+    // and drops an odd last digit, so without this a signature with junk appended would verify.
+    if (!SIGNATURE_PATTERN.test(sig)) return false;
     const expected = Buffer.from(this.sign(body), 'hex');
     const given = Buffer.from(sig, 'hex');
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    return timingSafeEqual(given, expected);
   }
 }
 
