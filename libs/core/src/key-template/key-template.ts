@@ -2,7 +2,9 @@ import { KeelDecoratorError, KeyTemplateValueError } from '../keel.errors.js';
 
 /**
  * A key template: `'order:{orderId}'` names a parameter, `'{dto.customer.id}'` a path into one,
- * `'{0}'` / `'{0.id}'` a position; or a function of the call's arguments.
+ * `'{0}'` / `'{0.id}'` a position; or a function of the call's arguments. Placeholder values are
+ * escaped; a function's result is used as given, so escape what it takes from input with
+ * {@link escapeKeyValue}.
  * @publicApi
  */
 export type KeyTemplate = string | ((...args: never[]) => string);
@@ -30,9 +32,11 @@ const PATH_PART = /^[A-Za-z_$][\w$]*$|^\d+$/;
  * Compiles a key template once, at bootstrap. Unknown placeholders fail here, with the class,
  * method and placeholder named, so a typo never reaches the first call.
  *
- * Placeholder values are escaped (percent-encoding of everything but `[A-Za-z0-9_.~-]`), so user
- * input such as `"1:admin"` cannot forge another key: `order:{id}` with that id becomes
- * `order:1%3Aadmin`.
+ * Placeholder values are escaped with {@link escapeKeyValue} (percent-encoding of the UTF-8 bytes
+ * of every code point but `[A-Za-z0-9_.~-]`), so user input such as `"1:admin"` cannot forge
+ * another key: `order:{id}` with that id becomes `order:1%3Aadmin`. A function-form template's
+ * result is used as given (only checked to be a non-empty string): escape the values it takes
+ * from input with {@link escapeKeyValue}.
  *
  * @throws KeelDecoratorError when the template is malformed or names an unknown parameter.
  * @publicApi
@@ -128,15 +132,52 @@ function hasRest(site: KeyTemplateSite): boolean {
   return site.parameterNames.length > 0 && site.parameterNames.at(-1) === undefined;
 }
 
+/** Everything but RFC 3986's unreserved characters, one code point at a time (`u` flag). */
+const NEEDS_ESCAPE = /[^A-Za-z0-9_.~-]/gu;
+/** With the `u` flag a surrogate code unit matches only when it is not half of a pair. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
 /**
- * Escapes one placeholder value. Only strings, finite numbers, bigints and booleans make keys:
- * `undefined` or an object would silently collapse many calls onto one key.
+ * Escapes one value for use inside a key, exactly as key templates escape their placeholders:
+ * percent-encoding of the UTF-8 bytes of every code point outside `[A-Za-z0-9_.~-]`. The result
+ * is `encodeURIComponent`'s except that `!'()*` are escaped too, so `decodeURIComponent` gives the value back: two
+ * different values never give the same key, and an escaped value never contains `:`, `{` or `}`
+ * (it cannot forge another key or move a Redis Cluster hash tag).
+ *
+ * Use it in function-form templates, whose result Keel uses as given:
+ * `@WithLock((dto: Dto) => \`stock:${escapeKeyValue(dto.sku)}\`)`.
+ *
+ * Only non-empty strings, finite numbers, bigints and booleans make keys: `undefined` or an
+ * object would silently collapse many calls onto one key. A string with a lone surrogate (half of
+ * a UTF-16 pair, e.g. from a JSON body with `"\ud83d"`) is not text and is refused too: encoding
+ * it as U+FFFD would give it the key of every other such string.
+ *
+ * @param value the value to escape.
+ * @param placeholder the placeholder it fills, for the error message (templates pass it).
+ * @param where the class and method, for the error message (templates pass it).
+ * @throws KeyTemplateValueError when the value cannot make a key.
+ * @example
+ * ```ts
+ * escapeKeyValue('1:admin'); // '1%3Aadmin'
+ * escapeKeyValue('😀'); // '%F0%9F%98%80'
+ * ```
+ * @publicApi
  */
-export function escapeKeyValue(value: unknown, placeholder: string, where: string): string {
+export function escapeKeyValue(value: unknown, placeholder?: string, where?: string): string {
   switch (typeof value) {
-    case 'string':
+    case 'string': {
       if (value === '') break;
-      return value.replace(/[^A-Za-z0-9_.~-]/g, percentEncode);
+      const lone = LONE_SURROGATE.exec(value);
+      if (lone !== null) {
+        const unit = value.charCodeAt(lone.index).toString(16).toUpperCase();
+        throw new KeyTemplateValueError(
+          `${subject(placeholder, where)} a string with a lone surrogate (U+${unit} at index ${lone.index}), ` +
+            'which is not text and cannot make a key; reject the input (it usually comes from a ' +
+            'malformed JSON escape such as "\\ud83d") or convert it with String.prototype.toWellFormed()',
+        );
+      }
+      return value.replace(NEEDS_ESCAPE, percentEncode);
+    }
     case 'number':
       if (!Number.isFinite(value)) break;
       return String(value);
@@ -145,8 +186,14 @@ export function escapeKeyValue(value: unknown, placeholder: string, where: strin
       return String(value);
   }
   throw new KeyTemplateValueError(
-    `${where}: placeholder '{${placeholder}}' has value ${describe(value)}; keys need a non-empty string, a finite number, a bigint or a boolean`,
+    `${subject(placeholder, where)} ${placeholder === undefined ? '' : 'value '}${describe(value)}; keys need a non-empty string, a finite number, a bigint or a boolean`,
   );
+}
+
+/** Who has the bad value: a template's placeholder, or the caller of escapeKeyValue(). */
+function subject(placeholder: string | undefined, where: string | undefined): string {
+  if (placeholder === undefined) return 'escapeKeyValue: got';
+  return `${where ?? 'escapeKeyValue'}: placeholder '{${placeholder}}' has`;
 }
 
 function percentEncode(ch: string): string {
