@@ -25,6 +25,8 @@ export {
   isLockQuorumError,
   StaleFencingTokenError,
   isStaleFencingTokenError,
+  InvalidLockKeyError,
+  isInvalidLockKeyError,
   type DeadlockEdge,
   type LockLostReason,
 } from './locks.errors.js';

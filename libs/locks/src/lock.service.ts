@@ -7,6 +7,7 @@ import { currentScope, runHolding, runInScope, type LockScope } from './lock-con
 import { LOCKS_SETTINGS, LOCK_METRICS } from './locks.constants.js';
 import {
   DeadlockError,
+  InvalidLockKeyError,
   LockTimeoutError,
   type DeadlockEdge,
   type LockLostReason,
@@ -189,6 +190,7 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
    * ```
    */
   semaphore(key: string, permits: number): Semaphore {
+    checkLockKey(key);
     if (!Number.isInteger(permits) || permits < 1) {
       throw new RangeError(
         `semaphore '${key}': permits must be a positive integer, got ${permits}`,
@@ -210,6 +212,7 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
    * ```
    */
   readWriteLock(key: string): ReadWriteLock {
+    checkLockKey(key);
     const make = (weight: number) =>
       this.handle(() => this.semaphoreTarget(`rw:${key}`, key, weight, RW_PERMITS), { fair: true });
     return { key, read: make(1), write: make(RW_PERMITS) };
@@ -288,6 +291,8 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
    * for overlapping sets can never deadlock. On failure every key already taken is released.
    */
   async acquireMany(keys: readonly string[], options: AcquireOptions = {}): Promise<LockGroup> {
+    // All keys checked before any is taken: a refused key never leaves the others held.
+    for (const key of keys) checkLockKey(key);
     const ordered = [...new Set(keys)].sort();
     const scope = currentScope(this.scopeKey);
     const locks: Lock[] = [];
@@ -378,8 +383,7 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
     throwOnTimeout: boolean,
   ): Promise<Lock | undefined> {
     const key = target.key;
-    if (typeof key !== 'string' || key === '')
-      throw new TypeError('a lock key must be a non-empty string');
+    checkLockKey(key);
     if (this.closed) throw new Error(`LockService is shut down; cannot acquire '${key}'`);
     const held = target.exclusive ? scope?.held.get(key) : undefined;
     if (held !== undefined && held.isHeld) {
@@ -592,6 +596,27 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
       this.scopeOf.set(lock, scope);
     }
     return lock;
+  }
+}
+
+/**
+ * Refuses a key that is not a non-empty string or that contains `{` or `}`: every store keeps the
+ * lock's Redis keys under the key wrapped in one `{hash tag}`, and a brace would move the tag
+ * (on a cluster, a leading `}` leaves it empty and the lock's keys on different slots). Checked
+ * here, not in a store, so that every store refuses the same keys.
+ */
+function checkLockKey(key: string): void {
+  if (typeof key !== 'string' || key === '') {
+    throw new InvalidLockKeyError(String(key), 'a lock key must be a non-empty string');
+  }
+  if (key.includes('{') || key.includes('}')) {
+    throw new InvalidLockKeyError(
+      key,
+      "it contains '{' or '}', which would move the Redis Cluster hash tag Keel wraps every lock " +
+        "key in (so that all of a lock's keys share one slot). Build the key from input with " +
+        'escapeKeyValue() from @keel/core (it escapes braces as %7B and %7D), or use a key ' +
+        "template such as 'order:{orderId}', which escapes its placeholders",
+    );
   }
 }
 

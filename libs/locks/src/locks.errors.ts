@@ -29,6 +29,10 @@ export const LOCKS_ERRORS = {
     status: 503,
     meaning: 'the lock service is shutting down and takes no new locks',
   },
+  KEEL_LOCK_KEY_INVALID: {
+    status: 500,
+    meaning: "a lock key is empty or contains '{' or '}' (a programming error: escape the key)",
+  },
   KEEL_LOCKS_UNSUPPORTED: {
     status: 500,
     meaning: 'the configured store cannot do this (semaphores on the quorum store)',
@@ -69,6 +73,28 @@ export class LockTimeoutError extends LocksError {
 /** True when `error` is a {@link LockTimeoutError}. @publicApi */
 export function isLockTimeoutError(error: unknown): error is LockTimeoutError {
   return isKeelError(error) && error.code === 'KEEL_LOCK_TIMEOUT';
+}
+
+/**
+ * A lock key cannot be used: it is empty, or it contains `{` or `}`. Every store keeps a lock
+ * under its key wrapped in one Redis Cluster `{hash tag}`, so that all of the lock's Redis keys
+ * (hold, fence counter, queue) share one slot; a brace in the key would move that tag. Build
+ * keys from input with `escapeKeyValue()` from `@keel/core`, or use a key template, which escapes
+ * its placeholders. Refused on every store, so a key behaves the same in memory and on Redis.
+ * @publicApi
+ */
+export class InvalidLockKeyError extends LocksError {
+  constructor(
+    readonly key: string,
+    reason: string,
+  ) {
+    super('KEEL_LOCK_KEY_INVALID', `lock key '${key}' cannot be used: ${reason}`);
+  }
+}
+
+/** True when `error` is an {@link InvalidLockKeyError}. @publicApi */
+export function isInvalidLockKeyError(error: unknown): error is InvalidLockKeyError {
+  return isKeelError(error) && error.code === 'KEEL_LOCK_KEY_INVALID';
 }
 
 /** One edge of a wait-for cycle: `holder` holds `key`... and waits for the next edge's key. */

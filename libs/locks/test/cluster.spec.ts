@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { KeelMetrics } from '@keel/core';
-import { isDeadlockError, LockService, RedisLockStore } from '@keel/locks';
+import { KeelMetrics, escapeKeyValue } from '@keel/core';
+import { isDeadlockError, isInvalidLockKeyError, LockService, RedisLockStore } from '@keel/locks';
 import { Cluster } from 'ioredis';
 import { startRedisCluster, type RedisClusterHandle } from '../../../test/support/redis-cluster.js';
 import { uniquePrefix } from '../../../test/support/services.js';
@@ -13,6 +13,7 @@ describe('Redis Cluster (3 private masters)', () => {
   const clients: Cluster[] = [];
   let a: LockService;
   let b: LockService;
+  let aStore: RedisLockStore;
   const bMetrics = new KeelMetrics();
   /** Acquisitions of `b` that found the lock held: a waiter counts once it stands in the queue. */
   const bContended = async () =>
@@ -28,15 +29,12 @@ describe('Redis Cluster (3 private masters)', () => {
       clients.push(client);
       return client;
     };
-    const service = (prefix: string, metrics: KeelMetrics) =>
-      new LockService(
-        new RedisLockStore({ client: cluster(), subscriber: cluster, prefix }),
-        SETTINGS,
-        metrics,
-      );
+    const service = (store: RedisLockStore, metrics: KeelMetrics) =>
+      new LockService(store, SETTINGS, metrics);
     const prefix = `${uniquePrefix('locks-c')}:`;
-    a = service(prefix, new KeelMetrics());
-    b = service(prefix, bMetrics);
+    aStore = new RedisLockStore({ client: cluster(), subscriber: cluster, prefix });
+    a = service(aStore, new KeelMetrics());
+    b = service(new RedisLockStore({ client: cluster(), subscriber: cluster, prefix }), bMetrics);
   }, 30_000);
 
   afterAll(async () => {
@@ -93,5 +91,32 @@ describe('Redis Cluster (3 private masters)', () => {
     const rejected = outcomes.filter((o) => o.status === 'rejected');
     expect(rejected).toHaveLength(1);
     expect(isDeadlockError((rejected[0] as PromiseRejectedResult).reason)).toBe(true);
+  });
+
+  it('keeps a lock on one hash tag: a raw brace is refused, its escaped form stays in one slot', async () => {
+    const slot = (key: string) => clients[0].cluster('KEYSLOT', key) as Promise<number>;
+    // The hazard: with '}' first the tag is empty, so Redis hashes each whole key, and the
+    // lock's keys (hold, fence, queue) land on different slots, i.e. CROSSSLOT in one script.
+    const raw = aStore.lockKey('}x');
+    expect(await slot(raw)).not.toBe(await slot(`${raw}:q`));
+    for (const key of ['}x', 'order:}1', '{order}:1']) {
+      const error = await a.acquire(key).catch((e: unknown) => e);
+      expect(isInvalidLockKeyError(error)).toBe(true);
+    }
+
+    const key = `order:${escapeKeyValue('}x{')}`;
+    const base = aStore.lockKey(key);
+    const tagSlot = await slot(key);
+    for (const suffix of ['', ':fence', ':q', ':qe']) {
+      expect(await slot(`${base}${suffix}`)).toBe(tagSlot);
+    }
+    const first = await a.acquire(key);
+    const contended = await bContended();
+    const waiting = b.acquire(key, { fair: true });
+    await waitFor(async () => (await bContended()) > contended, { message: 'b to queue' });
+    await first.release();
+    const second = await waiting;
+    expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
+    await second.release();
   });
 });
