@@ -63,6 +63,7 @@ export {
   createPolicyDecorator,
   copyMethodMetadata,
   getMethodPolicies,
+  withoutPolicies,
 } from './engine/trampoline.js';
 export { PolicyFactoryFor } from './engine/policy-factory.decorator.js';
 

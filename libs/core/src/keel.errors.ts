@@ -176,9 +176,11 @@ export class KeelDecoratorError extends CoreError {
 }
 
 /**
- * A method carrying Keel policies was called on a Nest-managed instance whose pipeline was never
- * built, because the module that applies the policies is not imported. Keel fails closed: a lock
- * or a breaker must never silently not apply.
+ * A method carrying Keel policies was called on an instance of an `@Injectable()` or
+ * `@Controller()` class whose pipeline was never built: the module that applies the policies is
+ * not imported, the method ran before the application initialized, or a unit test made the
+ * instance with `new` (wrap it in `withoutPolicies()` to run it undecorated). Keel fails closed:
+ * a lock or a breaker must never silently not apply.
  * @publicApi
  */
 export class KeelPolicyNotInitializedError extends CoreError {

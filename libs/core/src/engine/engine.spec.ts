@@ -11,7 +11,7 @@ import { loadKeelConfig } from '../config/keel-config.js';
 import { RequestContext } from '../context/request-context.js';
 import { PolicyFactoryFor } from './policy-factory.decorator.js';
 import type { Invocation, Next, PolicyFactory, PolicyTarget } from './policy.interfaces.js';
-import { createPolicyDecorator, getMethodPolicies } from './trampoline.js';
+import { createPolicyDecorator, getMethodPolicies, withoutPolicies } from './trampoline.js';
 
 /**
  * Test policies: each records its name when entered, so a call's trace shows the order the
@@ -211,7 +211,9 @@ describe('method-policy engine', () => {
     expect(trace).toEqual([]);
   });
 
-  it('fails closed on a Nest-managed instance whose pipeline was never built', async () => {
+  it('fails closed on an @Injectable instance whose pipeline was never built, even one made by hand', async () => {
+    // What a unit test does: `new` on the class. Keel cannot tell that instance from one Nest made
+    // before the pipelines were built, so it refuses rather than run without the lock.
     const instance = new Service();
     expect(() => instance.syncMethod(1)).toThrow(KeelPolicyNotInitializedError);
     expect(() => instance.syncMethod(1)).toThrow(
@@ -220,6 +222,36 @@ describe('method-policy engine', () => {
     expect(() => instance.syncMethod(1)).toThrow(
       /import KeelCoreModule \(@keel\/core\), CoordinationModule/,
     );
+    expect(() => instance.syncMethod(1)).toThrow(
+      /in a unit test that creates the instance with `new`, wrap it: withoutPolicies\(new Service\(\.\.\.\)\)/,
+    );
+    expect(instance.calls).toBe(0);
+    @Controller('hand-made')
+    class HandMade {
+      @Mid('hand')
+      get() {
+        return 1;
+      }
+    }
+    expect(() => new HandMade().get()).toThrow(KeelPolicyNotInitializedError);
+    expect(trace).toEqual([]);
+  });
+
+  it('withoutPolicies() lets a unit test run a hand-made instance undecorated, explicitly', async () => {
+    const instance = withoutPolicies(new Service());
+    expect(instance).toBeInstanceOf(Service);
+    expect(instance.syncMethod(1)).toBe(2);
+    await expect(instance.writtenInnerFirst(3)).resolves.toBe(6);
+    expect(instance.calls).toBe(1);
+    expect(trace).toEqual(['method', 'method']);
+    // Only that instance: another one made by hand still fails closed.
+    expect(() => new Service().syncMethod(1)).toThrow(KeelPolicyNotInitializedError);
+  });
+
+  it('withoutPolicies() does not switch off the pipeline of an instance Nest built', async () => {
+    const service = withoutPolicies((await start()).get(Service));
+    expect(service.syncMethod(1)).toBe(2);
+    expect(trace).toEqual(['retry:b', 'lock:b', 'method']);
   });
 
   it('fails at boot when the module owning a decorator is missing', async () => {

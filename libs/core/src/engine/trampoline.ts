@@ -136,12 +136,46 @@ function installTrampoline(
   return { trampoline, record };
 }
 
+/** Marks an instance whose methods run undecorated when it has no pipeline (unit tests). */
+const WITHOUT_POLICIES = Symbol('keel.withoutPolicies');
+
+/**
+ * Lets a unit test call the decorated methods of an instance it created with `new`, running each
+ * method **without** its Keel policies (no lock, breaker, retry, timing).
+ *
+ * Keel fails closed: a decorated method of an `@Injectable()` or `@Controller()` class whose
+ * policy pipeline was never built throws {@link KeelPolicyNotInitializedError}, because Keel
+ * cannot tell an instance made by hand from one Nest made before the pipelines were built (or
+ * in an application that does not import the module), and a lock must never silently not apply.
+ * This is the explicit opt-out for the one case where running undecorated is what you want.
+ * It marks that instance only, and changes nothing for an instance Nest built a pipeline for.
+ * To test the policies themselves, build the class with `Test.createTestingModule()` and the
+ * Keel modules (the in-memory stores need no services).
+ *
+ * @returns the same instance.
+ * @example
+ * ```ts
+ * const service = withoutPolicies(new OrdersService(ordersRepository));
+ * await service.ship('o-1'); // the method body, without @WithLock
+ * ```
+ * @publicApi
+ */
+export function withoutPolicies<T extends object>(instance: T): T {
+  Object.defineProperty(instance, WITHOUT_POLICIES, { value: true, configurable: true });
+  return instance;
+}
+
 function callWithoutPipeline(
   record: TrampolineRecord,
   instance: unknown,
   args: unknown[],
 ): unknown {
-  if (instance !== null && typeof instance === 'object' && isNestManaged(instance)) {
+  if (
+    instance !== null &&
+    typeof instance === 'object' &&
+    isNestManaged(instance) &&
+    (instance as Record<symbol, unknown>)[WITHOUT_POLICIES] !== true
+  ) {
     if (record.lazyBuilders.size === 1) {
       const [build] = record.lazyBuilders;
       const pipeline = build(instance);
@@ -150,7 +184,8 @@ function callWithoutPipeline(
     }
     throw new KeelPolicyNotInitializedError(notInitializedMessage(record, instance));
   }
-  // A plain instance (e.g. `new OrdersService()` in a unit test): no Nest, no policies.
+  // Opted out with withoutPolicies(), or an instance of a class Nest does not manage (no
+  // @Injectable/@Controller): there is no pipeline to miss.
   return record.original.apply(instance, args);
 }
 
@@ -170,7 +205,8 @@ function notInitializedMessage(record: TrampolineRecord, instance: object): stri
   return (
     `${where} has ${decorators} but its policy pipeline was never built, so the call was refused rather than run without them. ` +
     `Potential solutions: import ${modules} in the application's root module; ` +
-    `do not call the method before the application has initialized (use onApplicationBootstrap rather than a constructor or onModuleInit).`
+    `do not call the method before the application has initialized (use onApplicationBootstrap rather than a constructor or onModuleInit); ` +
+    `in a unit test that creates the instance with \`new\`, wrap it: withoutPolicies(new ${instance.constructor.name}(...)) from @keel/core runs its methods without the policies.`
   );
 }
 
