@@ -20,6 +20,7 @@ export {
   KeelRedisClosedError,
   KeelArgumentError,
   KeelDeadlineError,
+  InvalidTenantError,
 } from './keel.errors.js';
 export { KeelExceptionFilter, keelErrorBody, type KeelErrorBody } from './keel-exception.filter.js';
 export type { KeelCoreModuleExtras } from './core.module-definition.js';

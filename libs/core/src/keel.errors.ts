@@ -113,6 +113,11 @@ export const CORE_ERRORS = {
     status: 504,
     meaning: 'a backend (Redis, a health check) did not answer within its time limit',
   },
+  KEEL_TENANT_INVALID: {
+    status: 400,
+    meaning:
+      'the tenant header (or the tenant given to RequestContext.run) is not a valid tenant id',
+  },
   KEEL_INVALID_ARGUMENT: {
     status: 500,
     meaning: 'a Keel API was called with an invalid argument (a programming error)',
@@ -228,5 +233,24 @@ export class KeelArgumentError extends CoreError {
 export class KeelDeadlineError extends CoreError {
   constructor(message: string) {
     super('KEEL_DEADLINE_EXCEEDED', message);
+  }
+}
+
+/**
+ * A tenant id (from the tenant header of a request or message, or given to
+ * `RequestContext.run()`) is not 1 to 128 characters of `A-Z a-z 0-9 . _ -`. The work is refused
+ * rather than run for a tenant it may not belong to, or for none: `KeelExceptionFilter` answers
+ * 400. The message quotes the value as JSON (truncated), so it is safe to log and to send back.
+ * @publicApi
+ */
+export class InvalidTenantError extends CoreError {
+  constructor(readonly tenant: string) {
+    const shown = tenant.length > 40 ? `${tenant.slice(0, 40)}…` : tenant;
+    super(
+      'KEEL_TENANT_INVALID',
+      `tenant id ${JSON.stringify(shown)} is not valid: a tenant id is 1 to 128 characters of ` +
+        'A-Z, a-z, 0-9, ".", "_" and "-". The work was refused rather than attributed to a tenant ' +
+        'it may not belong to; send one valid tenant header (or none).',
+    );
   }
 }

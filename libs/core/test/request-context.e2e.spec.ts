@@ -69,4 +69,45 @@ describe('request context over HTTP', () => {
     expect(anonymous.body.correlationId).toMatch(/^[0-9a-f-]{36}$/);
     expect(anonymous.headers['x-correlation-id']).toBe(anonymous.body.correlationId);
   });
+
+  it('answers 400 to an invalid tenant header and never runs the handler for it', async () => {
+    let calls = 0;
+    @Controller('tenant')
+    class TenantController {
+      @Get()
+      get() {
+        calls++;
+        return { tenant: RequestContext.tenant() ?? null };
+      }
+    }
+    const boot = async (context?: { tenantHeader?: string | false }) => {
+      const moduleRef = await Test.createTestingModule({
+        imports: [KeelCoreModule.forRoot({ config: loadKeelConfig({ env: {} }), context })],
+        controllers: [TenantController],
+      }).compile();
+      const nest = moduleRef.createNestApplication({ logger: false });
+      await nest.init();
+      return nest;
+    };
+    app = await boot();
+    const server = app.getHttpServer();
+    for (const tenant of ['acme corp', 'acme:admin', 'x'.repeat(129)]) {
+      const res = await request(server).get('/tenant').set('x-tenant-id', tenant).expect(400);
+      expect(res.body).toMatchObject({ statusCode: 400 });
+      expect(res.body.message).toMatch(/tenant id .* is not valid/);
+    }
+    // Two headers naming different tenants are as ambiguous as a malformed one.
+    await request(server).get('/tenant').set('x-tenant-id', ['acme', 'evil']).expect(400);
+    expect(calls).toBe(0);
+    await request(server).get('/tenant').set('x-tenant-id', 'acme').expect(200, { tenant: 'acme' });
+    await request(server).get('/tenant').expect(200, { tenant: null });
+    await app.close();
+
+    // A service that reads no tenant does not refuse requests over a header it ignores.
+    app = await boot({ tenantHeader: false });
+    await request(app.getHttpServer())
+      .get('/tenant')
+      .set('x-tenant-id', 'acme corp')
+      .expect(200, { tenant: null });
+  });
 });

@@ -1,10 +1,13 @@
 import {
+  Inject,
   Injectable,
   type CallHandler,
   type ExecutionContext,
   type NestInterceptor,
 } from '@nestjs/common';
 import { Observable } from 'rxjs';
+import { KEEL_CORE_OPTIONS } from '../core.constants.js';
+import type { KeelCoreOptions } from '../interfaces/core-options.interface.js';
 import { CORRELATION_ID_HEADER, TENANT_HEADER, TRACEPARENT_HEADER } from './context.constants.js';
 import { RequestContext } from './request-context.js';
 
@@ -12,11 +15,19 @@ import { RequestContext } from './request-context.js';
  * Opens the request context for microservice handlers (`@EventPattern`, `@MessagePattern`)
  * from the message headers (Kafka headers arrive as Buffers). HTTP requests get theirs from the
  * middleware; an HTTP request that reached a handler without one (middleware excluded) gets one
- * here.
+ * here. The tenant comes from the configured `tenantHeader`; an invalid one fails the call with
+ * `InvalidTenantError` instead of running it.
  * @internal
  */
 @Injectable()
 export class RequestContextInterceptor implements NestInterceptor {
+  private readonly tenantHeader: string | false;
+
+  constructor(@Inject(KEEL_CORE_OPTIONS) options: KeelCoreOptions) {
+    const header = options.context?.tenantHeader ?? TENANT_HEADER;
+    this.tenantHeader = header === false ? false : header.toLowerCase();
+  }
+
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (RequestContext.current() !== undefined) return next.handle();
     const headers = context.getType() === 'rpc' ? rpcHeaders(context) : httpHeaders(context);
@@ -25,7 +36,7 @@ export class RequestContextInterceptor implements NestInterceptor {
         {
           correlationId: headers[CORRELATION_ID_HEADER],
           traceparent: headers[TRACEPARENT_HEADER],
-          tenant: headers[TENANT_HEADER],
+          tenant: this.tenantHeader === false ? undefined : headers[this.tenantHeader],
         },
         () => next.handle().subscribe(subscriber),
       ),

@@ -1,5 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { setTimeout as delay } from 'node:timers/promises';
+import { firstValueFrom, defer } from 'rxjs';
+import { isKeelError } from '../keel.errors.js';
+import { RequestContextInterceptor } from './request-context.interceptor.js';
 import { RequestContext, createRequestInfo } from './request-context.js';
 
 describe('RequestContext', () => {
@@ -73,5 +77,92 @@ describe('RequestContext', () => {
       });
       expect(RequestContext.getValue(key)).toBeUndefined();
     });
+  });
+});
+
+describe('tenant validation', () => {
+  const VALID = ['acme', 'acme-corp_1.eu', 'ORG42', '5f0c6c1e-8f5e-4b1e-9a4e-2f9d5a0b7c11'];
+  const INVALID = [
+    '',
+    'acme corp',
+    'acme, evil', // two x-tenant-id headers, as Node joins them
+    'bad\nid',
+    'acme:admin',
+    'tenant/{x}',
+    'été',
+    '😀',
+    'x'.repeat(129),
+  ];
+  const refusal = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  };
+
+  it('keeps a valid tenant as given', () => {
+    for (const tenant of [...VALID, 'x'.repeat(128)]) {
+      expect(createRequestInfo({ tenant }).tenant).toBe(tenant);
+      expect(RequestContext.isValidTenant(tenant)).toBe(true);
+    }
+    expect(createRequestInfo({}).tenant).toBeUndefined();
+  });
+
+  it('refuses an invalid tenant instead of attributing the work to it', () => {
+    for (const tenant of INVALID) {
+      expect(RequestContext.isValidTenant(tenant)).toBe(false);
+      const error = refusal(() => createRequestInfo({ tenant }));
+      expect(isKeelError(error) && error.code).toBe('KEEL_TENANT_INVALID');
+      expect(error).toMatchObject({ status: 400 });
+      expect((error as Error).message).toMatch(/tenant id .* is not valid/);
+      // The value is quoted as JSON, never raw: no control characters reach a log line.
+      expect((error as Error).message).not.toContain('\n');
+      const ran = refusal(() => RequestContext.run({ tenant }, () => 'ran'));
+      expect(isKeelError(ran) && ran.code).toBe('KEEL_TENANT_INVALID');
+    }
+  });
+
+  it('refuses a message whose tenant header is invalid (microservice handlers)', async () => {
+    const interceptor = new RequestContextInterceptor({});
+    const rpc = (headers: Record<string, unknown>) => {
+      const host = new ExecutionContextHost([{}, { getMessage: () => ({ headers }) }]);
+      host.setType('rpc');
+      return host;
+    };
+    let handled = 0;
+    const handler = {
+      handle: () =>
+        defer(async () => {
+          handled++;
+          return RequestContext.tenant();
+        }),
+    };
+    await expect(
+      firstValueFrom(interceptor.intercept(rpc({ 'x-tenant-id': Buffer.from('acme') }), handler)),
+    ).resolves.toBe('acme');
+    const error = await firstValueFrom(
+      interceptor.intercept(rpc({ 'x-tenant-id': Buffer.from('acme corp') }), handler),
+    ).catch((e: unknown) => e);
+    expect(isKeelError(error) && error.code).toBe('KEEL_TENANT_INVALID');
+    expect(handled).toBe(1);
+  });
+
+  it('reads the configured tenant header in microservice handlers, and none when it is false', async () => {
+    const rpc = (headers: Record<string, unknown>) => {
+      const host = new ExecutionContextHost([{}, { getMessage: () => ({ headers }) }]);
+      host.setType('rpc');
+      return host;
+    };
+    const handler = { handle: () => defer(async () => RequestContext.tenant() ?? null) };
+    const custom = new RequestContextInterceptor({ context: { tenantHeader: 'x-org' } });
+    await expect(
+      firstValueFrom(custom.intercept(rpc({ 'x-org': 'acme', 'x-tenant-id': 'other' }), handler)),
+    ).resolves.toBe('acme');
+    const none = new RequestContextInterceptor({ context: { tenantHeader: false } });
+    await expect(
+      firstValueFrom(none.intercept(rpc({ 'x-tenant-id': 'not used here' }), handler)),
+    ).resolves.toBeNull();
   });
 });

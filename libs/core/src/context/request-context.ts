@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import { InvalidTenantError } from '../keel.errors.js';
 
 /** Who and what a unit of work belongs to: an HTTP request, a Kafka message, a job. @publicApi */
 export interface RequestInfo {
@@ -29,6 +30,11 @@ interface ContextFrame {
 const storage = new AsyncLocalStorage<ContextFrame>();
 
 const CORRELATION_ID_PATTERN = /^[A-Za-z0-9._:\-/+=]{1,128}$/;
+/**
+ * Tighter than a correlation id: a tenant names whose data the work touches and feeds keys and
+ * audit events, so no ':' '/' '{' or '}' that could splice into a key or path.
+ */
+const TENANT_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** Infos made by {@link createRequestInfo}: `run()` uses them as they are (lazy actor kept). */
 const BUILT = new WeakSet<object>();
@@ -94,9 +100,18 @@ export const RequestContext = {
   isValidCorrelationId(value: string): boolean {
     return CORRELATION_ID_PATTERN.test(value);
   },
+
+  /** True when a tenant id is acceptable: 1 to 128 characters of `A-Z a-z 0-9 . _ -`. */
+  isValidTenant(value: string): boolean {
+    return TENANT_PATTERN.test(value);
+  },
 };
 
-/** Builds request info, generating a correlation id when the given one is missing or unsafe. */
+/**
+ * Builds request info, generating a correlation id when the given one is missing or unsafe. A
+ * tenant cannot be made up the same way: an invalid one refuses the work.
+ * @throws InvalidTenantError when `tenant` is given and is not a valid tenant id.
+ */
 export function createRequestInfo(
   info: Partial<RequestInfo> & { actorResolver?: () => string | undefined },
 ): RequestInfo {
@@ -104,6 +119,9 @@ export function createRequestInfo(
     info.correlationId !== undefined && CORRELATION_ID_PATTERN.test(info.correlationId)
       ? info.correlationId
       : randomUUID();
+  if (info.tenant !== undefined && !TENANT_PATTERN.test(info.tenant)) {
+    throw new InvalidTenantError(info.tenant);
+  }
   const { actorResolver } = info;
   if (actorResolver === undefined) {
     return built({

@@ -22,7 +22,12 @@ export interface KeelCoreOptions {
   readonly metrics?: KeelMetricsOptions;
   /** How the request context is filled from HTTP requests. */
   readonly context?: {
-    /** Header naming the tenant, or `false` for none. @default 'x-tenant-id' */
+    /**
+     * Header naming the tenant, or `false` for none. A present but invalid value (not 1 to 128
+     * characters of `A-Z a-z 0-9 . _ -`) refuses the request or message with
+     * `InvalidTenantError` (HTTP 400).
+     * @default 'x-tenant-id'
+     */
     readonly tenantHeader?: string | false;
     /** Reads the actor from the request. @default request.user.id / sub / username */
     readonly actor?: (request: {
