@@ -1,20 +1,21 @@
 #!/usr/bin/env node
-// Real services for the integration suites: Redis, PostgreSQL and the Kafka test broker, plus
-// promtool (Prometheus' linter) for the /metrics suites.
+// Real services for the integration suites: Redis, PostgreSQL, MariaDB and the Kafka test broker,
+// plus promtool (Prometheus' linter) for the /metrics suites.
 //
 //   node scripts/test-services.mjs ensure   make all of them available, write .test-services/env.json
 //   node scripts/test-services.mjs status   show what env.json points at and whether it answers
 //   node scripts/test-services.mjs env      print env.json as shell `export` lines
 //   node scripts/test-services.mjs stop     stop what this script started (Kafka broker, and a
-//                                           redis-server it launched); never a shared service
+//                                           redis-server or mariadbd it launched); never a
+//                                           shared service
 //
 // Resolution per service: the variable from the environment (REDIS_URL, DATABASE_URL,
-// KAFKA_BROKERS) when set, and it must answer; else the local default port when something usable
-// answers there; else start it on loopback (Debian: installing packages first when root).
-// promtool: PROMTOOL when set, else on PATH, else unpacked from Debian's `prometheus` package.
-// Knobs: KEEL_TEST_REDIS_PORT (6379), KEEL_TEST_PG_PORT (5432), KEEL_TEST_PG_PASSWORD
-// (postgres), KEEL_TEST_KAFKA_PORT (19092), KEEL_TEST_KAFKA_BROKER_COUNT (1),
-// KEEL_TEST_NO_INSTALL=1 (never run apt-get).
+// MARIADB_URL, KAFKA_BROKERS) when set, and it must answer; else the local default port when
+// something usable answers there; else start it on loopback (Debian: installing packages first
+// when root). promtool: PROMTOOL when set, else on PATH, else unpacked from Debian's `prometheus`
+// package. Knobs: KEEL_TEST_REDIS_PORT (6379), KEEL_TEST_PG_PORT (5432), KEEL_TEST_PG_PASSWORD
+// (postgres), KEEL_TEST_MARIADB_PORT (3306), KEEL_TEST_KAFKA_PORT (19092),
+// KEEL_TEST_KAFKA_BROKER_COUNT (1), KEEL_TEST_NO_INSTALL=1 (never run apt-get).
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -41,6 +42,10 @@ const KAFKA_STATE = path.join(STATE_DIR, 'kafka.json');
 const KAFKA_LOG = path.join(STATE_DIR, 'kafka.log');
 const REDIS_PID = path.join(STATE_DIR, 'redis.pid');
 const REDIS_LOG = path.join(STATE_DIR, 'redis.log');
+const MARIADB_DIR = path.join(STATE_DIR, 'mariadb');
+const MARIADB_PID = path.join(STATE_DIR, 'mariadb.pid');
+const MARIADB_LOG = path.join(STATE_DIR, 'mariadb.log');
+const MARIADB_SOCKET = path.join(STATE_DIR, 'mariadb.sock');
 const LOCK_DIR = path.join(STATE_DIR, 'ensure.lock');
 
 const isRoot = process.getuid?.() === 0;
@@ -427,6 +432,212 @@ async function startPostgres(port) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// MariaDB
+
+let mysqlModule;
+async function loadMysql() {
+  if (!mysqlModule) {
+    try {
+      mysqlModule = (await import('mysql2/promise')).default;
+    } catch (err) {
+      throw new ServiceError(
+        'MariaDB',
+        `cannot load the mysql2 package (run npm ci): ${err.message}`,
+      );
+    }
+  }
+  return mysqlModule;
+}
+
+async function mariadbQuery(url, sql) {
+  const mysql = await loadMysql();
+  const connection = await mysql.createConnection({ uri: url, connectTimeout: 3000 });
+  try {
+    const [rows] = await connection.query(sql);
+    return rows;
+  } finally {
+    await connection.end().catch(() => undefined);
+  }
+}
+
+/** ER_ACCESS_DENIED_ERROR, ER_ACCESS_DENIED_NO_PASSWORD_ERROR (unix_socket-only root). */
+function isMariadbAuthError(err) {
+  return err.errno === 1045 || err.errno === 1698;
+}
+
+/** A MariaDB program: on PATH, or in /usr/sbin, which a non-root PATH often lacks. */
+function mariadbProgram(name) {
+  if (hasCommand(name)) return name;
+  for (const dir of ['/usr/sbin', '/usr/bin']) {
+    if (fs.existsSync(path.join(dir, name))) return path.join(dir, name);
+  }
+  return undefined;
+}
+
+function mariadbInstalled() {
+  return Boolean(mariadbProgram('mariadbd') && mariadbProgram('mariadb-install-db'));
+}
+
+async function probeMariadb() {
+  const fromEnv = process.env.MARIADB_URL;
+  if (fromEnv) {
+    try {
+      await mariadbQuery(fromEnv, 'SELECT 1');
+    } catch (err) {
+      throw new ServiceError(
+        'MariaDB',
+        `MARIADB_URL=${redact(fromEnv)} is set but cannot be used: ${err.message}`,
+      );
+    }
+    return { value: fromEnv, how: 'from MARIADB_URL' };
+  }
+  const port = intEnv('KEEL_TEST_MARIADB_PORT', 3306);
+  if (await tcpProbe('127.0.0.1', port)) {
+    const ours = isOurProcess(Number(readJson(MARIADB_PID)), 'mariadbd');
+    return connectLocalMariadb(port, ours ? 'started earlier by ensure' : 'already running');
+  }
+  return {
+    packages: mariadbInstalled() ? [] : [['MariaDB server', 'mariadb-server']],
+    start: () => startMariadb(port),
+  };
+}
+
+/** Connects as root without a password to database `test`, creating the database if missing. */
+async function connectLocalMariadb(port, how) {
+  const base = `mysql://root@127.0.0.1:${port}`;
+  const connect = async () => {
+    try {
+      await mariadbQuery(`${base}/test`, 'SELECT 1');
+    } catch (err) {
+      if (err.errno !== 1049) throw err; // ER_BAD_DB_ERROR: the server has no database `test`
+      await mariadbQuery(base, 'CREATE DATABASE IF NOT EXISTS test');
+    }
+    return `${base}/test`;
+  };
+  try {
+    return { value: await connect(), how };
+  } catch (err) {
+    if (!isMariadbAuthError(err)) {
+      throw new ServiceError('MariaDB', `127.0.0.1:${port}: ${err.message}`);
+    }
+    if (!(await allowMariadbRootOverTcpIfUnset(port))) {
+      throw new ServiceError(
+        'MariaDB',
+        `127.0.0.1:${port} refuses root without a password over TCP (${err.message}); set ` +
+          "MARIADB_URL, or allow it: CREATE USER 'root'@'127.0.0.1'; GRANT ALL ON *.* TO " +
+          "'root'@'127.0.0.1' WITH GRANT OPTION",
+      );
+    }
+    try {
+      return { value: await connect(), how: `${how}; root@127.0.0.1 allowed without password` };
+    } catch (err2) {
+      throw new ServiceError('MariaDB', `127.0.0.1:${port}: ${err2.message}`);
+    }
+  }
+}
+
+/**
+ * A Debian MariaDB lets root in through the unix socket only. As root we may add the account
+ * root@127.0.0.1 without a password for the tests, but never change an account that exists, and
+ * only on the server listening on `port` (the default socket may belong to another one).
+ */
+async function allowMariadbRootOverTcpIfUnset(port) {
+  const client = mariadbProgram('mariadb');
+  if (!isRoot || !client) return false;
+  const sql = (statement) =>
+    execFileAsync(client, ['--protocol=socket', '-uroot', '-N', '-B', '-e', statement]);
+  try {
+    if ((await sql('SELECT @@port')).stdout.trim() !== String(port)) return false;
+    const { stdout } = await sql(
+      "SELECT COUNT(*) FROM mysql.user WHERE user = 'root' AND host = '127.0.0.1'",
+    );
+    if (stdout.trim() !== '0') return false;
+    await sql(
+      "CREATE USER 'root'@'127.0.0.1'; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION",
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts a private mariadbd on loopback with its own data directory under .test-services (root
+ * without a password, no test database yet), so nothing of a system installation is changed.
+ */
+async function startMariadb(port) {
+  const mariadbd = mariadbProgram('mariadbd');
+  const installDb = mariadbProgram('mariadb-install-db');
+  if (!mariadbd || !installDb) throw new ServiceError('MariaDB', 'mariadb-server is not installed');
+  // A package install may have just started the distribution's own service.
+  if (await tcpProbe('127.0.0.1', port)) return connectLocalMariadb(port, 'started by its package');
+  // mariadbd refuses to run as root unless told to; it is bound to loopback only.
+  const asUser = isRoot ? ['--user=root'] : [];
+  try {
+    if (!fs.existsSync(path.join(MARIADB_DIR, 'mysql'))) {
+      fs.rmSync(MARIADB_DIR, { recursive: true, force: true });
+      fs.mkdirSync(MARIADB_DIR, { recursive: true });
+      await execFileAsync(
+        installDb,
+        [
+          '--no-defaults',
+          `--datadir=${MARIADB_DIR}`,
+          '--auth-root-authentication-method=normal',
+          '--skip-test-db',
+          ...asUser,
+        ],
+        { timeout: 120_000 },
+      );
+    }
+  } catch (err) {
+    throw new ServiceError(
+      'MariaDB',
+      `mariadb-install-db failed: ${(err.stderr || err.message).trim()}`,
+    );
+  }
+  fs.rmSync(MARIADB_PID, { force: true });
+  const child = spawn(
+    mariadbd,
+    [
+      '--no-defaults',
+      `--datadir=${MARIADB_DIR}`,
+      `--port=${port}`,
+      '--bind-address=127.0.0.1',
+      `--socket=${MARIADB_SOCKET}`,
+      `--pid-file=${MARIADB_PID}`,
+      `--log-error=${MARIADB_LOG}`,
+      '--skip-name-resolve',
+      '--innodb-buffer-pool-size=64M',
+      ...asUser,
+    ],
+    { detached: true, stdio: 'ignore' },
+  );
+  child.unref();
+  let exit;
+  child.once('exit', (code, signal) => (exit = signal ?? `exit code ${code}`));
+  child.once('error', (err) => (exit = err.message));
+  try {
+    await pollUntil(
+      () => {
+        if (exit) throw new Error(`mariadbd exited (${exit})`);
+        return tcpProbe('127.0.0.1', port);
+      },
+      { timeoutMs: 30_000, message: `mariadbd accepting TCP on 127.0.0.1:${port}` },
+    );
+  } catch (err) {
+    if (!exit && child.pid) await terminate(child.pid);
+    throw new ServiceError(
+      'MariaDB',
+      `starting mariadbd failed: ${err.message} (see ${MARIADB_LOG})`,
+    );
+  }
+  return connectLocalMariadb(
+    port,
+    `started (pid file ${path.relative(process.cwd(), MARIADB_PID)})`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
 // Kafka test broker
 
 function wantedKafkaConfig() {
@@ -686,7 +897,7 @@ async function installPackages(missing) {
     throw new ServiceError(
       'services',
       `missing packages: ${list}${why}. Install them (${how}) or point REDIS_URL / ` +
-        'DATABASE_URL / KAFKA_BROKERS at running services.',
+        'DATABASE_URL / MARIADB_URL / KAFKA_BROKERS at running services.',
     );
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -717,6 +928,7 @@ async function installPackages(missing) {
 const SERVICES = [
   ['REDIS_URL', 'Redis', probeRedis],
   ['DATABASE_URL', 'PostgreSQL', probePostgres],
+  ['MARIADB_URL', 'MariaDB', probeMariadb],
   ['KAFKA_BROKERS', 'Kafka', probeKafka],
   ['PROMTOOL', 'promtool', probePromtool],
 ];
@@ -777,6 +989,7 @@ async function status() {
   const checks = [
     ['Redis', env?.REDIS_URL, (v) => redisPing(v)],
     ['PostgreSQL', env?.DATABASE_URL, (v) => pgQuery(v, 'SELECT 1')],
+    ['MariaDB', env?.MARIADB_URL, (v) => mariadbQuery(v, 'SELECT 1')],
     ['Kafka', env?.KAFKA_BROKERS, (v) => kafkaProbe(v.split(',')[0])],
     ['promtool', env?.PROMTOOL, (v) => promtoolVersion(v)],
   ];
@@ -802,6 +1015,11 @@ async function status() {
     const alive = isOurProcess(redisPid, 'redis-server');
     console.log(`test-services: our redis-server pid ${redisPid} ${alive ? 'running' : 'gone'}`);
   }
+  const mariadbPid = Number(readJson(MARIADB_PID));
+  if (mariadbPid) {
+    const alive = isOurProcess(mariadbPid, 'mariadbd');
+    console.log(`test-services: our mariadbd pid ${mariadbPid} ${alive ? 'running' : 'gone'}`);
+  }
   process.exitCode = ok ? 0 : 1;
 }
 
@@ -817,6 +1035,12 @@ async function stop() {
       console.log(`test-services: redis-server pid ${redisPid} (started by ensure) stopped`);
     }
     fs.rmSync(REDIS_PID, { force: true });
+    const mariadbPid = Number(readJson(MARIADB_PID));
+    if (mariadbPid && isOurProcess(mariadbPid, 'mariadbd')) {
+      await terminate(mariadbPid, 30_000);
+      console.log(`test-services: mariadbd pid ${mariadbPid} (started by ensure) stopped`);
+    }
+    fs.rmSync(MARIADB_PID, { force: true });
     fs.rmSync(ENV_FILE, { force: true });
   });
 }

@@ -3,7 +3,14 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 
 import { redisPing } from '../scripts/lib/probe.mjs';
 import { startRedisServer, type RedisServerHandle } from './support/fault-servers.js';
-import { databaseUrl, kafkaBrokers, redisUrl, uniquePrefix } from './support/services.js';
+import mysql from 'mysql2/promise';
+import {
+  databaseUrl,
+  kafkaBrokers,
+  mariadbUrl,
+  redisUrl,
+  uniquePrefix,
+} from './support/services.js';
 import { waitFor } from './support/wait-for.js';
 
 const answersPing = (url: string): Promise<boolean> =>
@@ -16,8 +23,19 @@ describe('test services', () => {
   it('exposes the shared services from .test-services/env.json', async () => {
     expect(redisUrl()).toMatch(/^rediss?:\/\//);
     expect(databaseUrl()).toMatch(/^postgres(ql)?:\/\//);
+    expect(mariadbUrl()).toMatch(/^(mysql|mariadb):\/\//);
     expect(kafkaBrokers().length).toBeGreaterThan(0);
     expect(await answersPing(redisUrl())).toBe(true);
+  });
+
+  it('gives a MariaDB that answers as root on database test', async () => {
+    const connection = await mysql.createConnection({ uri: mariadbUrl(), connectTimeout: 3000 });
+    try {
+      const [rows] = await connection.query('SELECT DATABASE() AS db, VERSION() AS version');
+      expect(rows).toEqual([{ db: 'test', version: expect.stringMatching(/MariaDB/) }]);
+    } finally {
+      await connection.end();
+    }
   });
 
   it('makes unique, topic-safe prefixes', () => {

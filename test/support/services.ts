@@ -21,6 +21,11 @@ export function databaseUrl(): string {
   return required('DATABASE_URL', 'PostgreSQL');
 }
 
+/** URL of the shared test MariaDB database, e.g. `mysql://root@127.0.0.1:3306/test`. */
+export function mariadbUrl(): string {
+  return required('MARIADB_URL', 'MariaDB');
+}
+
 /** Bootstrap brokers of the shared Kafka test broker, e.g. `['127.0.0.1:19092']`. */
 export function kafkaBrokers(): string[] {
   return required('KAFKA_BROKERS', 'Kafka')

@@ -1,9 +1,21 @@
-import type { EntityManager, EntityTarget, ObjectLiteral, Repository } from 'typeorm';
-import { StaleFencingTokenError } from './locks.errors.js';
+import type {
+  EntityManager,
+  EntityTarget,
+  ObjectLiteral,
+  Repository,
+  SelectQueryBuilder,
+  UpdateQueryBuilder,
+} from 'typeorm';
+import { KeelArgumentError } from '@keel/core';
+import { FencedRowNotFoundError, StaleFencingTokenError } from './locks.errors.js';
 
 /** Options of {@link fencedUpdate}. @publicApi */
 export interface FencedUpdateOptions {
-  /** Column (entity property) holding the last fencing token written. @default 'fence' */
+  /**
+   * Entity property of the column holding the last fencing token written (a `bigint` column; its
+   * database name may differ).
+   * @default 'fence'
+   */
   readonly column?: string;
 }
 
@@ -13,15 +25,24 @@ export interface FencedUpdateOptions {
  * (GC, SIGSTOP, a partition) and resumes after its lock passed on cannot overwrite newer data:
  *
  * ```sql
- * UPDATE <table> SET ..., fence = :token WHERE <criteria> AND (fence IS NULL OR fence < :token)
+ * UPDATE <table> SET ..., <fence> = :token WHERE <criteria> AND (<fence> IS NULL OR <fence> < :token)
  * ```
+ *
+ * The fence column is named through the driver's identifier escaping (`"fence"` on PostgreSQL,
+ * `` `fence` `` on MySQL and MariaDB, where a double-quoted name is a string literal and the
+ * condition would always hold). Tested on PostgreSQL and MariaDB.
  *
  * The column must be a `bigint` (tokens exceed 2^31). Strictly greater, not equal: the same
  * holder writing twice needs no second stamp, so a repeated write with the same token is
  * rejected too — write once per hold, or compare with `<=` yourself.
  *
+ * When no row was updated, a second read tells why: rows match the criteria (so they carry an
+ * equal or newer token: `StaleFencingTokenError`), or none does (`FencedRowNotFoundError`).
+ *
  * @returns the number of rows updated (at least 1).
- * @throws StaleFencingTokenError when no row matched because a newer token already wrote.
+ * @throws StaleFencingTokenError when rows match but a newer (or the same) token already wrote.
+ * @throws FencedRowNotFoundError when no row matches the criteria at all.
+ * @throws KeelArgumentError when `column` is not a column of the entity.
  * @example
  * ```ts
  * await locks.using(`account:${id}`, async (lock) => {
@@ -38,32 +59,49 @@ export async function fencedUpdate<E extends ObjectLiteral>(
   fencingToken: number,
   options: FencedUpdateOptions = {},
 ): Promise<number> {
-  const column = options.column ?? 'fence';
-  const builder =
-    'manager' in target && typeof (target as Repository<E>).metadata === 'object'
-      ? (target as Repository<E>).createQueryBuilder().update()
-      : (target as EntityManager).createQueryBuilder().update(entity);
-  const result = await builder
-    .set({ ...values, [column]: fencingToken } as never)
-    .where(criteria as never)
-    .andWhere(`(${quoteIdentifier(column)} IS NULL OR ${quoteIdentifier(column)} < :keelFence)`, {
-      keelFence: fencingToken,
-    })
-    .execute();
-  const affected = result.affected ?? 0;
-  if (affected === 0) throw new StaleFencingTokenError(describeEntity(entity), fencingToken);
-  return affected;
-}
-
-function quoteIdentifier(column: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(column)) {
-    throw new TypeError(`fence column '${column}' is not a plain identifier`);
+  const property = options.column ?? 'fence';
+  const repository = isRepository(target) ? target : undefined;
+  const builder: UpdateQueryBuilder<E> = repository
+    ? repository.createQueryBuilder().update()
+    : (target as EntityManager).createQueryBuilder().update(entity);
+  const metadata = repository
+    ? repository.metadata
+    : (target as EntityManager).dataSource.getMetadata(entity);
+  const column = metadata.findColumnWithPropertyPath(property);
+  if (column === undefined) {
+    throw new KeelArgumentError(
+      `fencedUpdate: fence column '${property}' is not a column of ${metadata.name} (columns: ` +
+        `${metadata.columns.map((c) => c.propertyPath).join(', ')}); pass the entity property ` +
+        'of a bigint column as { column }',
+    );
   }
-  return `"${column}"`;
+  const fence = builder.escape(column.databaseName);
+  const result = await builder
+    .set({ ...values, [property]: fencingToken } as never)
+    .where(criteria as never)
+    .andWhere(`(${fence} IS NULL OR ${fence} < :keelFence)`, { keelFence: fencingToken })
+    .execute();
+  // MySQL and MariaDB count changed rather than matched rows; every matched row changes here,
+  // since its fence moves to a strictly greater token.
+  const affected = result.affected ?? 0;
+  if (affected > 0) return affected;
+  const select: SelectQueryBuilder<E> = repository
+    ? repository.createQueryBuilder('row')
+    : (target as EntityManager).createQueryBuilder(entity, 'row');
+  if (await select.where(criteria as never).getExists()) {
+    throw new StaleFencingTokenError(metadata.name, fencingToken);
+  }
+  throw new FencedRowNotFoundError(metadata.name, describeCriteria(criteria), fencingToken);
 }
 
-function describeEntity(entity: EntityTarget<ObjectLiteral>): string {
-  if (typeof entity === 'string') return entity;
-  if (typeof entity === 'function') return entity.name;
-  return 'name' in entity && typeof entity.name === 'string' ? entity.name : 'entity';
+function isRepository<E extends ObjectLiteral>(
+  target: EntityManager | Repository<E>,
+): target is Repository<E> {
+  return 'manager' in target && typeof (target as Repository<E>).metadata === 'object';
+}
+
+function describeCriteria(criteria: Readonly<Record<string, unknown>>): string {
+  return JSON.stringify(criteria, (_key, value: unknown) =>
+    typeof value === 'bigint' ? value.toString() : value,
+  );
 }

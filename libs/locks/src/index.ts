@@ -27,6 +27,8 @@ export {
   isStaleFencingTokenError,
   InvalidLockKeyError,
   isInvalidLockKeyError,
+  FencedRowNotFoundError,
+  isFencedRowNotFoundError,
   type DeadlockEdge,
   type LockLostReason,
 } from './locks.errors.js';

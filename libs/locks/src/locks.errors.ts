@@ -21,6 +21,10 @@ export const LOCKS_ERRORS = {
     status: 409,
     meaning: 'a fenced write was rejected: a newer lock holder has written since',
   },
+  KEEL_LOCK_FENCED_ROW_NOT_FOUND: {
+    status: 404,
+    meaning: 'a fenced write found no row for its criteria (not a lost lock)',
+  },
   KEEL_LOCK_QUORUM_UNAVAILABLE: {
     status: 503,
     meaning: 'quorum mode could not reach a majority of its Redis nodes',
@@ -203,4 +207,29 @@ export class StaleFencingTokenError extends LocksError {
 /** True when `error` is a {@link StaleFencingTokenError}. @publicApi */
 export function isStaleFencingTokenError(error: unknown): error is StaleFencingTokenError {
   return isKeelError(error) && error.code === 'KEEL_LOCK_STALE_FENCING_TOKEN';
+}
+
+/**
+ * A fenced write found no row at all for its criteria: nothing was written, and no token was
+ * compared. Unlike {@link StaleFencingTokenError} this is not a lost lock: the row was deleted,
+ * never existed, or the criteria are wrong.
+ * @publicApi
+ */
+export class FencedRowNotFoundError extends LocksError {
+  constructor(
+    readonly resource: string,
+    readonly criteria: string,
+    readonly fencingToken: number,
+  ) {
+    super(
+      'KEEL_LOCK_FENCED_ROW_NOT_FOUND',
+      `fenced write to ${resource} with fencing token ${fencingToken} changed nothing: no ${resource} row matches ${criteria}. ` +
+        'The lock is not the problem; check the criteria, or insert the row first.',
+    );
+  }
+}
+
+/** True when `error` is a {@link FencedRowNotFoundError}. @publicApi */
+export function isFencedRowNotFoundError(error: unknown): error is FencedRowNotFoundError {
+  return isKeelError(error) && error.code === 'KEEL_LOCK_FENCED_ROW_NOT_FOUND';
 }
