@@ -5,6 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
 import {
   CORE_ERRORS,
+  InvalidTenantError,
   KeelArgumentError,
   KeelConfigError,
   KeelCoreModule,
@@ -74,6 +75,7 @@ describe('KeelExceptionFilter', () => {
       new KeelRedisClosedError('closed'),
       new KeelDeadlineError('no answer within 5 ms'),
       new KeelArgumentError('bad argument'),
+      new InvalidTenantError('acme corp'),
     ]);
   });
 

@@ -1,6 +1,8 @@
 import { describe, it } from '@jest/globals';
 import {
   DeadlockError,
+  FencedRowNotFoundError,
+  InvalidLockKeyError,
   LOCKS_ERRORS,
   LockLostError,
   LockQuorumError,
@@ -20,6 +22,8 @@ describe('@keel/locks errors at the edge', () => {
       new LockQuorumError('order:1', 2, ['a: down', 'b: down']),
       new LocksError('KEEL_LOCKS_SHUT_DOWN', 'shut down'),
       new LocksError('KEEL_LOCKS_UNSUPPORTED', 'no semaphores on the quorum store'),
+      new InvalidLockKeyError('order:}1', "it contains '}'"),
+      new FencedRowNotFoundError('Account', '{"id":404}', 7),
     ]);
   });
 });
