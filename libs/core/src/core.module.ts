@@ -3,18 +3,22 @@ import {
   Inject,
   Logger,
   Module,
-  RequestMethod,
   type MiddlewareConsumer,
   type NestModule,
   type Provider,
 } from '@nestjs/common';
-import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+import { DiscoveryModule } from '@nestjs/core';
 import { loadKeelConfig } from './config/keel-config.js';
 import { KEEL_CORE_OPTIONS, KEEL_CORE_SETTINGS } from './core.constants.js';
 import { KeelCoreConfigurableModule } from './core.module-definition.js';
 import { storesLine } from './core.messages.js';
-import { RequestContextInterceptor } from './context/request-context.interceptor.js';
+import { KEEL_REQUEST_CONTEXT_SETTINGS } from './context/context.constants.js';
+import { requestContextInterceptorProvider } from './context/request-context.interceptor.js';
 import { RequestContextMiddleware } from './context/request-context.middleware.js';
+import {
+  resolveRequestContextSettings,
+  type RequestContextSettings,
+} from './context/request-context.settings.js';
 import { PolicyExplorer } from './engine/policy.explorer.js';
 import type { KeelCoreOptions, KeelCoreSettings } from './interfaces/core-options.interface.js';
 import { KeelMetrics } from './metrics/keel-metrics.js';
@@ -50,8 +54,13 @@ const providers: Provider[] = [
   RedisConnectionFactory,
   PolicyExplorer,
   TimedPolicyFactory,
+  {
+    provide: KEEL_REQUEST_CONTEXT_SETTINGS,
+    useFactory: (options: KeelCoreOptions) => resolveRequestContextSettings(options.context),
+    inject: [KEEL_CORE_OPTIONS],
+  },
   RequestContextMiddleware,
-  { provide: APP_INTERCEPTOR, useClass: RequestContextInterceptor },
+  requestContextInterceptorProvider,
 ];
 
 /**
@@ -74,7 +83,10 @@ const providers: Provider[] = [
 export class KeelCoreModule extends KeelCoreConfigurableModule implements NestModule {
   private readonly logger = new Logger('Keel');
 
-  constructor(@Inject(KEEL_CORE_SETTINGS) settings: KeelCoreSettings) {
+  constructor(
+    @Inject(KEEL_CORE_SETTINGS) settings: KeelCoreSettings,
+    @Inject(KEEL_REQUEST_CONTEXT_SETTINGS) private readonly requestContext: RequestContextSettings,
+  ) {
     super();
     this.logger.log(
       storesLine({
@@ -85,8 +97,13 @@ export class KeelCoreModule extends KeelCoreConfigurableModule implements NestMo
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer
-      .apply(RequestContextMiddleware)
-      .forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+    // With the context off or on no HTTP route, the middleware is not applied at all: requests
+    // pay nothing for it, not even Nest's per-middleware bookkeeping.
+    const http = this.requestContext.http;
+    if (http === undefined) return;
+    const middleware = consumer.apply(RequestContextMiddleware);
+    (http.exclude.length > 0 ? middleware.exclude(...http.exclude) : middleware).forRoutes(
+      ...http.routes,
+    );
   }
 }

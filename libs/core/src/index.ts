@@ -1,6 +1,11 @@
 export { KeelCoreModule, resolveCoreSettings } from './core.module.js';
 export { KEEL_CORE_OPTIONS, KEEL_CORE_SETTINGS } from './core.constants.js';
-export type { KeelCoreOptions, KeelCoreSettings } from './interfaces/core-options.interface.js';
+export type {
+  KeelContextRoute,
+  KeelCoreOptions,
+  KeelCoreSettings,
+  KeelRequestContextOptions,
+} from './interfaces/core-options.interface.js';
 
 export {
   CORE_ERRORS,

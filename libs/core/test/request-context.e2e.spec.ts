@@ -1,19 +1,32 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import {
   Controller,
   Get,
   Injectable,
+  RequestMethod,
   UseGuards,
   type CanActivate,
   type ExecutionContext,
   type INestApplication,
 } from '@nestjs/common';
+import {
+  ClientProxyFactory,
+  MessagePattern,
+  Transport,
+  type ClientProxy,
+} from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
+import { lastValueFrom } from 'rxjs';
 import request from 'supertest';
 import { setTimeout as delay } from 'node:timers/promises';
 import { KeelCoreModule } from '../src/core.module.js';
 import { loadKeelConfig } from '../src/config/keel-config.js';
 import { RequestContext } from '../src/context/request-context.js';
+import { RequestContextInterceptor } from '../src/context/request-context.interceptor.js';
+import { RequestContextMiddleware } from '../src/context/request-context.middleware.js';
+import type { KeelCoreOptions } from '../src/interfaces/core-options.interface.js';
+import { isKeelConfigError } from '../src/keel.errors.js';
+import { freePort } from '../../../test/support/fault-servers.js';
 
 @Injectable()
 class FakeAuthGuard implements CanActivate {
@@ -113,5 +126,193 @@ describe('request context over HTTP', () => {
       .get('/tenant')
       .set('x-tenant-id', 'acme corp')
       .expect(200, { tenant: null });
+  });
+});
+
+@Controller()
+class RoutesController {
+  @Get('api/orders')
+  orders() {
+    return { correlationId: RequestContext.correlationId() ?? null };
+  }
+
+  @Get('api/health')
+  health() {
+    return { correlationId: RequestContext.correlationId() ?? null };
+  }
+
+  @Get('other')
+  other() {
+    return { correlationId: RequestContext.correlationId() ?? null };
+  }
+}
+
+@Controller()
+class MessagesController {
+  @MessagePattern('whoami')
+  async whoami() {
+    await delay(1);
+    return { correlationId: RequestContext.correlationId() ?? null };
+  }
+}
+
+const config = loadKeelConfig({ env: {} });
+
+describe('request context: off, limited to routes, interceptor on or off', () => {
+  let app: INestApplication | undefined;
+  let client: ClientProxy | undefined;
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await client?.close();
+    client = undefined;
+    await app?.close();
+    app = undefined;
+  });
+
+  async function boot(
+    context: KeelCoreOptions['context'],
+    options: { microservice?: boolean } = {},
+  ): Promise<{ http: ReturnType<INestApplication['getHttpServer']>; rpc?: ClientProxy }> {
+    const moduleRef = await Test.createTestingModule({
+      imports: [KeelCoreModule.forRoot({ config, context })],
+      controllers: options.microservice
+        ? [RoutesController, MessagesController]
+        : [RoutesController],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    if (options.microservice) {
+      const port = await freePort();
+      app.connectMicroservice(
+        { transport: Transport.TCP, options: { host: '127.0.0.1', port } },
+        { inheritAppConfig: true },
+      );
+      await app.startAllMicroservices();
+      client = ClientProxyFactory.create({
+        transport: Transport.TCP,
+        options: { host: '127.0.0.1', port },
+      });
+    }
+    await app.init();
+    return { http: app.getHttpServer(), rpc: client };
+  }
+
+  /** The correlation id a route saw, and the one echoed in the response (null when none). */
+  async function get(http: Parameters<typeof request>[0], path: string) {
+    const res = await request(http).get(path).set('x-correlation-id', `id-${path}`).expect(200);
+    return {
+      seen: (res.body as { correlationId: string | null }).correlationId,
+      echoed: res.headers['x-correlation-id'] ?? null,
+    };
+  }
+
+  const rpcCorrelationId = async (rpc: ClientProxy | undefined) =>
+    (await lastValueFrom(rpc!.send<{ correlationId: string | null }>('whoami', {}))).correlationId;
+
+  it('context: false runs neither the middleware nor the interceptor, on HTTP or RPC', async () => {
+    const use = jest.spyOn(RequestContextMiddleware.prototype, 'use');
+    const intercept = jest.spyOn(RequestContextInterceptor.prototype, 'intercept');
+    const { http, rpc } = await boot(false, { microservice: true });
+
+    await expect(get(http, '/api/orders')).resolves.toEqual({ seen: null, echoed: null });
+    await expect(rpcCorrelationId(rpc)).resolves.toBeNull();
+    expect(use).not.toHaveBeenCalled();
+    expect(intercept).not.toHaveBeenCalled();
+    // RequestContext.run() still works for code that opens a context itself.
+    expect(
+      RequestContext.run({ correlationId: 'job-1' }, () => RequestContext.correlationId()),
+    ).toBe('job-1');
+  });
+
+  it('routes: only the chosen HTTP routes get a context and the correlation header', async () => {
+    const use = jest.spyOn(RequestContextMiddleware.prototype, 'use');
+    const { http } = await boot({
+      routes: ['api/{*path}', { path: 'other', method: RequestMethod.POST }],
+    });
+
+    await expect(get(http, '/api/orders')).resolves.toEqual({
+      seen: 'id-/api/orders',
+      echoed: 'id-/api/orders',
+    });
+    expect(use).toHaveBeenCalledTimes(1);
+    // GET /other matches neither the path nor the method given for it.
+    await expect(get(http, '/other')).resolves.toEqual({ seen: null, echoed: null });
+    expect(use).toHaveBeenCalledTimes(1);
+  });
+
+  it('exclude: the excluded routes get no context; the others keep theirs', async () => {
+    const use = jest.spyOn(RequestContextMiddleware.prototype, 'use');
+    const { http } = await boot({ exclude: ['api/health'] });
+
+    await expect(get(http, '/api/health')).resolves.toEqual({ seen: null, echoed: null });
+    expect(use).not.toHaveBeenCalled();
+    await expect(get(http, '/api/orders')).resolves.toEqual({
+      seen: 'id-/api/orders',
+      echoed: 'id-/api/orders',
+    });
+    await expect(get(http, '/other')).resolves.toEqual({ seen: 'id-/other', echoed: 'id-/other' });
+  });
+
+  it("interceptor 'auto' (the default) is not registered in an HTTP-only app", async () => {
+    const intercept = jest.spyOn(RequestContextInterceptor.prototype, 'intercept');
+    const { http } = await boot(undefined);
+
+    await expect(get(http, '/other')).resolves.toEqual({ seen: 'id-/other', echoed: 'id-/other' });
+    expect(intercept).not.toHaveBeenCalled();
+  });
+
+  it("interceptor 'auto' opens the context for microservice handlers, and HTTP keeps its own", async () => {
+    const intercept = jest.spyOn(RequestContextInterceptor.prototype, 'intercept');
+    const { http, rpc } = await boot(undefined, { microservice: true });
+
+    // TCP messages carry no headers: the context is opened with a generated correlation id.
+    await expect(rpcCorrelationId(rpc)).resolves.toMatch(/^[0-9a-f-]{36}$/);
+    expect(intercept).toHaveBeenCalled();
+    await expect(get(http, '/other')).resolves.toEqual({ seen: 'id-/other', echoed: 'id-/other' });
+  });
+
+  it('routes: [] leaves HTTP without a context while microservice handlers keep theirs', async () => {
+    const use = jest.spyOn(RequestContextMiddleware.prototype, 'use');
+    const { http, rpc } = await boot({ routes: [] }, { microservice: true });
+
+    await expect(get(http, '/api/orders')).resolves.toEqual({ seen: null, echoed: null });
+    expect(use).not.toHaveBeenCalled();
+    await expect(rpcCorrelationId(rpc)).resolves.toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('interceptor: false leaves microservice handlers without a context; HTTP keeps its own', async () => {
+    const intercept = jest.spyOn(RequestContextInterceptor.prototype, 'intercept');
+    const { http, rpc } = await boot({ interceptor: false }, { microservice: true });
+
+    await expect(rpcCorrelationId(rpc)).resolves.toBeNull();
+    expect(intercept).not.toHaveBeenCalled();
+    await expect(get(http, '/other')).resolves.toEqual({ seen: 'id-/other', echoed: 'id-/other' });
+  });
+
+  it('interceptor: true registers it in an HTTP-only app, where it leaves the middleware its work', async () => {
+    const intercept = jest.spyOn(RequestContextInterceptor.prototype, 'intercept');
+    const { http } = await boot({ interceptor: true, exclude: ['api/health'] });
+
+    await expect(get(http, '/other')).resolves.toEqual({ seen: 'id-/other', echoed: 'id-/other' });
+    // An excluded route stays without a context: the interceptor opens none for HTTP.
+    await expect(get(http, '/api/health')).resolves.toEqual({ seen: null, echoed: null });
+    expect(intercept).toHaveBeenCalledTimes(2);
+  });
+
+  it('fails at startup with one line per bad context option', async () => {
+    const error = await boot({
+      interceptor: 'yes' as never,
+      routes: [{ path: 'x', method: 'GET' as never }],
+      tenantHeader: 'bad header',
+      rotues: [],
+    } as never).catch((e: unknown) => e);
+    expect(isKeelConfigError(error)).toBe(true);
+    const problems = (error as { problems: string[] }).problems;
+    expect(problems).toHaveLength(4);
+    expect(problems.join('\n')).toMatch(/KeelCoreModule\.context\.interceptor \(forRoot\)/);
+    expect(problems.join('\n')).toMatch(/KeelCoreModule\.context\.routes\.0/);
+    expect(problems.join('\n')).toMatch(
+      /KeelCoreModule\.context\.tenantHeader \(forRoot\): must be an HTTP header name/,
+    );
+    expect(problems.join('\n')).toMatch(/rotues/);
   });
 });

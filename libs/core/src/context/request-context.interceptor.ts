@@ -1,47 +1,96 @@
 import {
-  Inject,
-  Injectable,
   type CallHandler,
   type ExecutionContext,
   type NestInterceptor,
+  type Provider,
 } from '@nestjs/common';
+import { APP_INTERCEPTOR, DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { Observable } from 'rxjs';
-import { KEEL_CORE_OPTIONS } from '../core.constants.js';
-import type { KeelCoreOptions } from '../interfaces/core-options.interface.js';
-import { CORRELATION_ID_HEADER, TENANT_HEADER, TRACEPARENT_HEADER } from './context.constants.js';
+import {
+  CORRELATION_ID_HEADER,
+  KEEL_REQUEST_CONTEXT_SETTINGS,
+  TRACEPARENT_HEADER,
+} from './context.constants.js';
 import { RequestContext } from './request-context.js';
+import type { RequestContextSettings } from './request-context.settings.js';
+
+/** `@MessagePattern` / `@EventPattern` (from @nestjs/microservices, an optional peer). */
+const PATTERN_METADATA = 'microservices:pattern';
+/** `@WebSocketGateway` (from @nestjs/websockets, an optional peer). */
+const GATEWAY_METADATA = 'websockets:is_gateway';
 
 /**
  * Opens the request context for microservice handlers (`@EventPattern`, `@MessagePattern`)
- * from the message headers (Kafka headers arrive as Buffers). HTTP requests get theirs from the
- * middleware; an HTTP request that reached a handler without one (middleware excluded) gets one
- * here. The tenant comes from the configured `tenantHeader`; an invalid one fails the call with
- * `InvalidTenantError` instead of running it.
+ * from the message headers (Kafka headers arrive as Buffers), and for WebSocket gateway
+ * handlers. HTTP requests get theirs from the middleware, on the routes it is applied to; an
+ * HTTP request of a route left out of them gets none here either. The tenant comes from the
+ * configured `tenantHeader`; an invalid one fails the call with `InvalidTenantError` instead of
+ * running it. Made by {@link requestContextInterceptorProvider}, not by injection.
  * @internal
  */
-@Injectable()
 export class RequestContextInterceptor implements NestInterceptor {
-  private readonly tenantHeader: string | false;
-
-  constructor(@Inject(KEEL_CORE_OPTIONS) options: KeelCoreOptions) {
-    const header = options.context?.tenantHeader ?? TENANT_HEADER;
-    this.tenantHeader = header === false ? false : header.toLowerCase();
-  }
+  /** @param tenantHeader lower-case header naming the tenant, `undefined` for none */
+  constructor(private readonly tenantHeader: string | undefined) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (RequestContext.current() !== undefined) return next.handle();
-    const headers = context.getType() === 'rpc' ? rpcHeaders(context) : httpHeaders(context);
+    const type = context.getType<string>();
+    if ((type !== 'rpc' && type !== 'ws') || RequestContext.current() !== undefined) {
+      return next.handle();
+    }
+    const headers = type === 'rpc' ? rpcHeaders(context) : {};
     return new Observable((subscriber) =>
       RequestContext.run(
         {
           correlationId: headers[CORRELATION_ID_HEADER],
           traceparent: headers[TRACEPARENT_HEADER],
-          tenant: this.tenantHeader === false ? undefined : headers[this.tenantHeader],
+          tenant: this.tenantHeader === undefined ? undefined : headers[this.tenantHeader],
         },
         () => next.handle().subscribe(subscriber),
       ),
     );
   }
+}
+
+/**
+ * The interceptor as a global enhancer, or nothing (a factory that returns `null` is skipped by
+ * Nest): when it is off, or `'auto'` finds no handler that needs it, no request pays for it.
+ * @internal
+ */
+export const requestContextInterceptorProvider: Provider = {
+  provide: APP_INTERCEPTOR,
+  useFactory: (
+    settings: RequestContextSettings,
+    discovery: DiscoveryService,
+    scanner: MetadataScanner,
+  ): RequestContextInterceptor | null => {
+    const wanted =
+      settings.interceptor === 'auto'
+        ? hasNonHttpHandlers(discovery, scanner)
+        : settings.interceptor;
+    return wanted ? new RequestContextInterceptor(settings.tenantHeader) : null;
+  },
+  inject: [KEEL_REQUEST_CONTEXT_SETTINGS, DiscoveryService, MetadataScanner],
+};
+
+/** True when a controller has a microservice handler or a provider is a WebSocket gateway. */
+function hasNonHttpHandlers(discovery: DiscoveryService, scanner: MetadataScanner): boolean {
+  for (const wrapper of discovery.getControllers()) {
+    const prototype = (wrapper.metatype as { prototype?: object } | null)?.prototype;
+    if (prototype === undefined) continue;
+    for (const name of scanner.getAllMethodNames(prototype)) {
+      const method = (prototype as Record<string, unknown>)[name];
+      if (typeof method === 'function' && Reflect.hasMetadata(PATTERN_METADATA, method)) {
+        return true;
+      }
+    }
+  }
+  return discovery
+    .getProviders()
+    .some(
+      (wrapper) =>
+        typeof wrapper.metatype === 'function' &&
+        Reflect.hasMetadata(GATEWAY_METADATA, wrapper.metatype),
+    );
 }
 
 function rpcHeaders(context: ExecutionContext): Record<string, string | undefined> {
@@ -52,13 +101,6 @@ function rpcHeaders(context: ExecutionContext): Record<string, string | undefine
   for (const [key, value] of Object.entries(raw ?? {})) {
     headers[key.toLowerCase()] = decodeHeader(value);
   }
-  return headers;
-}
-
-function httpHeaders(context: ExecutionContext): Record<string, string | undefined> {
-  const req = context.switchToHttp().getRequest<{ headers?: Record<string, unknown> }>();
-  const headers: Record<string, string | undefined> = {};
-  for (const [key, value] of Object.entries(req?.headers ?? {})) headers[key] = decodeHeader(value);
   return headers;
 }
 

@@ -1,8 +1,11 @@
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
-import { KEEL_CORE_OPTIONS } from '../core.constants.js';
-import type { KeelCoreOptions } from '../interfaces/core-options.interface.js';
-import { CORRELATION_ID_HEADER, TENANT_HEADER, TRACEPARENT_HEADER } from './context.constants.js';
-import { RequestContext, createRequestInfo } from './request-context.js';
+import {
+  CORRELATION_ID_HEADER,
+  KEEL_REQUEST_CONTEXT_SETTINGS,
+  TRACEPARENT_HEADER,
+} from './context.constants.js';
+import { createRequestInfo, enterRequestContext } from './request-context.js';
+import type { ActorResolver, RequestContextSettings } from './request-context.settings.js';
 
 interface HttpRequestLike {
   headers: Record<string, string | string[] | undefined>;
@@ -13,41 +16,40 @@ interface HttpResponseLike {
 }
 
 /**
- * Opens the request context for every HTTP request: correlation id from `x-correlation-id`
- * (generated when absent or unsafe, and echoed in the response), `traceparent`, tenant from
- * `x-tenant-id`, and the actor from `request.user` once a guard has set it.
+ * Opens the request context for the HTTP requests of the routes it is applied to: correlation id
+ * from `x-correlation-id` (generated when absent or unsafe, and echoed in the response),
+ * `traceparent`, tenant from `x-tenant-id`, and the actor from `request.user` once a guard has
+ * set it.
+ *
+ * Runs on every request of those routes, so it allocates only the request info and the context
+ * frame: no closure per request (the actor is read lazily through the configured resolver), and
+ * the store is entered once, around Nest's `next()`.
  * @internal
  */
 @Injectable()
 export class RequestContextMiddleware implements NestMiddleware {
-  constructor(@Inject(KEEL_CORE_OPTIONS) private readonly options: KeelCoreOptions) {}
+  private readonly tenantHeader: string | undefined;
+  private readonly actor: ActorResolver;
 
-  use(req: HttpRequestLike, res: HttpResponseLike, next: (error?: unknown) => void): void {
-    const tenantHeader = this.options.context?.tenantHeader ?? TENANT_HEADER;
-    const resolveActor = this.options.context?.actor ?? defaultActor;
+  constructor(@Inject(KEEL_REQUEST_CONTEXT_SETTINGS) settings: RequestContextSettings) {
+    this.tenantHeader = settings.tenantHeader;
+    this.actor = settings.actor;
+  }
+
+  use(req: HttpRequestLike, res: HttpResponseLike, next: () => void): void {
+    const headers = req.headers;
     const info = createRequestInfo({
-      correlationId: header(req, CORRELATION_ID_HEADER),
-      traceparent: header(req, TRACEPARENT_HEADER),
-      tenant: tenantHeader === false ? undefined : header(req, tenantHeader),
-      actorResolver: () => resolveActor(req),
+      correlationId: first(headers[CORRELATION_ID_HEADER]),
+      traceparent: first(headers[TRACEPARENT_HEADER]),
+      tenant: this.tenantHeader === undefined ? undefined : first(headers[this.tenantHeader]),
+      actorResolver: this.actor,
+      actorSource: req,
     });
     res.setHeader(CORRELATION_ID_HEADER, info.correlationId);
-    RequestContext.run(info, () => next());
+    enterRequestContext(info, next);
   }
 }
 
-function header(req: HttpRequestLike, name: string): string | undefined {
-  const value = req.headers[name];
+function first(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** `request.user.id`, `.sub` or `.username`, as set by the usual Passport/JWT guards. */
-export function defaultActor(req: { user?: unknown }): string | undefined {
-  const user = req.user as Record<string, unknown> | undefined;
-  if (user === undefined || user === null || typeof user !== 'object') return undefined;
-  for (const key of ['id', 'sub', 'username']) {
-    const value = user[key];
-    if (typeof value === 'string' || typeof value === 'number') return String(value);
-  }
-  return undefined;
 }

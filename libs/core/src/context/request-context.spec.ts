@@ -65,6 +65,42 @@ describe('RequestContext', () => {
     expect(info.actor).toBe('alice');
   });
 
+  it('resolves the actor through a resolver and its source, without a closure per request', () => {
+    const req: { user?: { id: string } } = {};
+    const info = createRequestInfo({
+      actorResolver: (source: typeof req) => source.user?.id,
+      actorSource: req,
+    });
+    expect(info.actor).toBeUndefined();
+    req.user = { id: 'bob' };
+    expect(info.actor).toBe('bob');
+    req.user = { id: 'mallory' };
+    expect(info.actor).toBe('bob');
+    expect(createRequestInfo({ actor: 'carol', actorResolver: () => 'dave' }).actor).toBe('carol');
+  });
+
+  it('keeps a built info as it is in run(), and serialises the lazy actor', () => {
+    let user: string | undefined;
+    const info = createRequestInfo({
+      correlationId: 'c-3',
+      tenant: 't',
+      actorResolver: () => user,
+    });
+    RequestContext.run(info, () => {
+      expect(RequestContext.current()).toBe(info);
+      user = 'erin';
+      expect(RequestContext.actor()).toBe('erin');
+    });
+    expect(JSON.parse(JSON.stringify(info))).toEqual({
+      correlationId: 'c-3',
+      tenant: 't',
+      actor: 'erin',
+    });
+    expect({
+      ...RequestContext.run({ correlationId: 'c-4' }, () => RequestContext.current()),
+    }).toEqual(expect.objectContaining({ correlationId: 'c-4' }));
+  });
+
   it('binds values on top of the current context without losing the request', async () => {
     const key = Symbol('k');
     await RequestContext.run({ correlationId: 'c-2' }, async () => {
@@ -125,7 +161,7 @@ describe('tenant validation', () => {
   });
 
   it('refuses a message whose tenant header is invalid (microservice handlers)', async () => {
-    const interceptor = new RequestContextInterceptor({});
+    const interceptor = new RequestContextInterceptor('x-tenant-id');
     const rpc = (headers: Record<string, unknown>) => {
       const host = new ExecutionContextHost([{}, { getMessage: () => ({ headers }) }]);
       host.setType('rpc');
@@ -156,11 +192,11 @@ describe('tenant validation', () => {
       return host;
     };
     const handler = { handle: () => defer(async () => RequestContext.tenant() ?? null) };
-    const custom = new RequestContextInterceptor({ context: { tenantHeader: 'x-org' } });
+    const custom = new RequestContextInterceptor('x-org');
     await expect(
       firstValueFrom(custom.intercept(rpc({ 'x-org': 'acme', 'x-tenant-id': 'other' }), handler)),
     ).resolves.toBe('acme');
-    const none = new RequestContextInterceptor({ context: { tenantHeader: false } });
+    const none = new RequestContextInterceptor(undefined);
     await expect(
       firstValueFrom(none.intercept(rpc({ 'x-tenant-id': 'not used here' }), handler)),
     ).resolves.toBeNull();

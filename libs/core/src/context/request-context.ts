@@ -10,7 +10,10 @@ export interface RequestInfo {
   readonly traceparent?: string;
   /** Tenant the work is for, when the service is multi-tenant. */
   readonly tenant?: string;
-  /** Authenticated principal. Resolved lazily: auth guards run after the context is opened. */
+  /**
+   * Authenticated principal. Resolved lazily, because auth guards run after the context is
+   * opened: a getter, so `{ ...info }` leaves it out (`JSON.stringify(info)` keeps it).
+   */
   readonly actor?: string;
 }
 
@@ -35,9 +38,6 @@ const CORRELATION_ID_PATTERN = /^[A-Za-z0-9._:\-/+=]{1,128}$/;
  * audit events, so no ':' '/' '{' or '}' that could splice into a key or path.
  */
 const TENANT_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
-
-/** Infos made by {@link createRequestInfo}: `run()` uses them as they are (lazy actor kept). */
-const BUILT = new WeakSet<object>();
 
 /**
  * Request context on AsyncLocalStorage: correlation id, actor and tenant from the HTTP request
@@ -75,7 +75,7 @@ export const RequestContext = {
    * Everything `fn` awaits or schedules sees this context.
    */
   run<T>(info: Partial<RequestInfo>, fn: () => T): T {
-    const request = BUILT.has(info) ? (info as RequestInfo) : createRequestInfo(info);
+    const request = info instanceof BuiltRequestInfo ? info : createRequestInfo(info);
     return storage.run({ request, parent: undefined, key: undefined, value: undefined }, fn);
   },
 
@@ -108,12 +108,29 @@ export const RequestContext = {
 };
 
 /**
+ * Opens a new unit of work with `info` and calls `next` in it: what the HTTP middleware runs on
+ * every request, so it is `run()` without the checks and without a closure.
+ * @internal
+ */
+export function enterRequestContext(info: RequestInfo, next: () => void): void {
+  storage.run({ request: info, parent: undefined, key: undefined, value: undefined }, next);
+}
+
+/**
  * Builds request info, generating a correlation id when the given one is missing or unsafe. A
  * tenant cannot be made up the same way: an invalid one refuses the work.
  * @throws InvalidTenantError when `tenant` is given and is not a valid tenant id.
  */
-export function createRequestInfo(
-  info: Partial<RequestInfo> & { actorResolver?: () => string | undefined },
+export function createRequestInfo<S = undefined>(
+  info: Partial<RequestInfo> & {
+    /**
+     * Reads the actor, called with `actorSource` on first use: guards that authenticate run
+     * after the context is opened. A function and its source rather than a closure, so that
+     * the middleware allocates nothing more per request.
+     */
+    actorResolver?: (source: S) => string | undefined;
+    actorSource?: S;
+  },
 ): RequestInfo {
   const correlationId =
     info.correlationId !== undefined && CORRELATION_ID_PATTERN.test(info.correlationId)
@@ -122,34 +139,53 @@ export function createRequestInfo(
   if (info.tenant !== undefined && !TENANT_PATTERN.test(info.tenant)) {
     throw new InvalidTenantError(info.tenant);
   }
-  const { actorResolver } = info;
-  if (actorResolver === undefined) {
-    return built({
-      correlationId,
-      traceparent: info.traceparent,
-      tenant: info.tenant,
-      actor: info.actor,
-    });
-  }
-  let resolved = false;
-  let actor: string | undefined;
-  return built({
+  return new BuiltRequestInfo(
     correlationId,
-    traceparent: info.traceparent,
-    tenant: info.tenant,
-    get actor() {
-      // Guards that authenticate run after the middleware that opened the context, so the
-      // actor is read on first use; once seen, it stays fixed for the rest of the request.
-      if (!resolved) {
-        actor = actorResolver();
-        if (actor !== undefined) resolved = true;
-      }
-      return actor;
-    },
-  });
+    info.traceparent,
+    info.tenant,
+    info.actor,
+    info.actorResolver as ((source: unknown) => string | undefined) | undefined,
+    info.actorSource,
+  );
 }
 
-function built(info: RequestInfo): RequestInfo {
-  BUILT.add(info);
-  return info;
+/** Request info made by {@link createRequestInfo}: `run()` takes it as it is (lazy actor kept). */
+class BuiltRequestInfo implements RequestInfo {
+  #actor: string | undefined;
+  #resolve: ((source: unknown) => string | undefined) | undefined;
+  #source: unknown;
+
+  constructor(
+    readonly correlationId: string,
+    readonly traceparent: string | undefined,
+    readonly tenant: string | undefined,
+    actor: string | undefined,
+    resolve: ((source: unknown) => string | undefined) | undefined,
+    source: unknown,
+  ) {
+    this.#actor = actor;
+    this.#resolve = actor === undefined ? resolve : undefined;
+    this.#source = source;
+  }
+
+  get actor(): string | undefined {
+    // Read on first use; once seen, the actor stays fixed for the rest of the unit of work.
+    if (this.#resolve === undefined) return this.#actor;
+    const actor = this.#resolve(this.#source);
+    if (actor !== undefined) {
+      this.#actor = actor;
+      this.#resolve = undefined;
+      this.#source = undefined;
+    }
+    return actor;
+  }
+
+  toJSON(): RequestInfo {
+    return {
+      correlationId: this.correlationId,
+      traceparent: this.traceparent,
+      tenant: this.tenant,
+      actor: this.actor,
+    };
+  }
 }

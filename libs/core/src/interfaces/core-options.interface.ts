@@ -1,3 +1,4 @@
+import type { RequestMethod } from '@nestjs/common';
 import type { KeelConfig } from '../config/keel-config.js';
 import type { KeelMetricsOptions } from '../metrics/keel-metrics.js';
 import type { KeelRedisOptions } from '../redis/redis.interfaces.js';
@@ -20,26 +21,68 @@ export interface KeelCoreOptions {
   readonly redisKeyPrefix?: string;
   /** Metrics options. */
   readonly metrics?: KeelMetricsOptions;
-  /** How the request context is filled from HTTP requests. */
-  readonly context?: {
-    /**
-     * Header naming the tenant, or `false` for none. A present but invalid value (not 1 to 128
-     * characters of `A-Z a-z 0-9 . _ -`) refuses the request or message with
-     * `InvalidTenantError` (HTTP 400).
-     * @default 'x-tenant-id'
-     */
-    readonly tenantHeader?: string | false;
-    /** Reads the actor from the request. @default request.user.id / sub / username */
-    readonly actor?: (request: {
-      headers: Record<string, unknown>;
-      user?: unknown;
-    }) => string | undefined;
-  };
+  /**
+   * The request context: how it is filled, and where it is opened. `false` turns it off: no
+   * middleware and no interceptor run on any request, and `RequestContext` reads `undefined`
+   * except inside `RequestContext.run()`.
+   * @default on for every HTTP route, and for microservice handlers when the app has any
+   */
+  readonly context?: KeelRequestContextOptions | false;
   /**
    * Configuration already loaded with `loadKeelConfig()`. When absent, the module loads it from
    * the environment and `KEEL_CONFIG`.
    */
   readonly config?: KeelConfig;
+}
+
+/**
+ * A route of the request-context middleware, in Nest's middleware syntax: a path
+ * (`'orders'`, `'orders/{*path}'`) or `{ path, method }`.
+ * @publicApi
+ */
+export type KeelContextRoute = string | { readonly path: string; readonly method: RequestMethod };
+
+/**
+ * Options of the request context (`KeelCoreModule.forRoot({ context })`).
+ *
+ * @example
+ * ```ts
+ * // Only the API gets a context; health probes and metrics scrapes pay nothing for it.
+ * KeelCoreModule.forRoot({ context: { routes: ['api/{*path}'], exclude: ['api/health'] } });
+ * ```
+ * @publicApi
+ */
+export interface KeelRequestContextOptions {
+  /**
+   * Header naming the tenant, or `false` for none. A present but invalid value (not 1 to 128
+   * characters of `A-Z a-z 0-9 . _ -`) refuses the request or message with
+   * `InvalidTenantError` (HTTP 400).
+   * @default 'x-tenant-id'
+   */
+  readonly tenantHeader?: string | false;
+  /** Reads the actor from the request. @default request.user.id / sub / username */
+  readonly actor?: (request: {
+    headers: Record<string, unknown>;
+    user?: unknown;
+  }) => string | undefined;
+  /**
+   * HTTP routes whose requests get a context (the middleware runs there only). `[]`: no HTTP
+   * route does; microservice handlers still do (see `interceptor`).
+   * @default every route
+   */
+  readonly routes?: readonly KeelContextRoute[];
+  /** HTTP routes left out of `routes`: their requests get no context and no correlation header. */
+  readonly exclude?: readonly KeelContextRoute[];
+  /**
+   * The global interceptor that opens the context for microservice handlers (`@MessagePattern`,
+   * `@EventPattern`) and WebSocket gateways, from the message headers. HTTP requests never need
+   * it (the middleware opens theirs), but a global interceptor sits on every route, so it costs
+   * each HTTP request Nest's interceptor pipeline. `'auto'`: registered only when a controller
+   * has a microservice handler or a provider is a WebSocket gateway; `true`: always; `false`:
+   * never (a transport that opens the context itself, or handlers that need none).
+   * @default 'auto'
+   */
+  readonly interceptor?: boolean | 'auto';
 }
 
 /** The core configuration in force, after options, environment, YAML and defaults. @publicApi */
