@@ -10,6 +10,7 @@ const SUITES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   coordination: () => import('./coordination.bench.js'),
   locks: () => import('./locks.bench.js'),
   registry: () => import('./registry.bench.js'),
+  http: () => import('./http.bench.js'),
 };
 
 async function main(): Promise<void> {
