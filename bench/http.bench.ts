@@ -49,7 +49,7 @@ const ROUNDS = Number(env.HTTP_BENCH_ROUNDS ?? 12);
 const DURATION_S = Number(env.HTTP_BENCH_DURATION ?? 2);
 const WARMUP_S = Number(env.HTTP_BENCH_WARMUP ?? 3);
 /** Before each measurement, so a server that sat idle during the others' turns wakes up first. */
-const ROUND_WARMUP_S = 0.5;
+const ROUND_WARMUP_S = Number(env.HTTP_BENCH_ROUND_WARMUP ?? 0.5);
 const CONNECTIONS = Number(env.HTTP_BENCH_CONNECTIONS ?? 10);
 const PROFILE_DIR = env.HTTP_BENCH_PROFILE;
 const VERBOSE = env.HTTP_BENCH_VERBOSE === '1';
@@ -304,7 +304,7 @@ export async function run(): Promise<void> {
     const samples = new Map<string, Sample[]>(servers.map((s) => [s.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const server of order(servers, round)) {
-        await load(server, ROUND_WARMUP_S);
+        if (ROUND_WARMUP_S > 0) await load(server, ROUND_WARMUP_S);
         const sample = await load(server, DURATION_S);
         samples.get(server.name)?.push(sample);
         if (VERBOSE) {

@@ -298,6 +298,43 @@ describe('request context: off, limited to routes, interceptor on or off', () =>
     expect(intercept).toHaveBeenCalledTimes(2);
   });
 
+  it('reads the tenant from the configured header, whatever its case', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [KeelCoreModule.forRoot({ config, context: { tenantHeader: 'X-Org' } })],
+      controllers: [WhoAmIController],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+
+    const res = await request(app.getHttpServer())
+      .get('/whoami')
+      .set('x-org', 'acme')
+      .set('x-tenant-id', 'other')
+      .expect(200);
+    expect(res.body.tenant).toBe('acme');
+  });
+
+  it('takes the context option from forRootAsync too', async () => {
+    const use = jest.spyOn(RequestContextMiddleware.prototype, 'use');
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        KeelCoreModule.forRootAsync({
+          useFactory: async () => ({ config, context: { exclude: ['other'] } }),
+        }),
+      ],
+      controllers: [RoutesController],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+
+    await expect(get(app.getHttpServer(), '/other')).resolves.toEqual({ seen: null, echoed: null });
+    expect(use).not.toHaveBeenCalled();
+    await expect(get(app.getHttpServer(), '/api/orders')).resolves.toEqual({
+      seen: 'id-/api/orders',
+      echoed: 'id-/api/orders',
+    });
+  });
+
   it('fails at startup with one line per bad context option', async () => {
     const error = await boot({
       interceptor: 'yes' as never,
