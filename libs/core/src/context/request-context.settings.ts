@@ -31,7 +31,9 @@ const route = z.union([
   z.string().min(1),
   z.object({
     path: z.string().min(1),
-    method: z.enum(RequestMethod),
+    method: z.enum(RequestMethod, {
+      error: 'must be a RequestMethod from @nestjs/common (RequestMethod.GET, RequestMethod.ALL…)',
+    }),
   }),
 ]);
 
