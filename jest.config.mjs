@@ -12,7 +12,7 @@ const common = {
   transform: { '^.+\\.ts$': tsJest },
   moduleNameMapper: {
     '^@keel/([a-z]+)$': '<rootDir>/libs/$1/src/index.ts',
-    '^@keel/core/internal$': '<rootDir>/libs/core/src/internal.ts',
+    '^@keel/([a-z]+)/internal$': '<rootDir>/libs/$1/src/internal.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testEnvironment: 'node',

@@ -19,7 +19,7 @@ import { KeelMetrics, RedisScript } from '@keel/core';
 import { LockService, RedisLockStore, type Lock } from '@keel/locks';
 import { Redis } from 'ioredis';
 import { Mutex } from 'redis-semaphore';
-import { RELEASE_MANY_SCRIPT, TRY_SCRIPT } from '../libs/locks/src/stores/redis-lock.scripts.js';
+import { RELEASE_MANY_SCRIPT, TRY_SCRIPT } from '@keel/locks/internal';
 import { median, percentile, printTable, reportMetric } from './report.js';
 
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

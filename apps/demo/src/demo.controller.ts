@@ -1,5 +1,5 @@
 import { BadRequestException, Body, Controller, Get, Inject, Put } from '@nestjs/common';
-import { KEEL_CORE_SETTINGS, type KeelCoreSettings } from '@keel/core';
+import { InjectKeelCoreSettings, type KeelCoreSettings } from '@keel/core';
 import { CircuitBreakerRegistry } from '@keel/coordination';
 import { ServiceDiscovery } from '@keel/registry';
 import { PaymentsGateway } from './payments/payments.gateway.js';
@@ -11,7 +11,7 @@ export class DemoController {
     @Inject(PaymentsGateway) private readonly gateway: PaymentsGateway,
     @Inject(CircuitBreakerRegistry) private readonly breakers: CircuitBreakerRegistry,
     @Inject(ServiceDiscovery) private readonly discovery: ServiceDiscovery,
-    @Inject(KEEL_CORE_SETTINGS) private readonly settings: KeelCoreSettings,
+    @InjectKeelCoreSettings() private readonly settings: KeelCoreSettings,
   ) {}
 
   /** Switches the simulated payment provider: `{ "mode": "ok" | "failing" | "slow" }`. */

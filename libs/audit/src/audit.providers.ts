@@ -1,5 +1,6 @@
 import type { Provider } from '@nestjs/common';
-import { KEEL_CORE_SETTINGS, type KeelCoreSettings } from '@keel/core';
+import { type KeelCoreSettings } from '@keel/core';
+import { KEEL_CORE_SETTINGS } from '@keel/core/internal';
 import { AUDIT_SETTINGS } from './audit.constants.js';
 import { AUDIT_MODULE_OPTIONS } from './audit.module-definition.js';
 import type { AuditModuleOptions } from './interfaces/audit-options.interface.js';

@@ -1,5 +1,6 @@
 import { Module, type Provider } from '@nestjs/common';
-import { KEEL_CORE_SETTINGS, RedisConnectionFactory, type KeelCoreSettings } from '@keel/core';
+import { RedisConnectionFactory, type KeelCoreSettings } from '@keel/core';
+import { KEEL_CORE_SETTINGS } from '@keel/core/internal';
 import { BreakerFleet } from './breaker/breaker-fleet.js';
 import { BreakerStore } from './breaker/breaker.store.js';
 import { CircuitBreakerPolicyFactory } from './breaker/circuit-breaker.policy.js';

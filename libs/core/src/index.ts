@@ -1,5 +1,5 @@
-export { KeelCoreModule, resolveCoreSettings } from './core.module.js';
-export { KEEL_CORE_OPTIONS, KEEL_CORE_SETTINGS } from './core.constants.js';
+export { KeelCoreModule } from './core.module.js';
+export { InjectKeelCoreSettings } from './core.constants.js';
 export type {
   KeelContextRoute,
   KeelCoreOptions,
@@ -32,7 +32,6 @@ export type { KeelCoreModuleExtras } from './core.module-definition.js';
 
 export {
   loadKeelConfig,
-  parseConfigSection,
   KEEL_ENV_VARIABLES,
   type KeelConfig,
   type LoadKeelConfigOptions,
@@ -46,32 +45,10 @@ export {
   TENANT_HEADER,
 } from './context/context.constants.js';
 
-export {
-  compileKeyTemplate,
-  escapeKeyValue,
-  type KeyTemplate,
-  type KeyBuilder,
-  type KeyTemplateSite,
-} from './key-template/key-template.js';
-export { readParameterNames } from './key-template/parameter-names.js';
+export { escapeKeyValue, type KeyTemplate } from './key-template/key-template.js';
 
 export { POLICY_ORDER, type PolicyKind } from './engine/policy.constants.js';
-export type {
-  HandlerType,
-  Invocation,
-  Next,
-  PolicyDeclaration,
-  PolicyFactory,
-  PolicyInterceptor,
-  PolicyTarget,
-} from './engine/policy.interfaces.js';
-export {
-  createPolicyDecorator,
-  copyMethodMetadata,
-  getMethodPolicies,
-  withoutPolicies,
-} from './engine/trampoline.js';
-export { PolicyFactoryFor } from './engine/policy-factory.decorator.js';
+export { withoutPolicies } from './engine/trampoline.js';
 
 export { KeelMetrics, type KeelMetricsOptions } from './metrics/keel-metrics.js';
 export {
@@ -82,7 +59,6 @@ export {
 
 export {
   RedisConnectionFactory,
-  closeRedisClient,
   describeTarget,
   type KeelRedisClient,
   type TrackedRedisConnection,
@@ -91,11 +67,10 @@ export type { KeelRedisOptions } from './redis/redis.interfaces.js';
 export { RedisScript } from './redis/redis-script.js';
 
 export { Timed, type TimedOptions } from './timed/timed.decorator.js';
-export { METHOD_DURATION_METRIC, outcomeOf, isPromiseLike } from './timed/timed.policy.js';
+export { METHOD_DURATION_METRIC } from './timed/timed.policy.js';
 
 export {
   KeelHealthIndicator,
-  KEEL_HEALTH_INDICATOR_METADATA,
   type KeelHealthCheck,
   type KeelHealthReport,
   type KeelHealthIndicatorOptions,

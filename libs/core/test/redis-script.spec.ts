@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { RedisScript, closeRedisClient } from '@keel/core';
+import { RedisScript } from '@keel/core';
+import { closeRedisClient } from '@keel/core/internal';
 import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServerHandle } from '../../../test/support/fault-servers.js';
 

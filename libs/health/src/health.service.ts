@@ -8,13 +8,12 @@ import {
   type HealthIndicatorResult,
 } from '@nestjs/terminus';
 import {
-  KEEL_CORE_SETTINGS,
-  KEEL_HEALTH_INDICATOR_METADATA,
   type KeelCoreSettings,
   type KeelHealthCheck,
   type KeelHealthIndicatorOptions,
   type KeelHealthReport,
 } from '@keel/core';
+import { KEEL_CORE_SETTINGS, KEEL_HEALTH_INDICATOR_METADATA } from '@keel/core/internal';
 import { DatabaseHealthCheck } from './database.health.js';
 import { HEALTH_MODULE_OPTIONS } from './health.module-definition.js';
 import type { HealthModuleOptions } from './interfaces/health-options.interface.js';

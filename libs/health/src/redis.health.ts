@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
-  KEEL_CORE_SETTINGS,
   RedisConnectionFactory,
   describeTarget,
   type KeelCoreSettings,
   type KeelHealthReport,
   type KeelRedisClient,
 } from '@keel/core';
+import { KEEL_CORE_SETTINGS } from '@keel/core/internal';
 
 /**
  * Pings Keel's Redis. A connection that is not `ready` is reported down at once, without a

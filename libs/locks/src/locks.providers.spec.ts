@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { KeelConfigError, loadKeelConfig, resolveCoreSettings } from '@keel/core';
+import { KeelConfigError, loadKeelConfig } from '@keel/core';
+import { resolveCoreSettings } from '@keel/core/internal';
 import type { LocksModuleOptions } from './interfaces/locks-options.interface.js';
 import { resolveLocksSettings } from './locks.providers.js';
 

@@ -2,13 +2,12 @@ import type { Provider } from '@nestjs/common';
 import { Logger } from '@nestjs/common';
 import {
   describeTarget,
-  KEEL_CORE_SETTINGS,
   KeelConfigError,
-  parseConfigSection,
   RedisConnectionFactory,
   type KeelCoreSettings,
   type KeelRedisOptions,
 } from '@keel/core';
+import { KEEL_CORE_SETTINGS, parseConfigSection } from '@keel/core/internal';
 import { z } from 'zod';
 import { LOCKS_SETTINGS } from './locks.constants.js';
 import { LOCKS_MODULE_OPTIONS } from './locks.module-definition.js';

@@ -1,4 +1,5 @@
-import { createPolicyDecorator, type KeyTemplate } from '@keel/core';
+import { type KeyTemplate } from '@keel/core';
+import { createPolicyDecorator } from '@keel/core/internal';
 import type { AcquireOptions } from './interfaces/locks-options.interface.js';
 
 /** Options of {@link WithLock}. @publicApi */

@@ -7,7 +7,7 @@ import {
   type PolicyFactory,
   type PolicyInterceptor,
   type PolicyTarget,
-} from '@keel/core';
+} from '@keel/core/internal';
 import { LockService } from './lock.service.js';
 import type { WithLockDeclaration } from './with-lock.decorator.js';
 

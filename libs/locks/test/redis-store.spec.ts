@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { closeRedisClient } from '@keel/core';
+import { closeRedisClient } from '@keel/core/internal';
 import { Redis } from 'ioredis';
 import type { Lock, LockService } from '@keel/locks';
 import { startRedisServer, type RedisServerHandle } from '../../../test/support/fault-servers.js';

@@ -1,4 +1,5 @@
-import { KeelMetrics, closeRedisClient } from '@keel/core';
+import { KeelMetrics } from '@keel/core';
+import { closeRedisClient } from '@keel/core/internal';
 import { Redis } from 'ioredis';
 import {
   LockService,

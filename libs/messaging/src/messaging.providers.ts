@@ -1,5 +1,6 @@
 import type { Provider } from '@nestjs/common';
-import { KEEL_CORE_SETTINGS, type KeelCoreSettings } from '@keel/core';
+import { type KeelCoreSettings } from '@keel/core';
+import { KEEL_CORE_SETTINGS } from '@keel/core/internal';
 import { MESSAGING_SETTINGS } from './messaging.constants.js';
 import { MESSAGING_MODULE_OPTIONS } from './messaging.module-definition.js';
 import type { MessagingModuleOptions } from './interfaces/messaging-options.interface.js';

@@ -1,5 +1,6 @@
 import { Inject, Logger, Module, type OnApplicationShutdown, type Provider } from '@nestjs/common';
-import { KEEL_CORE_SETTINGS, RedisConnectionFactory, type KeelCoreSettings } from '@keel/core';
+import { RedisConnectionFactory, type KeelCoreSettings } from '@keel/core';
+import { KEEL_CORE_SETTINGS } from '@keel/core/internal';
 import { HealthCheckMonitor } from './health-check.monitor.js';
 import type {
   RegistryModuleOptions,

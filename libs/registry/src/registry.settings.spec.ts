@@ -1,10 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import {
-  isKeelConfigError,
-  loadKeelConfig,
-  resolveCoreSettings,
-  type KeelConfigError,
-} from '@keel/core';
+import { isKeelConfigError, loadKeelConfig, type KeelConfigError } from '@keel/core';
+import { resolveCoreSettings } from '@keel/core/internal';
 import { resolveRegistrySettings } from './registry.settings.js';
 import type { RegistryModuleOptions } from './interfaces/registry-options.interface.js';
 

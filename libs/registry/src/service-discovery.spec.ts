@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { KeelMetrics, loadKeelConfig, resolveCoreSettings } from '@keel/core';
+import { KeelMetrics, loadKeelConfig } from '@keel/core';
+import { resolveCoreSettings } from '@keel/core/internal';
 import type { RegistryModuleOptions } from './interfaces/registry-options.interface.js';
 import { RecordCodec } from './record.codec.js';
 import { resolveRegistrySettings } from './registry.settings.js';

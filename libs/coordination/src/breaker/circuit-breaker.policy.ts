@@ -7,7 +7,7 @@ import {
   type PolicyInterceptor,
   type PolicyTarget,
   isPromiseLike,
-} from '@keel/core';
+} from '@keel/core/internal';
 import { fail } from '../call-shape.js';
 import { COORDINATION_SETTINGS } from '../coordination.constants.js';
 import {

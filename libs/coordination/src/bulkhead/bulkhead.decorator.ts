@@ -1,4 +1,4 @@
-import { createPolicyDecorator } from '@keel/core';
+import { createPolicyDecorator } from '@keel/core/internal';
 import type { BulkheadOptions } from '../coordination.options.js';
 
 /**

@@ -1,18 +1,20 @@
 import { Inject, type BeforeApplicationShutdown } from '@nestjs/common';
 import {
-  KEEL_CORE_SETTINGS,
   KeelDecoratorError,
   KeelMetrics,
-  PolicyFactoryFor,
   RedisConnectionFactory,
-  type Invocation,
   type KeelCoreSettings,
+} from '@keel/core';
+import {
+  KEEL_CORE_SETTINGS,
+  PolicyFactoryFor,
+  type Invocation,
   type Next,
   type PolicyFactory,
   type PolicyInterceptor,
   type PolicyTarget,
   isPromiseLike,
-} from '@keel/core';
+} from '@keel/core/internal';
 import type { Counter } from 'prom-client';
 import { fail } from '../call-shape.js';
 import { COORDINATION_SETTINGS, METRICS } from '../coordination.constants.js';

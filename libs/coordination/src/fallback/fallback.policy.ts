@@ -1,5 +1,5 @@
+import { KeelDecoratorError } from '@keel/core';
 import {
-  KeelDecoratorError,
   PolicyFactoryFor,
   type Invocation,
   type Next,
@@ -7,7 +7,7 @@ import {
   type PolicyInterceptor,
   type PolicyTarget,
   isPromiseLike,
-} from '@keel/core';
+} from '@keel/core/internal';
 import { isValidationFailedError } from '../coordination.errors.js';
 import { compileErrorFilter } from '../error-filter.js';
 import type { FallbackDeclaration } from './fallback.decorator.js';

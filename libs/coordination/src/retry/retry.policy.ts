@@ -1,6 +1,6 @@
 import { Inject, type BeforeApplicationShutdown } from '@nestjs/common';
+import { KeelMetrics } from '@keel/core';
 import {
-  KeelMetrics,
   PolicyFactoryFor,
   type Invocation,
   type Next,
@@ -8,7 +8,7 @@ import {
   type PolicyInterceptor,
   type PolicyTarget,
   isPromiseLike,
-} from '@keel/core';
+} from '@keel/core/internal';
 import type { Counter } from 'prom-client';
 import { COORDINATION_SETTINGS, METRICS } from '../coordination.constants.js';
 import {

@@ -1,4 +1,5 @@
-import { createPolicyDecorator, RequestContext } from '@keel/core';
+import { RequestContext } from '@keel/core';
+import { createPolicyDecorator } from '@keel/core/internal';
 import type { TimeoutOptions } from '../coordination.options.js';
 import { currentCall, TIMEOUT_CONTEXT_KEY } from './timeout.policy.js';
 import type { PendingCall } from './deadline-list.js';

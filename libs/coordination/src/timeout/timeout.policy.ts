@@ -1,15 +1,14 @@
 import { Inject, type BeforeApplicationShutdown } from '@nestjs/common';
+import { KeelMetrics, RequestContext } from '@keel/core';
 import {
-  KeelMetrics,
   PolicyFactoryFor,
-  RequestContext,
   type Invocation,
   type Next,
   type PolicyFactory,
   type PolicyInterceptor,
   type PolicyTarget,
   isPromiseLike,
-} from '@keel/core';
+} from '@keel/core/internal';
 import { KeelDecoratorError } from '@keel/core';
 import type { Counter } from 'prom-client';
 import { COORDINATION_SETTINGS, METRICS } from '../coordination.constants.js';

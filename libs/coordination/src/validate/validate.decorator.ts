@@ -1,4 +1,4 @@
-import { createPolicyDecorator } from '@keel/core';
+import { createPolicyDecorator } from '@keel/core/internal';
 
 /**
  * The Standard Schema v1 interface (zod 4, valibot, arktype...), declared here so no schema

@@ -1,14 +1,13 @@
 import { Inject } from '@nestjs/common';
+import { KeelDecoratorError, KeelMetrics } from '@keel/core';
 import {
-  KeelDecoratorError,
-  KeelMetrics,
   PolicyFactoryFor,
   type Invocation,
   type Next,
   type PolicyFactory,
   type PolicyInterceptor,
   type PolicyTarget,
-} from '@keel/core';
+} from '@keel/core/internal';
 import { Ajv } from 'ajv';
 import type { Counter } from 'prom-client';
 import { fail } from '../call-shape.js';

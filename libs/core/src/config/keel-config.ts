@@ -275,7 +275,7 @@ function isModuleVariable(name: string): boolean {
  * accepted ({@link keelZodErrorMap}) unless the schema sets its own.
  *
  * @throws KeelConfigError listing every invalid value.
- * @publicApi
+ * @internal
  */
 export function parseConfigSection<T>(
   schema: z.ZodType<T>,

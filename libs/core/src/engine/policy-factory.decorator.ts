@@ -10,7 +10,7 @@ import { KEEL_POLICY_FACTORY_METADATA, type PolicyKind } from './policy.constant
  * @PolicyFactoryFor('retry')
  * export class RetryPolicyFactory implements PolicyFactory<RetryOptions> { ... }
  * ```
- * @publicApi
+ * @internal
  */
 export function PolicyFactoryFor(kind: PolicyKind): ClassDecorator {
   return applyDecorators(Injectable(), SetMetadata(KEEL_POLICY_FACTORY_METADATA, kind));

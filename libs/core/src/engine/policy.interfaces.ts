@@ -1,17 +1,17 @@
 import type { PolicyKind } from './policy.constants.js';
 
-/** One decorator's declaration on a method. @publicApi */
+/** One decorator's declaration on a method. @internal */
 export interface PolicyDeclaration<O = unknown> {
   readonly kind: PolicyKind;
   readonly options: O;
 }
 
-/** What kind of handler a decorated method is. @publicApi */
+/** What kind of handler a decorated method is. @internal */
 export type HandlerType = 'http' | 'rpc' | 'provider';
 
 /**
  * A decorated method, as a policy factory sees it at bootstrap.
- * @publicApi
+ * @internal
  */
 export interface PolicyTarget {
   readonly className: string;
@@ -38,7 +38,7 @@ export interface PolicyTarget {
 /**
  * One call through a pipeline. A policy may replace `args` (validation passes on transformed
  * values); everything else is fixed for the call.
- * @publicApi
+ * @internal
  */
 export interface Invocation {
   readonly instance: object;
@@ -46,14 +46,14 @@ export interface Invocation {
   readonly target: PolicyTarget;
 }
 
-/** Continues the pipeline. May return a value, a promise, or throw. @publicApi */
+/** Continues the pipeline. May return a value, a promise, or throw. @internal */
 export type Next = (invocation: Invocation) => unknown;
 
 /**
  * A policy's run-time behaviour around one method, built once at bootstrap. It must call `next`
  * to proceed (once, several times for retry, or not at all to reject) and must not swallow
  * errors it does not handle.
- * @publicApi
+ * @internal
  */
 export type PolicyInterceptor = (invocation: Invocation, next: Next) => unknown;
 
@@ -61,7 +61,7 @@ export type PolicyInterceptor = (invocation: Invocation, next: Next) => unknown;
  * Builds a policy's interceptor for one method. Implemented by an injectable class marked with
  * `@PolicyFactoryFor(kind)`; the core explorer finds it through discovery, so the factory has full
  * DI (stores, metrics, configuration) and lives per application.
- * @publicApi
+ * @internal
  */
 export interface PolicyFactory<O = unknown> {
   /**

@@ -44,7 +44,7 @@ export function getTrampolineRecord(fn: unknown): TrampolineRecord | undefined {
  * Copies every Reflect metadata key, `name` and `length` from one function to another, so that
  * framework decorators applied before (below) a wrapping decorator keep working. Cockatiel's
  * wrappers drop this metadata; a handler above `@EventPattern` then silently disappears.
- * @publicApi
+ * @internal
  */
 export function copyMethodMetadata(from: Function, to: Function): void {
   for (const key of Reflect.getOwnMetadataKeys(from)) {
@@ -61,7 +61,7 @@ export function copyMethodMetadata(from: Function, to: Function): void {
  *
  * @param kind which policy; its position in the pipeline comes from {@link POLICY_ORDER}.
  * @param options the decorator's options, handed to the policy factory at bootstrap.
- * @publicApi
+ * @internal
  */
 export function createPolicyDecorator<O>(kind: PolicyKind, options: O): MethodDecorator {
   return (target, propertyKey, descriptor) => {
@@ -103,7 +103,7 @@ export function sortDeclarations(declarations: readonly PolicyDeclaration[]): Po
 /**
  * The policies declared on a method (the function found on the prototype, or the handler Nest
  * passes to an interceptor), in canonical order; empty when it has none.
- * @publicApi
+ * @internal
  */
 export function getMethodPolicies(handler: Function): readonly PolicyDeclaration[] {
   return (Reflect.getMetadata(KEEL_POLICIES_METADATA, handler) as PolicyDeclaration[]) ?? [];

@@ -9,10 +9,10 @@ import { KeelDecoratorError, KeyTemplateValueError } from '../keel.errors.js';
  */
 export type KeyTemplate = string | ((...args: never[]) => string);
 
-/** Builds a key from a call's arguments. */
+/** Builds a key from a call's arguments. @internal */
 export type KeyBuilder = (args: readonly unknown[]) => string;
 
-/** Where a template is used, for error messages. */
+/** Where a template is used, for error messages. @internal */
 export interface KeyTemplateSite {
   readonly className: string;
   readonly methodName: string;
@@ -39,7 +39,7 @@ const PATH_PART = /^[A-Za-z_$][\w$]*$|^\d+$/;
  * from input with {@link escapeKeyValue}.
  *
  * @throws KeelDecoratorError when the template is malformed or names an unknown parameter.
- * @publicApi
+ * @internal
  */
 export function compileKeyTemplate(template: KeyTemplate, site: KeyTemplateSite): KeyBuilder {
   const where = `${site.className}.${site.methodName}${site.usage ? ` (${site.usage})` : ''}`;

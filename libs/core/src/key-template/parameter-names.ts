@@ -5,6 +5,7 @@
  * checked at bootstrap, so the names come from `Function.prototype.toString()`. Destructured
  * parameters have no name and yield `undefined` (address them by position: `'{0.id}'`).
  * Rest parameters yield their name; a template may only address them by position.
+ * @internal
  */
 export function readParameterNames(fn: Function): (string | undefined)[] {
   const source = stripComments(fn.toString());

@@ -127,7 +127,7 @@ function createClient(options: KeelRedisOptions): KeelRedisClient {
  * Closes a Redis connection: QUIT (bounded by a second), a hard disconnect only when QUIT did not
  * end it, and resolves once the socket is closed. Stores that close a connection before the
  * application does (a subscriber they own) use this too, so no timer outlives the process.
- * @publicApi
+ * @internal
  */
 export async function closeRedisClient(client: KeelRedisClient): Promise<void> {
   if (client.status === 'end') return;

@@ -18,7 +18,7 @@ export const METHOD_DURATION_METRIC = 'keel_method_duration_seconds';
 /**
  * The outcome label of a failed call: a Keel error's code, `http_<status>` for an
  * HttpException, else `error` — a bounded set, never the message.
- * @publicApi
+ * @internal
  */
 export function outcomeOf(error: unknown): string {
   if (isKeelError(error)) return error.code;
@@ -76,7 +76,7 @@ export class TimedPolicyFactory implements PolicyFactory<TimedOptions> {
   }
 }
 
-/** True for native promises and other thenables. @publicApi */
+/** True for native promises and other thenables. @internal */
 export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   // Native promises first: the common case on policy hot paths skips the property lookup.
   return (

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { RedisScript, closeRedisClient, type KeelRedisClient } from '@keel/core';
+import { RedisScript, type KeelRedisClient } from '@keel/core';
+import { closeRedisClient } from '@keel/core/internal';
 import {
   QUEUE_LEASE_MS,
   type LockStore,

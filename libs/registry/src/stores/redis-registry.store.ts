@@ -1,4 +1,5 @@
-import { RedisScript, closeRedisClient, type KeelRedisClient } from '@keel/core';
+import { RedisScript, type KeelRedisClient } from '@keel/core';
+import { closeRedisClient } from '@keel/core/internal';
 import type {
   RawRecord,
   RegistryEvent,
