@@ -9,6 +9,23 @@ import type {
 import { KeelArgumentError } from '@keel/core';
 import { FencedRowNotFoundError, StaleFencingTokenError } from './locks.errors.js';
 
+/**
+ * A TypeORM `EntityManager` or `Repository`, described by the one method {@link fencedUpdate}
+ * starts from. Typed by shape so that @keel/locks' declarations never import `typeorm` (an
+ * optional peer): an application that does not use TypeORM compiles against @keel/locks without
+ * it, with `skipLibCheck` off.
+ * @publicApi
+ */
+export interface FencedUpdateTarget {
+  createQueryBuilder(...args: never[]): unknown;
+}
+
+/**
+ * What TypeORM accepts as an `EntityTarget`: the entity class, its name, or an `EntitySchema`.
+ * @publicApi
+ */
+export type FencedEntity = string | object;
+
 /** Options of {@link fencedUpdate}. @publicApi */
 export interface FencedUpdateOptions {
   /**
@@ -51,14 +68,17 @@ export interface FencedUpdateOptions {
  * ```
  * @publicApi
  */
-export async function fencedUpdate<E extends ObjectLiteral>(
-  target: EntityManager | Repository<E>,
-  entity: EntityTarget<E>,
+export async function fencedUpdate(
+  manager: FencedUpdateTarget,
+  entityTarget: FencedEntity,
   criteria: Readonly<Record<string, unknown>>,
   values: Readonly<Record<string, unknown>>,
   fencingToken: number,
   options: FencedUpdateOptions = {},
 ): Promise<number> {
+  type E = ObjectLiteral;
+  const target = manager as EntityManager | Repository<E>;
+  const entity = entityTarget as EntityTarget<E>;
   const property = options.column ?? 'fence';
   const repository = isRepository(target) ? target : undefined;
   const builder: UpdateQueryBuilder<E> = repository

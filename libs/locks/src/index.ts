@@ -9,7 +9,12 @@ export {
 export type { Lock } from './lock.js';
 export { currentLock } from './lock-context.js';
 export { WithLock, type WithLockOptions } from './with-lock.decorator.js';
-export { fencedUpdate, type FencedUpdateOptions } from './fencing.js';
+export {
+  fencedUpdate,
+  type FencedEntity,
+  type FencedUpdateOptions,
+  type FencedUpdateTarget,
+} from './fencing.js';
 export { LocksHealthIndicator } from './locks.health.js';
 export {
   LOCKS_ERRORS,

@@ -29,7 +29,11 @@ export {
 export { RegistrationService, type RegistrationState } from './registration.service.js';
 export { HealthCheckMonitor } from './health-check.monitor.js';
 export { ServiceHttpClient, type ServiceFetchInit } from './service-http-client.js';
-export { ServiceClientFactory, type ServiceClientOptions } from './service-client.factory.js';
+export {
+  ServiceClientFactory,
+  type ServiceClientOptions,
+  type ServiceTcpClient,
+} from './service-client.factory.js';
 export { RegistryHealthIndicator } from './registry.health.js';
 export {
   RegistryStore,

@@ -5,6 +5,20 @@ import type { ServiceInstance } from './interfaces/instance.interface.js';
 import { RegistryArgumentError } from './registry.errors.js';
 import { ServiceDiscovery, type ChooseOptions } from './service-discovery.js';
 
+/**
+ * The `@nestjs/microservices` `ClientTCP` that {@link ServiceClientFactory.client} returns,
+ * described by the methods applications call on it, so that @keel/registry's declarations never
+ * import `@nestjs/microservices` (an optional peer) and an application without it compiles with
+ * `skipLibCheck` off. Cast to `ClientTCP` for anything else.
+ * @publicApi
+ */
+export interface ServiceTcpClient {
+  connect(): Promise<unknown>;
+  close(): unknown;
+  send<TResult = unknown, TInput = unknown>(pattern: unknown, data: TInput): Observable<TResult>;
+  emit<TResult = unknown, TInput = unknown>(pattern: unknown, data: TInput): Observable<TResult>;
+}
+
 /** Options of {@link ServiceClientFactory.client}. @publicApi */
 export interface ServiceClientOptions extends ChooseOptions {
   /**
@@ -37,7 +51,7 @@ export class ServiceClientFactory implements OnApplicationShutdown {
   constructor(@Inject(ServiceDiscovery) private readonly discovery: ServiceDiscovery) {}
 
   /** A connected-on-demand TCP client for an instance of `service`. */
-  async client(service: string, options: ServiceClientOptions = {}): Promise<ClientTCP> {
+  async client(service: string, options: ServiceClientOptions = {}): Promise<ServiceTcpClient> {
     return (await this.pick(service, options)).client;
   }
 

@@ -19,6 +19,7 @@ import {
   compileValidator,
   isDtoClass,
   isStandardSchema,
+  missingDtoLibraries,
   type Check,
   type CheckResult,
 } from './validators.js';
@@ -69,6 +70,11 @@ export class ValidatePolicyFactory implements PolicyFactory<{
       }
       ref = ruleSetToOptions(ruleSet);
     }
+    const compile = (validator: Validator, prefix: string): Check => {
+      const missing = missingDtoLibraries(target.label, validator);
+      if (missing) throw missing;
+      return compileValidator(validator, prefix, ajv);
+    };
     let params: ParamCheck[] = [];
     let argsCheck: Check | undefined;
     try {
@@ -79,9 +85,7 @@ export class ValidatePolicyFactory implements PolicyFactory<{
           target.methodName,
         ) ?? []) as unknown[];
         params = types.flatMap((type, index) =>
-          isDtoClass(type)
-            ? [{ index, check: compileValidator(type, this.paramLabel(target, index), ajv) }]
-            : [],
+          isDtoClass(type) ? [{ index, check: compile(type, this.paramLabel(target, index)) }] : [],
         );
         if (params.length === 0) {
           throw new KeelDecoratorError(
@@ -89,16 +93,16 @@ export class ValidatePolicyFactory implements PolicyFactory<{
           );
         }
       } else if (isOptions(ref)) {
-        if (ref.args !== undefined) argsCheck = compileValidator(ref.args, '', ajv);
+        if (ref.args !== undefined) argsCheck = compile(ref.args, '');
         for (const [key, validator] of Object.entries(ref.params ?? {})) {
           const index = this.paramIndex(target, key);
           params.push({
             index,
-            check: compileValidator(validator, this.paramLabel(target, index), ajv),
+            check: compile(validator, this.paramLabel(target, index)),
           });
         }
       } else {
-        params = [{ index: 0, check: compileValidator(ref, this.paramLabel(target, 0), ajv) }];
+        params = [{ index: 0, check: compile(ref, this.paramLabel(target, 0)) }];
       }
     } catch (error) {
       if (error instanceof KeelDecoratorError) throw error;

@@ -1,8 +1,49 @@
+import { KeelDecoratorError } from '@keel/core';
 import type { Ajv, ErrorObject } from 'ajv';
-import { plainToInstance } from 'class-transformer';
-import { validateSync, type ValidationError } from 'class-validator';
+import type { plainToInstance } from 'class-transformer';
+import type { ValidationError, validateSync } from 'class-validator';
 import type { ValidationProblem } from '../coordination.errors.js';
 import type { DtoClass, JsonSchema, StandardSchemaV1, Validator } from './validate.decorator.js';
+
+/**
+ * class-validator and class-transformer, or `undefined` when they are not installed: optional
+ * peers, needed only by applications that validate DTO classes. Loaded through `import()` (the
+ * application's own copies, so the decorators on its DTOs and the validator share their metadata).
+ */
+const dtoLibraries = await loadDtoLibraries();
+
+async function loadDtoLibraries(): Promise<
+  { plainToInstance: typeof plainToInstance; validateSync: typeof validateSync } | undefined
+> {
+  try {
+    const [transformer, validator] = await Promise.all([
+      import('class-transformer'),
+      import('class-validator'),
+    ]);
+    return { plainToInstance: transformer.plainToInstance, validateSync: validator.validateSync };
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The error to raise when `validator` is a DTO class and class-validator or class-transformer is
+ * not installed; `undefined` when it can be compiled. `where` names the method (or parameter).
+ * @internal
+ */
+export function missingDtoLibraries(
+  where: string,
+  validator: Validator,
+): KeelDecoratorError | undefined {
+  if (dtoLibraries !== undefined || isStandardSchema(validator) || !isDtoClass(validator)) {
+    return undefined;
+  }
+  return new KeelDecoratorError(
+    `${where}: validating the DTO class ${validator.name} needs class-validator and class-transformer, which are not installed; run npm install class-validator class-transformer, or validate with a Standard Schema (zod, valibot) or a JSON Schema`,
+  );
+}
 
 /** Result of validating one value. @internal */
 export type CheckResult =
@@ -75,6 +116,8 @@ function standardCheck(schema: StandardSchemaV1, prefix: string): Check {
 }
 
 function dtoCheck(dto: DtoClass, prefix: string): Check {
+  if (dtoLibraries === undefined) throw missingDtoLibraries(prefix, dto) as KeelDecoratorError;
+  const { plainToInstance, validateSync } = dtoLibraries;
   return (value) => {
     if (value === null || typeof value !== 'object') {
       return {
