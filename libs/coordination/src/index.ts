@@ -57,6 +57,7 @@ export { CircuitBreakerRegistry } from './breaker/circuit-breaker.registry.js';
 export type { BreakerFleetStatus } from './breaker/breaker-fleet.js';
 export {
   BreakerStore,
+  InjectBreakerStore,
   type BreakerSnapshot,
   type BreakerState,
   type BreakerStateMessage,

@@ -1,7 +1,7 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { HealthModuleOptions } from './interfaces/health-options.interface.js';
 
-/** Route options, fixed at import time because Nest routes are static. */
+/** Route options, fixed at import time because Nest routes are static. @publicApi */
 export interface HealthModuleExtras {
   /** Path of the health endpoints (`/<path>/live`, `/<path>/ready`). @default 'health' */
   path?: string;

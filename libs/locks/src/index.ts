@@ -45,6 +45,7 @@ export type {
 } from './interfaces/locks-options.interface.js';
 export {
   LockStore,
+  InjectLockStore,
   type SemaphoreStore,
   type StoreAcquireMode,
   type StoreAcquireResult,

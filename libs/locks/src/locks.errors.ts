@@ -101,7 +101,10 @@ export function isInvalidLockKeyError(error: unknown): error is InvalidLockKeyEr
   return isKeelError(error) && error.code === 'KEEL_LOCK_KEY_INVALID';
 }
 
-/** One edge of a wait-for cycle: `holder` holds `key`... and waits for the next edge's key. */
+/**
+ * One edge of a wait-for cycle: `holder` holds `key`... and waits for the next edge's key.
+ * @publicApi
+ */
 export interface DeadlockEdge {
   /** Id of the call chain (a `using` / `@WithLock` scope) that waits. */
   readonly chain: string;

@@ -1,8 +1,4 @@
 export { RegistryModule } from './registry.module.js';
-export {
-  REGISTRY_OPTIONS_TYPE,
-  REGISTRY_ASYNC_OPTIONS_TYPE,
-} from './registry.module-definition.js';
 export type {
   BalancingStrategy,
   CustomCheck,
@@ -37,6 +33,7 @@ export {
 export { RegistryHealthIndicator } from './registry.health.js';
 export {
   RegistryStore,
+  InjectRegistryStore,
   type RawRecord,
   type RegistryEvent,
   type RegistrySubscription,

@@ -1,7 +1,11 @@
 /** Token of the resolved registry settings. @internal */
 export const REGISTRY_SETTINGS = Symbol('KEEL_REGISTRY_SETTINGS');
 
-/** Header the health-check monitor sends with HTTP probes (the monitoring instance's id). */
+/**
+ * Header the health-check monitor sends with HTTP probes (the monitoring instance's id), so a
+ * health endpoint can tell them from other requests.
+ * @publicApi
+ */
 export const MONITOR_HEADER = 'x-keel-registry-monitor';
 
 /** Metric names. @internal */

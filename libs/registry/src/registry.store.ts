@@ -1,3 +1,4 @@
+import { Inject } from '@nestjs/common';
 /**
  * A record as a store returns it: the JSON text, not yet validated (discovery validates every
  * record on read, checks its signature, and ignores malformed ones). The JSON is an object with
@@ -117,3 +118,15 @@ export interface RegistrySubscription {
 
 /** DI token of the {@link RegistryStore}. @publicApi */
 export const RegistryStore = Symbol('RegistryStore');
+
+/**
+ * Injects the {@link RegistryStore} in use (the one `RegistryModule` exports).
+ *
+ * @example
+ * ```ts
+ * constructor(@InjectRegistryStore() private readonly store: RegistryStore) {}
+ * ```
+ * @publicApi
+ */
+export const InjectRegistryStore = (): PropertyDecorator & ParameterDecorator =>
+  Inject(RegistryStore);

@@ -1,3 +1,4 @@
+import { Inject } from '@nestjs/common';
 /** A breaker's state. `isolated` is forced open by an operator until reset. @publicApi */
 export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
 
@@ -86,6 +87,18 @@ export interface BreakerStore {
 
 /** DI token of the {@link BreakerStore} in use. @publicApi */
 export const BreakerStore = Symbol('BreakerStore');
+
+/**
+ * Injects the {@link BreakerStore} in use (the one `CoordinationModule` exports).
+ *
+ * @example
+ * ```ts
+ * constructor(@InjectBreakerStore() private readonly store: BreakerStore) {}
+ * ```
+ * @publicApi
+ */
+export const InjectBreakerStore = (): PropertyDecorator & ParameterDecorator =>
+  Inject(BreakerStore);
 
 /** A closed snapshot for a breaker the store has never seen. @internal */
 export function closedSnapshot(epoch: string): BreakerSnapshot {

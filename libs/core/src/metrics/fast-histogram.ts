@@ -1,6 +1,9 @@
 import type { Registry } from 'prom-client';
 
-/** One label set of a {@link FastHistogram}: observing costs a bucket scan and two additions. */
+/**
+ * One label set of a {@link FastHistogram}: observing costs a bucket scan and two additions.
+ * @publicApi
+ */
 export interface FastHistogramChild {
   observe(value: number): void;
 }

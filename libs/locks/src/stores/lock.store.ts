@@ -1,3 +1,4 @@
+import { Inject } from '@nestjs/common';
 /**
  * How long a queue entry lives without being refreshed by its waiter, in every store: a crashed
  * waiter cannot hold the queue up for longer.
@@ -104,3 +105,14 @@ export interface SemaphoreStore {
 
 /** Injection token of the application's {@link LockStore}. @publicApi */
 export const LockStore = Symbol('keel.locks.LockStore');
+
+/**
+ * Injects the application's {@link LockStore} (the one `LocksModule` exports).
+ *
+ * @example
+ * ```ts
+ * constructor(@InjectLockStore() private readonly store: LockStore) {}
+ * ```
+ * @publicApi
+ */
+export const InjectLockStore = (): PropertyDecorator & ParameterDecorator => Inject(LockStore);

@@ -2,7 +2,7 @@ import { LockQuorumError } from '../locks.errors.js';
 import type { LockStore, StoreAcquireMode, StoreAcquireResult, WaiterEvent } from './lock.store.js';
 import type { RedisLockStore } from './redis-lock.store.js';
 
-/** One independent Redis master of a quorum. @internal */
+/** One independent Redis master of a quorum. @publicApi */
 export interface QuorumNode {
   /** host:port, no credentials. */
   readonly label: string;
