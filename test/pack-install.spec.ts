@@ -187,6 +187,30 @@ describe('packages', () => {
   });
 });
 
+describe('README install section', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('\n## Install\n'), readme.indexOf('\n## Modules\n'));
+
+  it('shows the npm install line', () => {
+    expect(section).toContain('npm install @keel/core @keel/coordination');
+  });
+
+  it.each(LIBS)("lists @keel/%s's required peers, optional peers and dependencies", (lib) => {
+    const manifest = manifests.get(lib)!;
+    const row = section
+      .split('\n')
+      .find((line) => line.startsWith('|') && line.includes(`\`${manifest.name}\``));
+    expect(row).toBeDefined();
+    const [, , required, optional, own] = row!.split('|').map((cell) => cell.trim());
+    const isOptional = (name: string) => manifest.peerDependenciesMeta?.[name]?.optional === true;
+    const peers = Object.keys(manifest.peerDependencies ?? {});
+    expect(peers.filter((p) => !isOptional(p) && !required.includes(`\`${p}\``))).toEqual([]);
+    expect(peers.filter((p) => isOptional(p) && !optional.includes(`\`${p}\``))).toEqual([]);
+    const deps = Object.keys(manifest.dependencies ?? {});
+    expect(deps.filter((d) => !own.split(/,\s*/).includes(d))).toEqual([]);
+  });
+});
+
 describe('packed and installed in a fresh NestJS application', () => {
   let work = '';
   let app = '';
