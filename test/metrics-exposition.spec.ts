@@ -18,9 +18,9 @@ import {
 import { HealthModule } from '@keel/health';
 import { LocksModule, WithLock } from '@keel/locks';
 import { RegistryModule, ServiceDiscovery } from '@keel/registry';
-import { METRICS as COORDINATION_METRICS } from '../libs/coordination/src/coordination.constants.js';
-import { LOCK_METRICS } from '../libs/locks/src/locks.constants.js';
-import { METRICS as REGISTRY_METRICS } from '../libs/registry/src/registry.constants.js';
+import { COORDINATION_METRICS } from '@keel/coordination/internal';
+import { LOCK_METRICS } from '@keel/locks/internal';
+import { REGISTRY_METRICS } from '@keel/registry/internal';
 import { promtoolCheckMetrics } from './support/promtool.js';
 import { redisUrl, uniquePrefix } from './support/services.js';
 import { waitFor } from './support/wait-for.js';

@@ -16,6 +16,7 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import semver from 'semver';
 import { redisUrl, uniquePrefix } from './support/services.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -32,6 +33,7 @@ interface Manifest {
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
   peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+  engines?: { node: string };
 }
 
 interface PackResult {
@@ -43,6 +45,7 @@ interface PackResult {
 }
 
 const rootManifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  engines: { node: string };
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
 };
@@ -183,6 +186,9 @@ describe('packages', () => {
           expect(`${where}: ${name}@${range}`).toBe(`${where}: ${name}@${coreRange}`);
       }
       expect(manifest.version).toBe(manifests.get('core')!.version);
+      // One Node range for every lib, covering the versions the repository runs on.
+      expect(manifest.engines?.node).toBe(manifests.get('core')!.engines?.node);
+      expect(semver.subset(rootManifest.engines.node, manifest.engines!.node)).toBe(true);
     }
   });
 });

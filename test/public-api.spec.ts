@@ -25,7 +25,9 @@ const LIBS = ['core', 'coordination', 'locks', 'registry', 'health', 'audit', 'm
 const ENTRIES = [
   ...LIBS.map((lib) => ({ lib, file: `libs/${lib}/src/index.ts`, internal: false })),
   { lib: 'core', file: 'libs/core/src/internal.ts', internal: true },
+  { lib: 'coordination', file: 'libs/coordination/src/internal.ts', internal: true },
   { lib: 'locks', file: 'libs/locks/src/internal.ts', internal: true },
+  { lib: 'registry', file: 'libs/registry/src/internal.ts', internal: true },
 ];
 
 /** TSDoc tags of a declaration, including those on the statement a binding element is part of. */
