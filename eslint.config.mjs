@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import jest from 'eslint-plugin-jest';
 import tseslint from 'typescript-eslint';
 
 // The public/internal line between Keel's libs (test/lint-boundaries.spec.ts proves it fires).
@@ -64,5 +65,18 @@ export default tseslint.config(
       regex: '^@keel/[a-z]+/internal$',
       message: 'The demo uses only public API, as an application would: import @keel/<lib>.',
     }),
+  },
+  {
+    // Specs, and the contract suites and helpers they share (tests are declared there too).
+    files: ['**/*.spec.ts', 'libs/*/test/**/*.ts', 'test/**/*.ts'],
+    plugins: { jest },
+    rules: {
+      'jest/no-focused-tests': 'error',
+      'jest/no-disabled-tests': 'error',
+      'jest/valid-expect': 'error',
+      // Assertions are `expect(...)` and supertest's `request(server)....expect(status)`; a wait
+      // (waitFor) is not one, so a test that only waits for something still needs an expect.
+      'jest/expect-expect': ['error', { assertFunctionNames: ['expect', 'request.**.expect'] }],
+    },
   },
 );
