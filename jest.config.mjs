@@ -44,6 +44,9 @@ export default {
       displayName: 'integration',
       // Service URLs chosen by `scripts/test-services.mjs ensure`; unit specs need none.
       setupFiles: ['<rootDir>/test/support/load-test-env.ts'],
+      // One Redis Cluster for every cluster suite, started in the background (not awaited).
+      globalSetup: '<rootDir>/test/support/global-setup.mjs',
+      globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
       testMatch: ['<rootDir>/libs/*/test/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
     },
   ],

@@ -2,14 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KeelMetrics, escapeKeyValue } from '@keel/core';
 import { isDeadlockError, isInvalidLockKeyError, LockService, RedisLockStore } from '@keel/locks';
 import { Cluster } from 'ioredis';
-import { startRedisCluster, type RedisClusterHandle } from '../../../test/support/redis-cluster.js';
+import { sharedRedisCluster } from '../../../test/support/redis-cluster.js';
 import { uniquePrefix } from '../../../test/support/services.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { SETTINGS } from './support.js';
 
 /** Every key one lock's scripts touch shares a hash tag: on a real cluster, no CROSSSLOT. */
-describe('Redis Cluster (3 private masters)', () => {
-  let redisCluster: RedisClusterHandle | undefined;
+describe('Redis Cluster (3 masters shared by the run)', () => {
   const clients: Cluster[] = [];
   let a: LockService;
   let b: LockService;
@@ -21,8 +20,7 @@ describe('Redis Cluster (3 private masters)', () => {
       ?.value ?? 0;
 
   beforeAll(async () => {
-    redisCluster = await startRedisCluster();
-    const nodes = [...redisCluster.nodes];
+    const nodes = [...(await sharedRedisCluster())];
     const cluster = () => {
       const client = new Cluster(nodes, { redisOptions: { disconnectTimeout: 50 } });
       client.on('error', () => undefined);
@@ -41,7 +39,6 @@ describe('Redis Cluster (3 private masters)', () => {
     await a?.beforeApplicationShutdown();
     await b?.beforeApplicationShutdown();
     await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));
-    await redisCluster?.stop();
   });
 
   it('locks on keys spread over all slots: wake-up and push hand-off, increasing fences', async () => {
