@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { KeelMetrics } from '@keel/core';
 import { closeRedisClient } from '@keel/core/internal';
 import { Redis } from 'ioredis';
@@ -7,6 +8,7 @@ import {
   QuorumLockStore,
   RedisLockStore,
   type LockStore,
+  type WaiterEvent,
 } from '@keel/locks';
 import { startRedisServer, type RedisServerHandle } from '../../../test/support/fault-servers.js';
 import { redisUrl, uniquePrefix } from '../../../test/support/services.js';
@@ -49,6 +51,65 @@ export async function contendedCount(locks: LockService): Promise<number> {
   const counter = metricsOf.get(locks)?.registry.getSingleMetric('keel_lock_contended_total');
   if (counter === undefined) throw new Error('not a service built by service()');
   return (await counter.get()).values[0]?.value ?? 0;
+}
+
+const recorded = new WeakMap<LockStore, WaiterEvent[]>();
+
+/**
+ * Every event the store of `locks` delivers to its waiters from now on (grant or wake), in
+ * order: proof that a waiter got the lock by a push from the store rather than by re-checking.
+ * Services sharing one store (the memory implementation) share one record.
+ */
+export function waiterEvents(locks: LockService): WaiterEvent[] {
+  const store = locks.store;
+  let events = recorded.get(store);
+  if (events === undefined) {
+    const record: WaiterEvent[] = (events = []);
+    const listen = store.listen.bind(store);
+    store.listen = (token, listener) =>
+      listen(token, (event) => {
+        record.push(event);
+        listener(event);
+      });
+    recorded.set(store, record);
+  }
+  return events;
+}
+
+/** Frozen `setTimeout`s, see {@link freezeTimeouts}. */
+export interface FrozenTimeouts {
+  /** Fires the frozen timeouts due within `ms` of fake time (real time does not move). */
+  advance(ms: number): void;
+  /** Back to real timers; frozen timeouts that never fired are dropped. */
+  thaw(): void;
+}
+
+/**
+ * Freezes `setTimeout` (fake timers that only {@link FrozenTimeouts.advance} moves; the clocks
+ * and everything else stay real) until `thaw()`. While frozen, a lock waiter's re-check never
+ * fires, so a waiter that gets the lock got it from a wake-up or a grant. Freeze before the
+ * waiter starts: a timeout set earlier is a real one. Waits of the test itself use
+ * test/support/wait-for.ts, which keeps real timers.
+ */
+export function freezeTimeouts(): FrozenTimeouts {
+  jest.useFakeTimers({
+    doNotFake: [
+      'Date',
+      'hrtime',
+      'nextTick',
+      'performance',
+      'queueMicrotask',
+      'requestAnimationFrame',
+      'cancelAnimationFrame',
+      'requestIdleCallback',
+      'cancelIdleCallback',
+      'setImmediate',
+      'clearImmediate',
+      'setInterval',
+      'clearInterval',
+    ],
+  });
+  return { advance: (ms) => jest.advanceTimersByTime(ms), thaw: () => jest.useRealTimers() };
 }
 
 /** Opens a Redis lock store on `url` with its own connections. */
