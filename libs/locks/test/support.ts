@@ -7,12 +7,14 @@ import {
   MemoryLockStore,
   QuorumLockStore,
   RedisLockStore,
+  type Lock,
   type LockStore,
   type WaiterEvent,
 } from '@keel/locks';
 import { startRedisServer, type RedisServerHandle } from '../../../test/support/fault-servers.js';
 import { redisUrl, uniquePrefix } from '../../../test/support/services.js';
 import type { StoreImplementation } from '../../../test/support/store-contract.js';
+import { waitFor } from '../../../test/support/wait-for.js';
 
 /** A LockService over one store, as the contract suite uses it. */
 export interface ServiceUnderTest {
@@ -112,6 +114,25 @@ export function freezeTimeouts(): FrozenTimeouts {
   return { advance: (ms) => jest.advanceTimersByTime(ms), thaw: () => jest.useRealTimers() };
 }
 
+/**
+ * Resolves once `lock` has been renewed `times` more times: each renewal that a store accepts
+ * moves its validity out again, which is what this watches for.
+ */
+export async function renewals(lock: Lock, times: number): Promise<void> {
+  let seen = 0;
+  let last = lock.remainingMs();
+  await waitFor(
+    () => {
+      if (!lock.isHeld) throw new Error(`lock '${lock.key}' was lost`);
+      const remaining = lock.remainingMs();
+      if (remaining > last) seen++;
+      last = remaining;
+      return seen >= times;
+    },
+    { intervalMs: 5, message: `${times} renewals of lock '${lock.key}'` },
+  );
+}
+
 /** Opens a Redis lock store on `url` with its own connections. */
 export function redisStore(
   url: string,
@@ -135,7 +156,13 @@ export function redisStore(
     store,
     close: async () => {
       await store.close();
-      await Promise.all([...subscribers, client].map((c) => closeRedisClient(c)));
+      // A connection to a server the test stopped has nothing to QUIT; closeRedisClient would
+      // wait its 1 s QUIT timeout for it.
+      await Promise.all(
+        [...subscribers, client].map((c) =>
+          c.status === 'reconnecting' ? c.disconnect() : closeRedisClient(c),
+        ),
+      );
     },
   };
 }
