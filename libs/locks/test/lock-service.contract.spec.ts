@@ -15,6 +15,7 @@ import {
   contendedCount,
   freezeTimeouts,
   implementations,
+  renewals,
   SETTINGS,
   startQuorumServers,
   waiterEvents,
@@ -292,10 +293,14 @@ describeStoreContract<ServiceUnderTest>(
         const sem = sut().locks.semaphore('sem-exp', 1);
         const lapsed = await sem.acquire({ ttlMs: 100 });
         await waitFor(() => lapsed.signal.aborted, { message: 'permit to expire' });
+        const ttlMs = 600;
+        const acquiredAt = performance.now();
         const renewed = await sut()
           .peer.semaphore('sem-exp', 1)
-          .acquire({ ttlMs: 600, autoRenew: true });
-        await new Promise((resolve) => setTimeout(resolve, 1_500));
+          .acquire({ ttlMs, autoRenew: true });
+        // Renewal runs every ttl/3: four renewals carry the permit past the TTL of its grant.
+        await renewals(renewed, 4);
+        expect(performance.now() - acquiredAt).toBeGreaterThan(ttlMs);
         expect(renewed.signal.aborted).toBe(false);
         expect(await sem.tryAcquire()).toBeUndefined();
         expect(await lapsed.release()).toBe(false);
