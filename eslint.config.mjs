@@ -74,9 +74,11 @@ export default tseslint.config(
       'jest/no-focused-tests': 'error',
       'jest/no-disabled-tests': 'error',
       'jest/valid-expect': 'error',
-      // Assertions are `expect(...)` and supertest's `request(server)....expect(status)`; a wait
-      // (waitFor) is not one, so a test that only waits for something still needs an expect.
-      'jest/expect-expect': ['error', { assertFunctionNames: ['expect', 'request.**.expect'] }],
+      // Assertions are `expect(...)`, the test tree's assertion helpers (by convention named
+      // `expect…` and calling expect themselves, e.g. expectErrorsReachTheEdge in
+      // test/support/error-edge.ts) and supertest's `request(server)....expect(status)`. A wait
+      // (waitFor) is not one: a test that only waits for something still needs an expect.
+      'jest/expect-expect': ['error', { assertFunctionNames: ['expect*', 'request.**.expect'] }],
     },
   },
 );
