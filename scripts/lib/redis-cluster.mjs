@@ -21,6 +21,7 @@ function exited(child) {
  * closes, i.e. when this process is gone, however it ended.
  */
 function watchForOrphan(child) {
+  if (child.pid === undefined) return; // it never started
   const watcher = spawn(
     'sh',
     ['-c', 'cat >/dev/null; kill -9 "$0" 2>/dev/null', String(child.pid)],
@@ -59,6 +60,9 @@ async function launch(dir) {
       ], // prettier-ignore
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    let spawnError;
+    // No redis-server on PATH: report it instead of crashing the process on an unhandled 'error'.
+    child.once('error', (error) => (spawnError = error));
     watchForOrphan(child);
     let output = '';
     const append = (chunk) => (output = (output + chunk.toString()).slice(-4000));
@@ -67,6 +71,7 @@ async function launch(dir) {
     try {
       await pollUntil(
         async () => {
+          if (spawnError) throw new Error(`cannot start redis-server: ${spawnError.message}`);
           if (exited(child)) throw new Error(`redis-server exited: ${output.trim()}`);
           await redisPing(`redis://127.0.0.1:${port}`, 500);
           return true;
