@@ -137,7 +137,7 @@ export async function renewals(lock: Lock, times: number): Promise<void> {
 export function redisStore(
   url: string,
   prefix: string,
-): { store: RedisLockStore; close: () => Promise<void> } {
+): { store: RedisLockStore; close: () => Promise<void>; connected: () => Promise<void> } {
   // A short disconnectTimeout: ioredis otherwise keeps a 2 s timer per connection to a dead server.
   const client = new Redis(url, { maxRetriesPerRequest: 1, disconnectTimeout: 50 });
   const subscribers: Redis[] = [];
@@ -154,6 +154,7 @@ export function redisStore(
   });
   return {
     store,
+    connected: async () => void (await client.ping()),
     close: async () => {
       await store.close();
       // A connection to a server the test stopped has nothing to QUIT; closeRedisClient would
@@ -175,13 +176,19 @@ export async function startQuorumServers(): Promise<RedisServerHandle[]> {
 export function quorumStore(
   urls: readonly string[],
   prefix: string,
-): { store: QuorumLockStore; close: () => Promise<void> } {
+): { store: QuorumLockStore; close: () => Promise<void>; connected: () => Promise<void> } {
   const parts = urls.map((url) => redisStore(url, prefix));
   const store = new QuorumLockStore({
     nodes: parts.map((p, i) => ({ label: `node${i}`, store: p.store })),
     nodeTimeoutMs: 250,
   });
-  return { store, close: async () => void (await Promise.all(parts.map((p) => p.close()))) };
+  return {
+    store,
+    // Tests await this first: a first command that also has to open its connection can miss
+    // the 250 ms node timeout on a loaded machine, on every node at once.
+    connected: async () => void (await Promise.all(parts.map((p) => p.connected()))),
+    close: async () => void (await Promise.all(parts.map((p) => p.close()))),
+  };
 }
 
 /** The three implementations of the contract; `servers` must be started before use. */
@@ -227,10 +234,12 @@ export function implementations(
     },
     {
       name: 'quorum',
-      create: () => {
+      create: async () => {
         const prefix = `${uniquePrefix('locks-q')}:`;
         const urls = servers().map((s) => s.url);
-        return build(() => [quorumStore(urls, prefix), quorumStore(urls, prefix)]);
+        const stores = [quorumStore(urls, prefix), quorumStore(urls, prefix)];
+        await Promise.all(stores.map((q) => q.connected()));
+        return build(() => stores);
       },
       destroy: (s) => s.close(),
     },
