@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import jest from 'eslint-plugin-jest';
 import tseslint from 'typescript-eslint';
 
 // The public/internal line between Keel's libs (test/lint-boundaries.spec.ts proves it fires).
@@ -64,5 +65,20 @@ export default tseslint.config(
       regex: '^@keel/[a-z]+/internal$',
       message: 'The demo uses only public API, as an application would: import @keel/<lib>.',
     }),
+  },
+  {
+    // Specs, and the contract suites and helpers they share (tests are declared there too).
+    files: ['**/*.spec.ts', 'libs/*/test/**/*.ts', 'test/**/*.ts'],
+    plugins: { jest },
+    rules: {
+      'jest/no-focused-tests': 'error',
+      'jest/no-disabled-tests': 'error',
+      'jest/valid-expect': 'error',
+      // Assertions are `expect(...)`, the test tree's assertion helpers (by convention named
+      // `expect…` and calling expect themselves, e.g. expectErrorsReachTheEdge in
+      // test/support/error-edge.ts) and supertest's `request(server)....expect(status)`. A wait
+      // (waitFor) is not one: a test that only waits for something still needs an expect.
+      'jest/expect-expect': ['error', { assertFunctionNames: ['expect*', 'request.**.expect'] }],
+    },
   },
 );

@@ -1,6 +1,10 @@
 /**
  * Jest runs in native ESM mode (NODE_OPTIONS=--experimental-vm-modules, set by `npm test`):
  * Nest 12 ships ESM only and CommonJS Jest cannot load it.
+ *
+ * ts-jest only transpiles (`diagnostics: false`): type errors in specs and test support are
+ * caught once, for the whole tree, by `tsc --noEmit` in `npm run lint`, instead of per file on
+ * every test run.
  */
 const tsJest = [
   'ts-jest',
@@ -21,6 +25,14 @@ const common = {
 export default {
   rootDir: '.',
   testTimeout: 30_000,
+  // `npm run test:coverage` (the unit project; .ci/run prints its report). Every library source
+  // file counts, loaded by a unit spec or not; the thresholds sit just below what the unit
+  // project measured when they were set, so coverage can only go up.
+  collectCoverageFrom: ['libs/*/src/**/*.ts', '!**/*.spec.ts'],
+  coverageReporters: ['text', 'text-summary'],
+  coverageThreshold: {
+    global: { statements: 41, branches: 39, functions: 36, lines: 43 },
+  },
   projects: [
     {
       ...common,
@@ -32,6 +44,9 @@ export default {
       displayName: 'integration',
       // Service URLs chosen by `scripts/test-services.mjs ensure`; unit specs need none.
       setupFiles: ['<rootDir>/test/support/load-test-env.ts'],
+      // One Redis Cluster for every cluster suite, started in the background (not awaited).
+      globalSetup: '<rootDir>/test/support/global-setup.mjs',
+      globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
       testMatch: ['<rootDir>/libs/*/test/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
     },
   ],

@@ -12,9 +12,15 @@
  * distinct keys; (c) 10 workers (each its own connections) on one key holding ~1 ms: hand-offs
  * to another worker per second, hand-off latency (release called → another worker has the
  * lock), and the spread of waiting times (p99 / median). Keel is measured with `fair: true`.
+ * (d) Keel alone, across processes: 8 processes × 500 critical sections on one key, each a
+ * read-modify-write of a Redis counter that only the lock protects; sections per second, and
+ * the run fails on any overlap, fencing token out of grant order or lost update (the test suite
+ * runs the same check at 8 × 100).
  */
 import 'reflect-metadata';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
 import { KeelMetrics, RedisScript } from '@keel/core';
 import { LockService, RedisLockStore, type Lock } from '@keel/locks';
 import { Redis } from 'ioredis';
@@ -32,6 +38,8 @@ const PARALLEL_WORKERS = 50;
 const PARALLEL_OPS_PER_WORKER = 120;
 const CONTENDERS = 10;
 const TTL_MS = 10_000;
+const PROCESSES = Number(process.env.LOCKS_BENCH_PROCESSES ?? 8);
+const PROCESS_SECTIONS = Number(process.env.LOCKS_BENCH_PROCESS_SECTIONS ?? 500);
 
 /** One subject: how to take and release one lock on a key. */
 interface Subject {
@@ -289,6 +297,71 @@ async function contended(factory: Factory, name: string, round: number): Promise
   };
 }
 
+interface MultiProcessResult {
+  readonly sections: number;
+  readonly seconds: number;
+  readonly overlaps: number;
+  readonly outOfOrderFences: number;
+  readonly lostUpdates: number;
+}
+
+/** (d): {@link PROCESSES} processes, each {@link PROCESS_SECTIONS} sections on one key. */
+async function multiProcess(): Promise<MultiProcessResult> {
+  const fixture = new URL('./fixtures/lock-sections.js', import.meta.url);
+  const counterKey = `bench:${RUN}:processes:counter`;
+  const env = {
+    ...process.env,
+    LOCK_REDIS_URL: REDIS,
+    LOCK_PREFIX: `bench:keel:${RUN}:processes:`,
+    LOCK_KEY: 'shared',
+    COUNTER_KEY: counterKey,
+    COUNT: String(PROCESS_SECTIONS),
+  };
+  const children = Array.from({ length: PROCESSES }, () => {
+    const child = spawn(process.execPath, [fixture.pathname], {
+      env,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const lines = createInterface({ input: child.stdout });
+    const next = (event: string) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        child.once('exit', (code) => reject(new Error(`lock-sections exited (${code})`)));
+        lines.on('line', (line) => {
+          const message = JSON.parse(line) as Record<string, unknown>;
+          if (message.event === event) resolve(message);
+        });
+      });
+    return { child, ready: next('ready'), done: next('done') };
+  });
+  await Promise.all(children.map((c) => c.ready));
+  const start = performance.now();
+  for (const { child } of children) child.stdin.write('go\n');
+  const results = await Promise.all(children.map((c) => c.done));
+  const seconds = (performance.now() - start) / 1_000;
+  const sections = results
+    .flatMap((r) => r.sections as [number, number, number][])
+    .sort((a, b) => a[0] - b[0]);
+  let overlaps = 0;
+  let outOfOrderFences = 0;
+  for (let i = 1; i < sections.length; i++) {
+    if (sections[i][0] < sections[i - 1][1]) overlaps++;
+    if (sections[i][2] <= sections[i - 1][2]) outOfOrderFences++;
+  }
+  const redis = new Redis(REDIS);
+  const counted = Number(await redis.get(counterKey));
+  for await (const keys of redis.scanStream({ match: `bench:*${RUN}:processes:*`, count: 1_000 })) {
+    if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
+  }
+  await quit(redis);
+  return {
+    sections: sections.length,
+    seconds,
+    overlaps,
+    outOfOrderFences,
+    lostUpdates: sections.length - counted,
+  };
+}
+
 interface Uncontended {
   /** Median ops/s per subject, one worker. */
   readonly one: Record<string, number>;
@@ -367,6 +440,8 @@ export async function run(): Promise<void> {
     for (const [name, factory] of order) results[name].push(await contended(factory, name, round));
   }
 
+  const processes = await multiProcess();
+
   const med = (name: string, pick: (r: ContendedResult) => number) =>
     median(results[name].map(pick));
   printUncontended('auto-pipelined clients (as Keel makes them)', pipelined);
@@ -397,6 +472,30 @@ export async function run(): Promise<void> {
       med(n, (r) => r.waitP99 / r.waitP50),
     ]),
   );
+
+  printTable(
+    `locks: ${PROCESSES} processes × ${PROCESS_SECTIONS} critical sections on one key (keel, fair: false; each section a read-modify-write of a Redis counter)`,
+    ['sections', 'seconds', 'sections/s', 'overlaps', 'fences out of order', 'lost updates'],
+    [
+      [
+        'keel',
+        processes.sections,
+        processes.seconds,
+        processes.sections / processes.seconds,
+        processes.overlaps,
+        processes.outOfOrderFences,
+        processes.lostUpdates,
+      ],
+    ],
+  );
+  if (
+    processes.sections !== PROCESSES * PROCESS_SECTIONS ||
+    processes.overlaps + processes.outOfOrderFences + processes.lostUpdates > 0
+  ) {
+    throw new Error(
+      `locks: the multi-process run broke mutual exclusion: ${JSON.stringify(processes)}`,
+    );
+  }
 
   const peersOf = (
     values: Record<string, number>,

@@ -1,8 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import request from 'supertest';
 import { KeelConfigError } from '@keel/core';
@@ -13,7 +15,12 @@ import { freePort, startRedisServer, type RedisServerHandle } from './support/fa
 import { databaseUrl, kafkaBrokers, redisUrl } from './support/services.js';
 import { waitFor } from './support/wait-for.js';
 
-const EMBEDDED = { PORT: '0' };
+// Every close would otherwise wait out the registry's default 2 s drain; draining has its own
+// tests (libs/registry/test: registry.app.spec.ts, multi-process.spec.ts).
+const configDir = mkdtempSync(join(tmpdir(), 'keel-demo-'));
+const configFile = join(configDir, 'keel.yaml');
+writeFileSync(configFile, 'registry:\n  drainMs: 0\n');
+const EMBEDDED = { PORT: '0', KEEL_CONFIG: configFile };
 
 describe('demo app', () => {
   let app: INestApplication | undefined;
@@ -21,6 +28,7 @@ describe('demo app', () => {
     await app?.close();
     app = undefined;
   });
+  afterAll(() => rmSync(configDir, { recursive: true, force: true }));
 
   async function boot(env: Record<string, string>, kafka = false): Promise<INestApplication> {
     const created = await createDemoApp({

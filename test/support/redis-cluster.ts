@@ -1,64 +1,47 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
-import { freePort, startRedisServer, type RedisServerHandle } from './fault-servers.js';
+import { readFileSync } from 'node:fs';
+import type { RedisClusterNode } from '../../scripts/lib/redis-cluster.mjs';
 import { waitFor } from './wait-for.js';
 
-const run = promisify(execFile);
-
-/** A private three-master Redis Cluster on spare loopback ports. */
-export interface RedisClusterHandle {
-  readonly nodes: readonly { host: string; port: number }[];
-  readonly servers: readonly RedisServerHandle[];
-  stop(): Promise<void>;
-}
+export { startRedisCluster, type RedisClusterNode } from '../../scripts/lib/redis-cluster.mjs';
 
 /**
- * Starts three `redis-server`s in cluster mode and joins them into one cluster (all 16384
- * slots assigned), so tests can prove that Keel's keys and Lua scripts are Cluster-safe.
+ * The environment variable through which Jest's global setup (test/support/global-setup.mjs)
+ * names the shared cluster's address file.
  */
-export async function startRedisCluster(): Promise<RedisClusterHandle> {
-  const dir = mkdtempSync(join(tmpdir(), 'keel-cluster-'));
-  const servers: RedisServerHandle[] = [];
-  try {
-    for (let i = 0; i < 3; i++) {
-      const port = await freePort();
-      servers.push(
-        await startRedisServer({
-          port,
-          args: [
-            '--cluster-enabled', 'yes',
-            '--cluster-config-file', join(dir, `nodes-${port}.conf`),
-            '--cluster-node-timeout', '2000',
-          ], // prettier-ignore
-        }),
-      );
-    }
-    const addresses = servers.map((s) => `127.0.0.1:${s.port}`);
-    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-yes'], {
-      timeout: 30_000,
-    });
-    const probe = new Redis(servers[0].port, '127.0.0.1', { lazyConnect: true });
-    try {
-      await waitFor(async () => /cluster_state:ok/.test(await probe.cluster('INFO')), {
-        timeoutMs: 20_000,
-        message: 'cluster_state:ok',
-      });
-    } finally {
-      probe.disconnect();
-    }
-  } catch (error) {
-    await Promise.all(servers.map((s) => s.kill()));
-    throw error;
+export const SHARED_CLUSTER_ENV = 'KEEL_TEST_REDIS_CLUSTER_FILE';
+
+type SharedClusterState =
+  { readonly nodes: readonly RedisClusterNode[] } | { readonly error: string };
+
+/**
+ * The nodes of the three-master Redis Cluster that every cluster suite of this Jest run shares,
+ * once it is up. Jest's global setup starts it in the background and its teardown stops it, so a
+ * suite neither builds its own nor stops this one. Suites keep apart by key prefix
+ * (`uniquePrefix`); none may stop, flush or reconfigure a shared node (a fault test starts a
+ * private cluster with `startRedisCluster()`).
+ *
+ * @throws Error when this run has no shared cluster (not started through this repo's Jest
+ *   configuration) or it failed to start.
+ */
+export async function sharedRedisCluster(): Promise<readonly RedisClusterNode[]> {
+  const file = process.env[SHARED_CLUSTER_ENV];
+  if (!file) {
+    throw new Error(
+      `${SHARED_CLUSTER_ENV} is not set: the shared Redis Cluster is started by the integration ` +
+        "project's globalSetup (test/support/global-setup.mjs); run the suite with `npx jest`",
+    );
   }
-  return {
-    nodes: servers.map((s) => ({ host: '127.0.0.1', port: s.port })),
-    servers,
-    async stop() {
-      await Promise.all(servers.map((s) => s.kill()));
+  const state = await waitFor(
+    () => {
+      try {
+        return JSON.parse(readFileSync(file, 'utf8')) as SharedClusterState;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw error;
+      }
     },
-  };
+    { timeoutMs: 60_000, intervalMs: 50, message: `the shared Redis Cluster (${file})` },
+  );
+  if ('error' in state) throw new Error(`the shared Redis Cluster did not start: ${state.error}`);
+  return state.nodes;
 }

@@ -1,3 +1,8 @@
+// Captured before any test can install fake timers: a test that freezes timers (to prove that
+// something happens without one firing) still waits in real time here.
+const realSetTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
+
 /** Options for {@link waitFor}. */
 export interface WaitForOptions {
   /** @default 10000 */
@@ -33,6 +38,27 @@ export async function waitFor<T>(
       const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}${why}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    await new Promise((resolve) => realSetTimeout(resolve, intervalMs));
   }
+}
+
+/**
+ * Resolves with `promise`, or rejects after `timeoutMs` of real time (even while the test has
+ * frozen timers) with an error saying what did not happen.
+ */
+export function settlesWithin<T>(
+  promise: Promise<T>,
+  timeoutMs: number,
+  message: string,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = realSetTimeout(
+        () => reject(new Error(`${message} did not happen within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    }),
+  ]).finally(() => realClearTimeout(timer));
 }

@@ -60,7 +60,7 @@ describe('fleet-wide circuit breaker across three processes', () => {
     await redis?.stop();
   });
 
-  it('trips through one replica → the other two reject within 100 ms', async () => {
+  it('trips through one replica → the other two reject (goal 100 ms, asserted < 1 s)', async () => {
     const [a, b, c] = fleet;
     const before = Date.now();
     await request(a, { cmd: 'failing', failing: true });

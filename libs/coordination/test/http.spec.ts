@@ -36,7 +36,7 @@ import {
   timeoutSignal,
 } from '@keel/coordination';
 import { freePort } from '../../../test/support/fault-servers.js';
-import { bootApp, pause } from './support.js';
+import { barrier, bootApp, pause, type Barrier } from './support.js';
 
 class CreateOrderDto {
   @IsString()
@@ -48,11 +48,12 @@ class CreateOrderDto {
   qty!: number;
 }
 
-let gate: { release: () => void; promise: Promise<void> } | undefined;
+/** Holds `busy` inside its bulkhead slot until released; `entered` resolves once a call is in. */
+let gate: { release: () => void; promise: Promise<void>; entered: Barrier } | undefined;
 function newGate() {
   let release!: () => void;
   const promise = new Promise<void>((r) => (release = r));
-  gate = { release, promise };
+  gate = { release, promise, entered: barrier() };
   return gate;
 }
 
@@ -96,6 +97,7 @@ class OrdersController {
   @Get('busy/:id')
   @Bulkhead({ maxConcurrent: 1 })
   async busy(@Param('id') id: string) {
+    gate?.entered.resolve();
     await gate?.promise;
     return { id };
   }
@@ -242,11 +244,11 @@ describe('coordination decorators in a Nest application', () => {
 
   it('HTTP: a full bulkhead → 503 with Retry-After', async () => {
     const server = (await start()).getHttpServer();
-    newGate();
+    const { entered } = newGate();
     const first = request(server)
       .get('/orders/busy/1')
       .then((r) => r);
-    await new Promise((r) => setTimeout(r, 50));
+    await entered.promise; // the first request holds the only slot
     const second = await request(server).get('/orders/busy/2');
     expect(second.status).toBe(503);
     expect(second.body.code).toBe('KEEL_BULKHEAD_REJECTED');

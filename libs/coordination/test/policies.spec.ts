@@ -16,8 +16,8 @@ import {
   timeoutSignal,
 } from '@keel/coordination';
 import { redisUrl, uniquePrefix } from '../../../test/support/services.js';
-import { waitFor } from '../../../test/support/wait-for.js';
-import { bootApp, pause } from './support.js';
+import { settlesWithin, waitFor } from '../../../test/support/wait-for.js';
+import { barrier, bootApp, pause, slotRefusals } from './support.js';
 
 class Unavailable extends Error {}
 
@@ -209,7 +209,8 @@ describe('policies in detail', () => {
         maxQueue: 5,
         queueTimeoutMs: 5_000,
       })
-      async run(hold: Promise<void>) {
+      async run(hold: Promise<void>, entered: () => void = () => undefined) {
+        entered();
         await hold;
         return 'done';
       }
@@ -225,8 +226,10 @@ describe('policies in detail', () => {
     ];
     let release!: () => void;
     const hold = new Promise<void>((r) => (release = r));
-    const first = a.get(Imports).run(hold);
-    await pause(50);
+    const entered = barrier();
+    const first = a.get(Imports).run(hold, entered.resolve);
+    await entered.promise; // a holds the fleet slot
+    const refused = slotRefusals(b, core.redis);
     let secondDone = false;
     const second = b
       .get(Imports)
@@ -235,7 +238,8 @@ describe('policies in detail', () => {
         secondDone = true;
         return v;
       });
-    await pause(150);
+    // b asked Redis for a slot and was told the fleet is full.
+    await settlesWithin(refused.next(), 5_000, "Redis refusing b's slot request");
     expect(secondDone).toBe(false); // waiting for the slot a holds in the other application
     release();
     await expect(first).resolves.toBe('done');
@@ -252,7 +256,8 @@ describe('policies in detail', () => {
         maxQueue: 0,
         queueTimeoutMs: 100,
       })
-      async run(hold: Promise<void>) {
+      async run(hold: Promise<void>, entered: () => void = () => undefined) {
+        entered();
         await hold;
       }
     }
@@ -264,8 +269,9 @@ describe('policies in detail', () => {
     const app = await boot({ providers: [Exports] }, { core });
     let release!: () => void;
     const hold = new Promise<void>((r) => (release = r));
-    const first = app.get(Exports).run(hold);
-    await pause(50);
+    const entered = barrier();
+    const first = app.get(Exports).run(hold, entered.resolve);
+    await entered.promise; // the first call holds the only slot
     await expect(app.get(Exports).run(Promise.resolve())).rejects.toBeInstanceOf(
       BulkheadRejectedError,
     );

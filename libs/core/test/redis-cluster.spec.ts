@@ -5,16 +5,16 @@ import type { Cluster } from 'ioredis';
 import { KeelCoreModule } from '../src/core.module.js';
 import { loadKeelConfig } from '../src/config/keel-config.js';
 import { RedisConnectionFactory } from '../src/redis/redis-connection.factory.js';
-import { startRedisCluster, type RedisClusterHandle } from '../../../test/support/redis-cluster.js';
+import { sharedRedisCluster } from '../../../test/support/redis-cluster.js';
 import { uniquePrefix } from '../../../test/support/services.js';
 
 describe('RedisConnectionFactory on a real Redis Cluster', () => {
-  let cluster: RedisClusterHandle;
+  let cluster: { nodes: readonly { host: string; port: number }[] };
   let app: INestApplicationContext;
   let client: Cluster;
 
   beforeAll(async () => {
-    cluster = await startRedisCluster();
+    cluster = { nodes: await sharedRedisCluster() };
     const moduleRef = await Test.createTestingModule({
       imports: [
         KeelCoreModule.forRoot({
@@ -30,7 +30,6 @@ describe('RedisConnectionFactory on a real Redis Cluster', () => {
 
   afterAll(async () => {
     await app?.close();
-    await cluster?.stop();
   });
 
   it('routes keys spread over every master', async () => {

@@ -2,14 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KeelMetrics, escapeKeyValue } from '@keel/core';
 import { isDeadlockError, isInvalidLockKeyError, LockService, RedisLockStore } from '@keel/locks';
 import { Cluster } from 'ioredis';
-import { startRedisCluster, type RedisClusterHandle } from '../../../test/support/redis-cluster.js';
+import { sharedRedisCluster } from '../../../test/support/redis-cluster.js';
 import { uniquePrefix } from '../../../test/support/services.js';
-import { waitFor } from '../../../test/support/wait-for.js';
-import { SETTINGS } from './support.js';
+import { settlesWithin, waitFor } from '../../../test/support/wait-for.js';
+import { freezeTimeouts, SETTINGS, waiterEvents } from './support.js';
 
 /** Every key one lock's scripts touch shares a hash tag: on a real cluster, no CROSSSLOT. */
-describe('Redis Cluster (3 private masters)', () => {
-  let redisCluster: RedisClusterHandle | undefined;
+describe('Redis Cluster (3 masters shared by the run)', () => {
   const clients: Cluster[] = [];
   let a: LockService;
   let b: LockService;
@@ -21,8 +20,7 @@ describe('Redis Cluster (3 private masters)', () => {
       ?.value ?? 0;
 
   beforeAll(async () => {
-    redisCluster = await startRedisCluster();
-    const nodes = [...redisCluster.nodes];
+    const nodes = [...(await sharedRedisCluster())];
     const cluster = () => {
       const client = new Cluster(nodes, { redisOptions: { disconnectTimeout: 50 } });
       client.on('error', () => undefined);
@@ -41,37 +39,83 @@ describe('Redis Cluster (3 private masters)', () => {
     await a?.beforeApplicationShutdown();
     await b?.beforeApplicationShutdown();
     await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));
-    await redisCluster?.stop();
   });
 
   it('locks on keys spread over all slots: wake-up and push hand-off, increasing fences', async () => {
+    const events = waiterEvents(b);
     for (let i = 0; i < 12; i++) {
       const key = `order:${i}`;
+      const fair = i % 2 === 0;
       const first = await a.acquire(key);
       const contended = await bContended();
-      const waiting = b.acquire(key, { fair: i % 2 === 0 });
-      await waitFor(async () => (await bContended()) > contended, { message: 'b to queue' });
-      await first.release();
-      const second = await waiting;
-      expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
-      await second.release();
+      const seen = events.length;
+      // Frozen timeouts: b's re-check never fires, only the wake-up (or, when fair, the grant)
+      // published across the cluster gets it the lock.
+      const frozen = freezeTimeouts();
+      try {
+        const waiting = b.acquire(key, { fair });
+        await waitFor(async () => (await bContended()) > contended, { message: 'b to queue' });
+        await first.release();
+        const second = await settlesWithin(waiting, 5_000, `the hand-off of ${key}`);
+        expect(events.slice(seen).map((e) => e.type)).toContain(fair ? 'grant' : 'wake');
+        expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
+        await second.release();
+      } finally {
+        frozen.thaw();
+      }
     }
   });
 
   it('semaphores, read-write locks and deadlock detection', async () => {
+    // A semaphore of 2 across both services: a third holder waits for a permit to come back.
     const permits = [
       await a.semaphore('exports', 2).acquire(),
       await a.semaphore('exports', 2).acquire(),
     ];
-    const third = b.semaphore('exports', 2).acquire();
+    expect(await b.semaphore('exports', 2).tryAcquire()).toBeUndefined();
+    let contended = await bContended();
+    let thirdHeld = false;
+    const third = b
+      .semaphore('exports', 2)
+      .acquire()
+      .then((lock) => {
+        thirdHeld = true;
+        return lock;
+      });
+    await waitFor(async () => (await bContended()) > contended, { message: 'the third to queue' });
+    expect(thirdHeld).toBe(false);
     await permits[0].release();
-    await (await third).release();
-    await permits[1].release();
+    const thirdLock = await third;
+    expect(thirdLock.fencingToken).toBeGreaterThan(Math.max(...permits.map((p) => p.fencingToken)));
+    expect(await a.semaphore('exports', 2).tryAcquire()).toBeUndefined(); // 2 held again
+    expect(await thirdLock.release()).toBe(true);
+    expect(await permits[1].release()).toBe(true);
 
+    // A read-write lock: readers share and exclude a writer until they release; a writer
+    // excludes readers and writers.
     const reader = await a.readWriteLock('doc').read.acquire();
-    const writer = b.readWriteLock('doc').write.acquire();
+    const sharing = await b.readWriteLock('doc').read.tryAcquire(); // readers share
+    expect(sharing).toBeDefined();
+    await sharing!.release();
+    contended = await bContended();
+    let writerHeld = false;
+    const writer = b
+      .readWriteLock('doc')
+      .write.acquire()
+      .then((lock) => {
+        writerHeld = true;
+        return lock;
+      });
+    await waitFor(async () => (await bContended()) > contended, { message: 'the writer to queue' });
+    expect(writerHeld).toBe(false);
     await reader.release();
-    await (await writer).release();
+    const writerLock = await writer;
+    expect(await a.readWriteLock('doc').read.tryAcquire()).toBeUndefined();
+    expect(await a.readWriteLock('doc').write.tryAcquire()).toBeUndefined();
+    expect(await writerLock.release()).toBe(true);
+    const readAgain = await a.readWriteLock('doc').read.tryAcquire();
+    expect(readAgain).toBeDefined();
+    await readAgain!.release();
 
     let holding = 0;
     const bothHolding = () => {

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { isLockQuorumError, LocksHealthIndicator, type LockService } from '@keel/locks';
 import type { RedisServerHandle } from '../../../test/support/fault-servers.js';
 import { uniquePrefix } from '../../../test/support/services.js';
-import { quorumStore, service, startQuorumServers } from './support.js';
+import { quorumStore, renewals, service, startQuorumServers } from './support.js';
 
 describe('quorum mode (3 private redis-servers)', () => {
   let servers: RedisServerHandle[] = [];
@@ -23,18 +23,19 @@ describe('quorum mode (3 private redis-servers)', () => {
   });
 
   let store: ReturnType<typeof quorumStore>['store'] | undefined;
-  function open(): LockService {
+  async function open(): Promise<LockService> {
     const q = quorumStore(
       servers.map((s) => s.url),
       `${uniquePrefix('quorum')}:`,
     );
     close = q.close;
     store = q.store;
+    await q.connected();
     return (locks = service(q.store));
   }
 
   it('acquires with one of three nodes down, and fencing tokens still increase', async () => {
-    const svc = open();
+    const svc = await open();
     const before = await svc.acquire('q');
     await before.release();
     await servers[2].stop();
@@ -45,7 +46,7 @@ describe('quorum mode (3 private redis-servers)', () => {
   });
 
   it('fails fast with a clear error when two of three nodes are down', async () => {
-    const svc = open();
+    const svc = await open();
     await servers[0].stop();
     await servers[1].stop();
     const started = performance.now();
@@ -58,7 +59,7 @@ describe('quorum mode (3 private redis-servers)', () => {
   });
 
   it('health: up with all nodes, degraded with a minority down, down without a majority', async () => {
-    const svc = open();
+    const svc = await open();
     const health = new LocksHealthIndicator(store!, svc);
     expect((await health.check()).status).toBe('up');
     await servers[0].stop();
@@ -71,12 +72,18 @@ describe('quorum mode (3 private redis-servers)', () => {
   });
 
   it('a lock taken on a majority survives the loss of one node during the hold', async () => {
-    const svc = open();
-    // The node timeout (250 ms) must stay well under ttl/3 for renewal to keep up.
-    const lock = await svc.acquire('h', { ttlMs: 1_500, autoRenew: true });
+    const svc = await open();
+    // The node timeout (250 ms) must stay under ttl/3 for renewal to keep up.
+    const ttlMs = 900;
+    const acquiredAt = performance.now();
+    const lock = await svc.acquire('h', { ttlMs, autoRenew: true });
     await servers[1].kill();
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    // Renewal runs every ttl/3: four renewals on the remaining majority carry the hold past the
+    // validity of its grant.
+    await renewals(lock, 4);
+    expect(performance.now() - acquiredAt).toBeGreaterThan(ttlMs);
     expect(lock.signal.aborted).toBe(false);
+    expect(await svc.tryAcquire('h')).toBeUndefined();
     expect(await lock.release()).toBe(true);
   });
 });

@@ -82,7 +82,7 @@ async function ask(child: FixtureProcess, service: string): Promise<StateMessage
 }
 
 describe('registry across processes (real Redis)', () => {
-  it('3 × A and 2 × B: each sees all 5 within 1 s; SIGKILL → gone within ttl + 1 s; SIGTERM → draining, then removed', async () => {
+  it('3 × A and 2 × B: each sees all 5 (goal 1 s, asserted ≤ 10 s); SIGKILL → gone (goal ttl + 1 s, asserted ≤ ttl + 10 s); SIGTERM → draining, then removed', async () => {
     const prefix = `${uniquePrefix('mp')}:`;
     const fleet = [
       ...['a1', 'a2', 'a3'].map((id) =>
@@ -140,7 +140,7 @@ describe('registry across processes (real Redis)', () => {
     expect(await b2.exited()).toBe(0);
   }, 60_000);
 
-  it('Redis restart: caches serve stale and say so; instances re-register within one heartbeat of reconnecting', async () => {
+  it('Redis restart: caches serve stale and say so; instances re-register once reconnected (goal one heartbeat after the reconnect back-off, asserted ≤ heartbeat + 20 s)', async () => {
     const redis = await startRedisServer();
     servers.push(redis);
     const prefix = `${uniquePrefix('restart')}:`;
