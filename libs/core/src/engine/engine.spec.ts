@@ -2,14 +2,14 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Injectable, Module, Scope, type INestApplication } from '@nestjs/common';
 import { ContextIdFactory } from '@nestjs/core';
 import { EventPattern, MessagePattern } from '@nestjs/microservices';
-
-const PATTERN_METADATA = 'microservices:pattern';
+import { PATTERN_METADATA } from '@nestjs/microservices/constants.js';
 import { Test } from '@nestjs/testing';
 import { KeelCoreModule } from '../core.module.js';
 import { KeelDecoratorError, KeelPolicyNotInitializedError } from '../keel.errors.js';
 import { loadKeelConfig } from '../config/keel-config.js';
 import { RequestContext } from '../context/request-context.js';
 import { PolicyFactoryFor } from './policy-factory.decorator.js';
+import { PATTERN_METADATA as KEEL_PATTERN_METADATA } from './policy.explorer.js';
 import type { Invocation, Next, PolicyFactory, PolicyTarget } from './policy.interfaces.js';
 import { createPolicyDecorator, getMethodPolicies, withoutPolicies } from './trampoline.js';
 
@@ -162,6 +162,43 @@ describe('method-policy engine', () => {
     expect(proto.onCreated.length).toBe(1);
     expect(Service.prototype.writtenInnerFirst.length).toBe(1);
     expect(getMethodPolicies(proto.onCreated).map((p) => p.kind)).toEqual(['timed', 'retry']);
+  });
+
+  it("reads microservice handlers by @nestjs/microservices' own metadata key", () => {
+    expect(KEEL_PATTERN_METADATA).toBe(PATTERN_METADATA);
+  });
+
+  it('finds factories provided under other tokens, and refuses two factories of one kind', async () => {
+    @PolicyFactoryFor('retry')
+    class OtherMidFactory extends tracingFactory('retry') {}
+
+    @Module({
+      providers: [
+        Service,
+        { provide: 'retry-factory', useClass: MidFactory },
+        { provide: 'lock-factory', useFactory: () => new InnerFactory() },
+      ],
+    })
+    class AliasedModule {}
+    const moduleRef = await Test.createTestingModule({
+      imports: [KeelCoreModule.forRoot({ config }), AliasedModule],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    apps.push(app);
+    await app.init();
+    app.get(Service).syncMethod(1);
+    expect(trace).toEqual(['retry:b', 'lock:b', 'method']);
+
+    @Module({ providers: [Service, MidFactory, OtherMidFactory, InnerFactory] })
+    class TwoFactoriesModule {}
+    const twice = await Test.createTestingModule({
+      imports: [KeelCoreModule.forRoot({ config }), TwoFactoriesModule],
+    }).compile();
+    const failing = twice.createNestApplication({ logger: false });
+    await expect(failing.init()).rejects.toThrow(
+      "two providers build 'retry' policies: MidFactory and OtherMidFactory",
+    );
+    await failing.close();
   });
 
   it('applies to controller handlers and tells factories what kind of handler they wrap', async () => {

@@ -50,5 +50,3 @@ export const POLICY_OWNERS: Record<PolicyKind, { decorator: string; module: stri
 
 /** Reflect metadata key holding a method's `PolicyDeclaration[]` (on the method function). */
 export const KEEL_POLICIES_METADATA = 'keel:policies';
-/** Class metadata key marking a provider as the factory of one policy kind. @internal */
-export const KEEL_POLICY_FACTORY_METADATA = 'keel:policy-factory';

@@ -1,12 +1,10 @@
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { KeelDecoratorError } from '../keel.errors.js';
 import { readParameterNames } from '../key-template/parameter-names.js';
-import {
-  KEEL_POLICY_FACTORY_METADATA,
-  POLICY_OWNERS,
-  type PolicyKind,
-} from './policy.constants.js';
+import { KEEL_POLICY_FACTORY } from './policy-factory.decorator.js';
+import { POLICY_OWNERS, type PolicyKind } from './policy.constants.js';
 import type {
   HandlerType,
   Invocation,
@@ -23,9 +21,13 @@ import {
   type TrampolineRecord,
 } from './trampoline.js';
 
-const PATH_METADATA = 'path';
-const METHOD_METADATA = 'method';
-const PATTERN_METADATA = 'microservices:pattern';
+/**
+ * `PATTERN_METADATA` of `@nestjs/microservices/constants.js`, written out: @nestjs/microservices is
+ * an optional peer that core never imports (an application without microservices has no copy of
+ * it). engine.spec.ts checks the two stay equal.
+ * @internal
+ */
+export const PATTERN_METADATA = 'microservices:pattern';
 
 interface InstanceWrapperLike {
   readonly name?: unknown;
@@ -108,13 +110,10 @@ export class PolicyExplorer implements OnModuleInit, OnApplicationShutdown {
 
   private collectFactories(): Map<PolicyKind, PolicyFactory> {
     const factories = new Map<PolicyKind, PolicyFactory>();
-    for (const wrapper of this.discovery.getProviders() as unknown as InstanceWrapperLike[]) {
-      const { metatype, instance } = wrapper;
-      if (typeof metatype !== 'function' || instance === null || typeof instance !== 'object') {
-        continue;
-      }
-      const kind = Reflect.getMetadata(KEEL_POLICY_FACTORY_METADATA, metatype) as
-        PolicyKind | undefined;
+    for (const wrapper of this.discovery.getProviders({ metadataKey: KEEL_POLICY_FACTORY.KEY })) {
+      const { instance } = wrapper;
+      if (instance === null || typeof instance !== 'object') continue;
+      const kind = this.discovery.getMetadataByDecorator(KEEL_POLICY_FACTORY, wrapper);
       if (kind === undefined) continue;
       const existing = factories.get(kind);
       if (existing !== undefined && existing.constructor !== instance.constructor) {

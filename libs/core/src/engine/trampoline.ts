@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { CONTROLLER_WATERMARK, INJECTABLE_WATERMARK } from '@nestjs/common/constants.js';
 import { KeelDecoratorError, KeelPolicyNotInitializedError } from '../keel.errors.js';
 import {
   KEEL_POLICIES_METADATA,
@@ -30,8 +31,6 @@ export interface TrampolineRecord {
 }
 
 const TRAMPOLINE = Symbol('keel.trampoline');
-const INJECTABLE_WATERMARK = '__injectable__';
-const CONTROLLER_WATERMARK = '__controller__';
 
 /** The record of a Keel trampoline, or `undefined` for any other function. @internal */
 export function getTrampolineRecord(fn: unknown): TrampolineRecord | undefined {
