@@ -40,8 +40,6 @@ export { closeRedisClient } from './redis/redis-connection.factory.js';
 
 export { outcomeOf, isPromiseLike } from './timed/timed.policy.js';
 
-export { KEEL_HEALTH_INDICATOR_METADATA } from './health/health-indicator.js';
-
 export {
   resolveModuleSettings,
   envVariableNames,
@@ -52,3 +50,4 @@ export {
 export { withDeadline } from './async/deadline.js';
 export type { KeelMetricDefinitions } from './metrics/metric-definitions.js';
 export { redisRequired } from './core.messages.js';
+export { KEEL_HEALTH_INDICATOR } from './health/health-indicator.js';

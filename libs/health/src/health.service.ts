@@ -7,13 +7,8 @@ import {
   type HealthIndicatorFunction,
   type HealthIndicatorResult,
 } from '@nestjs/terminus';
-import {
-  type KeelCoreSettings,
-  type KeelHealthCheck,
-  type KeelHealthIndicatorOptions,
-  type KeelHealthReport,
-} from '@keel/core';
-import { KEEL_CORE_SETTINGS, KEEL_HEALTH_INDICATOR_METADATA } from '@keel/core/internal';
+import { type KeelCoreSettings, type KeelHealthCheck, type KeelHealthReport } from '@keel/core';
+import { KEEL_CORE_SETTINGS, KEEL_HEALTH_INDICATOR } from '@keel/core/internal';
 import { DatabaseHealthCheck } from './database.health.js';
 import { HEALTH_MODULE_OPTIONS } from './health.module-definition.js';
 import type { HealthModuleOptions } from './interfaces/health-options.interface.js';
@@ -57,12 +52,10 @@ export class KeelHealthService implements OnModuleInit {
     if (database !== false && (await this.database.resolve(database === true))) {
       checks.push({ key: 'database', check: () => this.database.check() });
     }
-    for (const wrapper of this.discovery.getProviders()) {
-      const { metatype, instance } = wrapper;
-      if (typeof metatype !== 'function' || instance === null || typeof instance !== 'object')
-        continue;
-      const meta = Reflect.getMetadata(KEEL_HEALTH_INDICATOR_METADATA, metatype) as
-        KeelHealthIndicatorOptions | undefined;
+    for (const wrapper of this.discovery.getProviders({ metadataKey: KEEL_HEALTH_INDICATOR.KEY })) {
+      const { instance } = wrapper;
+      if (instance === null || typeof instance !== 'object') continue;
+      const meta = this.discovery.getMetadataByDecorator(KEEL_HEALTH_INDICATOR, wrapper);
       if (meta === undefined) continue;
       const indicator = instance as KeelHealthCheck;
       if (checks.some((c) => c.key === meta.key)) continue;

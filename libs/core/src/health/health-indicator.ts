@@ -1,4 +1,5 @@
-import { Injectable, SetMetadata, applyDecorators } from '@nestjs/common';
+import { Injectable, applyDecorators } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
 
 /** Result of one Keel health check. @publicApi */
 export interface KeelHealthReport {
@@ -27,14 +28,21 @@ export interface KeelHealthIndicatorOptions {
   readonly key: string;
 }
 
-/** @internal */
-export const KEEL_HEALTH_INDICATOR_METADATA = 'keel:health-indicator';
+/**
+ * The discoverable decorator behind {@link KeelHealthIndicator}: Nest's `DiscoveryService`
+ * indexes the classes it marks, so `@keel/health` asks for them by key
+ * (`getProviders({ metadataKey: KEEL_HEALTH_INDICATOR.KEY })`) instead of reading the metadata
+ * of every provider.
+ * @internal
+ */
+export const KEEL_HEALTH_INDICATOR = DiscoveryService.createDecorator<KeelHealthIndicatorOptions>();
 
 /**
  * Marks an injectable class implementing {@link KeelHealthCheck} as a readiness indicator.
- * Nest has no multi-providers; discovery gives the same effect: every module adds its own.
+ * Nest has no multi-providers; discovery gives the same effect: every module adds its own. The
+ * decorated class itself is found, not a subclass of it: decorate a subclass too.
  * @publicApi
  */
 export function KeelHealthIndicator(options: KeelHealthIndicatorOptions): ClassDecorator {
-  return applyDecorators(Injectable(), SetMetadata(KEEL_HEALTH_INDICATOR_METADATA, options));
+  return applyDecorators(Injectable(), KEEL_HEALTH_INDICATOR(options));
 }
