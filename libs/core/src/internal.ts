@@ -43,6 +43,7 @@ export { outcomeOf, isPromiseLike } from './timed/timed.policy.js';
 export {
   resolveModuleSettings,
   envVariableNames,
+  settingSource,
   SettingsProblems,
   type EnvValueKind,
   type ModuleSettingsSpec,

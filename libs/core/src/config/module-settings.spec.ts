@@ -9,6 +9,7 @@ import {
   SettingsProblems,
   envVariableNames,
   resolveModuleSettings,
+  settingSource,
   type ModuleSettingsSpec,
 } from './module-settings.js';
 
@@ -169,7 +170,7 @@ describe('resolveModuleSettings', () => {
         `locks.ttlMs (${file}): must be a whole number, at least 10`,
         "KEEL_LOCKS_TTL_MS: must be a whole number, at least 10 (got 'soon')",
         "KEEL_LOCKS_FAIR: must be one of: true, false, 1, 0, yes, no (got 'maybe')",
-        'KEEL_LOCKS_FLEET_FLUSH_INTERVAL_MS: must be a whole number, at least 5',
+        "KEEL_LOCKS_FLEET_FLUSH_INTERVAL_MS: must be a whole number, at least 5 (got '2')",
         expect.stringMatching(
           /^KEEL_LOCKS_TTL: unknown variable of LocksModule; known: KEEL_LOCKS_TTL_MS/,
         ),
@@ -190,6 +191,38 @@ describe('resolveModuleSettings', () => {
     expect(problemsOf(() => config({ KEEL_LOKCS_TTL_MS: '100' }))).toEqual([
       expect.stringMatching(/^KEEL_LOKCS_TTL_MS: unknown Keel variable/),
     ]);
+  });
+});
+
+describe('settingSource', () => {
+  const file = yamlFile('locks:\n  ttlMs: 500\n  fleet:\n    refreshIntervalMs: 100\n');
+  const loaded = loadKeelConfig({ file, env: { KEEL_LOCKS_FAIR: 'true' } });
+
+  it('names the source of the value in force, highest precedence first', () => {
+    const options: LocksLikeOptions = { keyPrefix: 'x:', fleet: { flushIntervalMs: 20 } };
+    expect(settingSource(spec, options, loaded, 'keyPrefix')).toBe(
+      'LocksModule.keyPrefix (forRoot)',
+    );
+    expect(settingSource(spec, options, loaded, 'fleet.flushIntervalMs')).toBe(
+      'LocksModule.fleet.flushIntervalMs (forRoot)',
+    );
+    expect(settingSource(spec, options, loaded, 'fair')).toBe('KEEL_LOCKS_FAIR');
+    expect(settingSource(spec, options, loaded, 'ttlMs')).toBe(`locks.ttlMs (${file})`);
+    expect(settingSource(spec, options, loaded, 'fleet.refreshIntervalMs')).toBe(
+      `locks.fleet.refreshIntervalMs (${file})`,
+    );
+    expect(settingSource(spec, {}, loadKeelConfig({ env: {} }), 'ttlMs')).toBe(
+      'LocksModule.ttlMs (default)',
+    );
+  });
+
+  it('lets forRoot win over the environment and the YAML file, as the merge does', () => {
+    expect(settingSource(spec, { fair: false, ttlMs: 100 }, loaded, 'fair')).toBe(
+      'LocksModule.fair (forRoot)',
+    );
+    expect(settingSource(spec, { ttlMs: 100 }, loaded, 'ttlMs')).toBe(
+      'LocksModule.ttlMs (forRoot)',
+    );
   });
 });
 

@@ -113,6 +113,38 @@ export function envVariableNames(
 }
 
 /**
+ * Where the value of `path` in force came from, named the way problems name their key:
+ * `LocksModule.store (forRoot)`, `KEEL_LOCKS_STORE`, `locks.store (keel.yaml)`, or
+ * `LocksModule.store (default)` — for a message about a resolved value (a cross-key rule, Redis
+ * asked for but absent), which should send the reader to the source that set it.
+ * @internal
+ */
+export function settingSource<TOptions extends object>(
+  spec: ModuleSettingsSpec<TOptions>,
+  options: TOptions | undefined,
+  config: KeelConfig,
+  path: string,
+): string {
+  const given = withoutExtras(options, spec.extras);
+  if (valueAt(given, path) !== undefined) return `${spec.moduleName}.${path} (forRoot)`;
+  const envName = envVariableNames(spec)[path];
+  if (envName !== undefined && config.moduleEnv?.[envName] !== undefined) return envName;
+  if (valueAt(config.sections[spec.section], path) !== undefined) {
+    return `${spec.section}.${path} (${config.file ?? 'YAML'})`;
+  }
+  return `${spec.moduleName}.${path} (default)`;
+}
+
+function valueAt(root: unknown, path: string): unknown {
+  let node = root;
+  for (const key of path.split('.')) {
+    if (!isPlainObject(node)) return undefined;
+    node = node[key];
+  }
+  return node;
+}
+
+/**
  * Collects problems found after the merge (derived values, cross-key rules) so that they too are
  * reported together, in the same `key (source): problem` shape.
  * @internal
@@ -183,7 +215,9 @@ function readEnv(
   for (const issue of parsed.error.issues) {
     const path = issue.path.map(String).join('.');
     const name = sourceOf.get(path) ?? longestSource(sourceOf, path) ?? `${prefix}*`;
-    problems.push(`${name}: ${issue.message}`);
+    // The text is shown as a failed parse shows it, so a typo is as obvious in range as in type.
+    const shown = env[name] === undefined ? '' : ` (got '${env[name]}')`;
+    problems.push(`${name}: ${issue.message}${shown}`);
   }
   return {};
 }
