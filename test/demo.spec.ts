@@ -140,11 +140,20 @@ describe('demo app', () => {
 
   it('fails startup with one readable line per bad setting', async () => {
     const attempt = createDemoApp({
-      env: { PORT: 'eighty', REDIS_URL: 'localhost:6379', KEEL_HEALTH_TIMEOUT_MS: '-1' },
+      env: { PORT: 'eighty', REDIS_URL: 'localhost:6379', KEEL_METRICS_DEFAULT: 'maybe' },
       logger: false,
     });
     await expect(attempt).rejects.toBeInstanceOf(KeelConfigError);
     await expect(attempt).rejects.toThrow(/3 problems/);
+    // A module's own variable is validated by the module, once core's configuration is valid.
+    const health = createDemoApp({
+      env: { ...EMBEDDED, KEEL_HEALTH_TIMEOUT_MS: '-1' },
+      logger: false,
+    });
+    await expect(health).rejects.toBeInstanceOf(KeelConfigError);
+    await expect(health).rejects.toThrow(
+      /KEEL_HEALTH_TIMEOUT_MS: must be a whole number from 10 to 60000 \(got '-1'\)/,
+    );
   });
 
   it('exits with the problems listed when started from the command line with bad config', async () => {

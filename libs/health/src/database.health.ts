@@ -1,36 +1,58 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import type { KeelHealthReport } from '@keel/core';
+import {
+  HealthIndicatorService,
+  TypeOrmHealthIndicator,
+  type HealthIndicatorResult,
+} from '@nestjs/terminus';
+import { KeelConfigError } from '@keel/core';
+import { DATABASE_CHECK_KEY, HEALTH_SETTINGS } from './health.constants.js';
+import {
+  dataSourceNotInitialized,
+  databaseCheckEnabled,
+  nestTypeormMissing,
+  noDataSource,
+  typeormMissing,
+} from './health.messages.js';
+import type { HealthSettings } from './interfaces/health-options.interface.js';
 
 interface DataSourceLike {
   readonly isInitialized: boolean;
   readonly options: { readonly type: string };
-  query(sql: string): Promise<unknown>;
 }
 
 /**
- * Runs `SELECT 1` on the application's TypeORM DataSource. TypeORM is an optional peer: it is
- * loaded only when the check is enabled.
+ * The readiness check of the application's TypeORM `DataSource`, run by Terminus'
+ * `TypeOrmHealthIndicator` (`SELECT 1`, or the ping its driver needs). TypeORM and
+ * @nestjs/typeorm are optional peers, loaded only when the check is on. What Keel adds: the
+ * `type` of the database, `not initialized` without a query, and driver messages cut to their
+ * first line (they name hosts, never credentials).
  * @internal
  */
 @Injectable()
 export class DatabaseHealthCheck {
   private readonly logger = new Logger('KeelHealth');
   private dataSource: DataSourceLike | undefined;
+  private indicator: TypeOrmHealthIndicator | undefined;
 
-  constructor(private readonly moduleRef: ModuleRef) {}
+  constructor(
+    @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
+    @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
+    @Inject(HEALTH_SETTINGS) private readonly settings: HealthSettings,
+  ) {}
 
-  /** Finds the DataSource; returns false when there is none. */
-  async resolve(required: boolean): Promise<boolean> {
+  /**
+   * Finds the DataSource and the indicator that checks it; false when the check is off.
+   * @throws KeelConfigError when the check is required (or a DataSource is there) but cannot run.
+   */
+  async resolve(): Promise<boolean> {
+    const { database, databaseSource: source } = this.settings;
+    if (database === false) return false;
     let DataSource: unknown;
     try {
       ({ DataSource } = await import('typeorm'));
     } catch {
-      if (required) {
-        throw new Error(
-          'HealthModule: database check requested but typeorm is not installed (npm i typeorm)',
-        );
-      }
+      if (database === true) throw new KeelConfigError([typeormMissing({ source })]);
       return false;
     }
     try {
@@ -40,40 +62,36 @@ export class DatabaseHealthCheck {
     } catch {
       this.dataSource = undefined;
     }
-    if (this.dataSource === undefined && required) {
-      throw new Error(
-        'HealthModule: database check requested but no TypeORM DataSource is provided; import TypeOrmModule.forRoot() or set database: false',
-      );
+    if (this.dataSource === undefined) {
+      if (database === true) throw new KeelConfigError([noDataSource({ source })]);
+      return false;
     }
-    if (this.dataSource !== undefined) this.logger.debug('database readiness check enabled');
-    return this.dataSource !== undefined;
+    try {
+      // Terminus' indicator asserts it in its constructor, with a message that names no option.
+      await import('@nestjs/typeorm');
+    } catch {
+      throw new KeelConfigError([nestTypeormMissing({ source, asked: String(database) })]);
+    }
+    this.indicator = await this.moduleRef.create(TypeOrmHealthIndicator);
+    this.logger.debug(databaseCheckEnabled({ type: this.dataSource.options.type }));
+    return true;
   }
 
-  async check(): Promise<KeelHealthReport> {
-    const ds = this.dataSource;
-    if (ds === undefined) return { status: 'down', details: { message: 'no DataSource' } };
-    if (!ds.isInitialized) {
-      return { status: 'down', details: { type: ds.options.type, message: 'not initialized' } };
+  /** Checks the DataSource within `timeoutMs`. */
+  async check(timeoutMs: number): Promise<HealthIndicatorResult> {
+    const session = this.indicators.check(DATABASE_CHECK_KEY);
+    const dataSource = this.dataSource!;
+    const type = dataSource.options.type;
+    if (!dataSource.isInitialized) {
+      return session.down({ type, message: dataSourceNotInitialized() });
     }
-    const started = performance.now();
-    try {
-      await ds.query('SELECT 1');
-    } catch (error) {
-      // Driver messages can include host names but not credentials; keep only the first line.
-      return {
-        status: 'down',
-        details: {
-          type: ds.options.type,
-          message: String((error as Error).message).split('\n')[0],
-        },
-      };
-    }
-    return {
-      status: 'up',
-      details: {
-        type: ds.options.type,
-        rttMs: Math.round((performance.now() - started) * 100) / 100,
-      },
-    };
+    const result = await this.indicator!.pingCheck(DATABASE_CHECK_KEY, {
+      connection: dataSource,
+    }).withTimeout(timeoutMs);
+    const { status, ...details }: Record<string, unknown> = result[DATABASE_CHECK_KEY];
+    const shown: Record<string, unknown> = { type, ...details };
+    // Driver messages can span lines (a query echoed, a hint); the first says what failed.
+    if (typeof details.message === 'string') shown.message = details.message.split('\n')[0];
+    return status === 'up' ? session.up(shown) : session.down(shown);
   }
 }

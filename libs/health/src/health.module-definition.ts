@@ -1,13 +1,6 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { ROUTE_DEFAULTS } from './health.settings.js';
 import type { HealthModuleOptions } from './interfaces/health-options.interface.js';
-
-/** Route options, fixed at import time because Nest routes are static. @publicApi */
-export interface HealthModuleExtras {
-  /** Path of the health endpoints (`/<path>/live`, `/<path>/ready`). @default 'health' */
-  path?: string;
-  /** Path of the Prometheus endpoint, or `false` for none. @default 'metrics' */
-  metricsPath?: string | false;
-}
 
 export const {
   ConfigurableModuleClass: HealthConfigurableModule,
@@ -17,8 +10,8 @@ export const {
 } = new ConfigurableModuleBuilder<HealthModuleOptions>()
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createHealthOptions')
-  .setExtras<HealthModuleExtras>(
-    { path: 'health', metricsPath: 'metrics' },
-    (definition) => definition,
-  )
+  .setExtras({ isGlobal: true, ...ROUTE_DEFAULTS }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+  }))
   .build();

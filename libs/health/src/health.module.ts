@@ -1,21 +1,22 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { DatabaseHealthCheck } from './database.health.js';
 import { createHealthController, createMetricsController } from './health.controller.js';
 import {
   HEALTH_ASYNC_OPTIONS_TYPE,
   HEALTH_OPTIONS_TYPE,
   HealthConfigurableModule,
-  type HealthModuleExtras,
 } from './health.module-definition.js';
+import { healthProviders } from './health.providers.js';
 import { KeelHealthService } from './health.service.js';
-import { RedisHealthCheck } from './redis.health.js';
+import { ROUTE_DEFAULTS } from './health.settings.js';
+import type { HealthModuleExtras } from './interfaces/health-options.interface.js';
 
 /**
  * Health and metrics endpoints for a Keel service: `GET /health/live` (the process answers),
  * `GET /health/ready` (every Keel module's checks, 503 naming what is down) and
- * `GET /metrics` (Prometheus text). Needs `KeelCoreModule.forRoot()`.
+ * `GET /metrics` (Prometheus text). Needs `KeelCoreModule.forRoot()`. Global by default
+ * (`isGlobal: false` to scope `KeelHealthService` to the importing module).
  *
  * @example
  * ```ts
@@ -26,7 +27,7 @@ import { RedisHealthCheck } from './redis.health.js';
  */
 @Module({
   imports: [TerminusModule.forRoot({ logger: false }), DiscoveryModule],
-  providers: [KeelHealthService, RedisHealthCheck, DatabaseHealthCheck],
+  providers: healthProviders,
   exports: [KeelHealthService],
 })
 export class HealthModule extends HealthConfigurableModule {
@@ -39,9 +40,10 @@ export class HealthModule extends HealthConfigurableModule {
   }
 }
 
+/** Routes are static in Nest, so the controllers are made when the module is imported. */
 function withControllers(module: DynamicModule, extras: HealthModuleExtras): DynamicModule {
-  const path = extras.path ?? 'health';
-  const metricsPath = extras.metricsPath ?? 'metrics';
+  const path = extras.path ?? ROUTE_DEFAULTS.path;
+  const metricsPath = extras.metricsPath ?? ROUTE_DEFAULTS.metricsPath;
   return {
     ...module,
     controllers: [

@@ -1,23 +1,16 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { DiscoveryService } from '@nestjs/core';
 import {
   HealthCheckService,
   HealthIndicatorService,
   type HealthCheckResult,
   type HealthIndicatorFunction,
-  type HealthIndicatorResult,
 } from '@nestjs/terminus';
-import { type KeelCoreSettings, type KeelHealthCheck, type KeelHealthReport } from '@keel/core';
-import { KEEL_CORE_SETTINGS, KEEL_HEALTH_INDICATOR } from '@keel/core/internal';
 import { DatabaseHealthCheck } from './database.health.js';
-import { HEALTH_MODULE_OPTIONS } from './health.module-definition.js';
-import type { HealthModuleOptions } from './interfaces/health-options.interface.js';
+import { runKeelCheck } from './health-check.runner.js';
+import { HealthIndicatorExplorer } from './health-indicator.explorer.js';
+import { DATABASE_CHECK_KEY, HEALTH_SETTINGS, REDIS_CHECK_KEY } from './health.constants.js';
+import type { HealthSettings } from './interfaces/health-options.interface.js';
 import { RedisHealthCheck } from './redis.health.js';
-
-interface NamedCheck {
-  readonly key: string;
-  readonly check: () => Promise<KeelHealthReport>;
-}
 
 /**
  * Collects every readiness check of the application — Keel's Redis and database checks and each
@@ -27,39 +20,31 @@ interface NamedCheck {
  */
 @Injectable()
 export class KeelHealthService implements OnModuleInit {
-  private checks: NamedCheck[] = [];
-  private readonly timeoutMs: number;
+  private checks: { readonly key: string; readonly run: HealthIndicatorFunction }[] = [];
 
   constructor(
-    @Inject(HEALTH_MODULE_OPTIONS) private readonly options: HealthModuleOptions,
-    @Inject(KEEL_CORE_SETTINGS) settings: KeelCoreSettings,
-    @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
+    @Inject(HEALTH_SETTINGS) private readonly settings: HealthSettings,
     @Inject(HealthCheckService) private readonly terminus: HealthCheckService,
     @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
+    @Inject(HealthIndicatorExplorer) private readonly explorer: HealthIndicatorExplorer,
     @Inject(RedisHealthCheck) private readonly redis: RedisHealthCheck,
     @Inject(DatabaseHealthCheck) private readonly database: DatabaseHealthCheck,
-  ) {
-    this.timeoutMs = options.timeoutMs ?? settings.config.healthTimeoutMs;
-  }
+  ) {}
 
   async onModuleInit(): Promise<void> {
-    const checks: NamedCheck[] = [];
-    const redis = this.options.redis ?? 'auto';
-    if (redis === true || (redis === 'auto' && this.redis.configured)) {
-      checks.push({ key: 'redis', check: () => this.redis.check() });
+    const { timeoutMs } = this.settings;
+    const checks: { key: string; run: HealthIndicatorFunction }[] = [];
+    if (this.settings.redis) {
+      const redis = { key: REDIS_CHECK_KEY, check: () => this.redis.check() };
+      checks.push({ key: redis.key, run: () => runKeelCheck(this.indicators, redis, timeoutMs) });
     }
-    const database = this.options.database ?? 'auto';
-    if (database !== false && (await this.database.resolve(database === true))) {
-      checks.push({ key: 'database', check: () => this.database.check() });
+    if (await this.database.resolve()) {
+      checks.push({ key: DATABASE_CHECK_KEY, run: () => this.database.check(timeoutMs) });
     }
-    for (const wrapper of this.discovery.getProviders({ metadataKey: KEEL_HEALTH_INDICATOR.KEY })) {
-      const { instance } = wrapper;
-      if (instance === null || typeof instance !== 'object') continue;
-      const meta = this.discovery.getMetadataByDecorator(KEEL_HEALTH_INDICATOR, wrapper);
-      if (meta === undefined) continue;
-      const indicator = instance as KeelHealthCheck;
-      if (checks.some((c) => c.key === meta.key)) continue;
-      checks.push({ key: meta.key, check: () => indicator.check() });
+    for (const named of this.explorer.explore()) {
+      // The first check of a key wins: Keel's own, then discovery order.
+      if (checks.some((c) => c.key === named.key)) continue;
+      checks.push({ key: named.key, run: () => runKeelCheck(this.indicators, named, timeoutMs) });
     }
     this.checks = checks;
   }
@@ -81,30 +66,6 @@ export class KeelHealthService implements OnModuleInit {
    * Terminus' 503 error, whose body names each failing check and why, when any is down.
    */
   ready(): Promise<HealthCheckResult> {
-    return this.terminus.check(this.checks.map((c) => this.toIndicator(c)));
+    return this.terminus.check(this.checks.map((c) => c.run));
   }
-
-  private toIndicator(named: NamedCheck): HealthIndicatorFunction {
-    return async (): Promise<HealthIndicatorResult> => {
-      const session = this.indicators.check(named.key);
-      const report = await withTimeout(named.check(), this.timeoutMs).catch(
-        (error: unknown): KeelHealthReport => ({
-          status: 'down',
-          details: { message: error instanceof Error ? error.message : String(error) },
-        }),
-      );
-      const details = { ...report.details };
-      if (report.status === 'down') return session.down(details);
-      if (report.status === 'degraded') return session.degraded(details);
-      return session.up(details);
-    };
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`check timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

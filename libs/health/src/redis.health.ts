@@ -3,10 +3,13 @@ import {
   RedisConnectionFactory,
   describeTarget,
   type KeelCoreSettings,
+  type KeelHealthCheck,
   type KeelHealthReport,
   type KeelRedisClient,
 } from '@keel/core';
 import { KEEL_CORE_SETTINGS } from '@keel/core/internal';
+import { HealthProbeError } from './health.errors.js';
+import { redisNotReady } from './health.messages.js';
 
 /**
  * Pings Keel's Redis. A connection that is not `ready` is reported down at once, without a
@@ -14,15 +17,11 @@ import { KEEL_CORE_SETTINGS } from '@keel/core/internal';
  * @internal
  */
 @Injectable()
-export class RedisHealthCheck {
+export class RedisHealthCheck implements KeelHealthCheck {
   constructor(
     @Inject(KEEL_CORE_SETTINGS) private readonly settings: KeelCoreSettings,
     @Inject(RedisConnectionFactory) private readonly connections: RedisConnectionFactory,
   ) {}
-
-  get configured(): boolean {
-    return this.settings.redis !== undefined;
-  }
 
   async check(): Promise<KeelHealthReport> {
     const redis = this.settings.redis;
@@ -33,7 +32,7 @@ export class RedisHealthCheck {
       await client.connect().catch(() => undefined);
     }
     if (client.status !== 'ready') {
-      return { status: 'down', details: { target, message: `connection ${client.status}` } };
+      return { status: 'down', details: { target, message: redisNotReady(client) } };
     }
     const started = performance.now();
     try {
@@ -47,7 +46,7 @@ export class RedisHealthCheck {
 
 async function ping(client: KeelRedisClient): Promise<void> {
   const reply = await client.ping();
-  if (reply !== 'PONG') throw new Error(`unexpected PING reply`);
+  if (reply !== 'PONG') throw new HealthProbeError(reply);
 }
 
 function round(ms: number): number {

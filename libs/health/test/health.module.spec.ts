@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Module, type INestApplication } from '@nestjs/common';
+import { Inject, Injectable, Module, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import {
+  KeelConfigError,
   KeelCoreModule,
   KeelHealthIndicator,
   KeelMetrics,
@@ -10,7 +11,7 @@ import {
   type KeelHealthCheck,
   type KeelHealthReport,
 } from '@keel/core';
-import { HealthModule } from '@keel/health';
+import { HealthModule, KeelHealthService } from '@keel/health';
 import { promtoolCheckMetrics } from '../../../test/support/promtool.js';
 
 let report: KeelHealthReport = { status: 'up' };
@@ -27,6 +28,26 @@ class WidgetsHealth implements KeelHealthCheck {
 @Module({ providers: [WidgetsHealth] })
 class WidgetsModule {}
 
+let gadgetDetails: Record<string, unknown> = {};
+
+@KeelHealthIndicator({ key: 'gadgets' })
+class GadgetsHealth implements KeelHealthCheck {
+  async check(): Promise<KeelHealthReport> {
+    return { status: 'up', details: gadgetDetails };
+  }
+}
+
+/** Provides an indicator by factory, and asks for KeelHealthService without importing HealthModule. */
+@Injectable()
+class ReadinessReader {
+  constructor(@Inject(KeelHealthService) readonly health: KeelHealthService) {}
+}
+
+@Module({
+  providers: [{ provide: 'gadgets', useFactory: () => new GadgetsHealth() }, ReadinessReader],
+})
+class GadgetsModule {}
+
 describe('HealthModule', () => {
   let app: INestApplication | undefined;
   afterEach(async () => {
@@ -34,11 +55,13 @@ describe('HealthModule', () => {
     app = undefined;
     report = { status: 'up' };
     delayMs = 0;
+    gadgetDetails = {};
   });
 
   async function boot(
     health: ReturnType<typeof HealthModule.forRoot>,
     env: Record<string, string> = {},
+    extra: (typeof GadgetsModule)[] = [],
   ): Promise<INestApplication> {
     const moduleRef = await Test.createTestingModule({
       imports: [
@@ -47,6 +70,7 @@ describe('HealthModule', () => {
         }),
         health,
         WidgetsModule,
+        ...extra,
       ],
     }).compile();
     app = moduleRef.createNestApplication({ logger: false });
@@ -58,7 +82,12 @@ describe('HealthModule', () => {
     const server = (await boot(HealthModule.forRoot())).getHttpServer();
     report = { status: 'up', details: { count: 3 } };
     const ok = await request(server).get('/health/ready').expect(200);
-    expect(ok.body.details.widgets).toEqual({ status: 'up', count: 3 });
+    // Terminus' attempt adds how long the check took.
+    expect(ok.body.details.widgets).toEqual({
+      status: 'up',
+      count: 3,
+      responseTime: expect.any(Number),
+    });
 
     report = { status: 'degraded', details: { reason: 'serving from cache' } };
     const degraded = await request(server).get('/health/ready').expect(200);
@@ -80,8 +109,49 @@ describe('HealthModule', () => {
     const res = await request(server).get('/health/ready').expect(503);
     expect(res.body.error.widgets).toMatchObject({
       status: 'down',
-      message: 'check timed out after 50 ms',
+      message: 'timeout of 50ms exceeded', // Terminus' withTimeout()
     });
+  });
+
+  it('takes the time limit from KEEL_HEALTH_TIMEOUT_MS, its own module variable', async () => {
+    const server = (
+      await boot(HealthModule.forRoot(), { KEEL_HEALTH_TIMEOUT_MS: '40' })
+    ).getHttpServer();
+    delayMs = 1_000;
+    const res = await request(server).get('/health/ready').expect(503);
+    expect(res.body.error.widgets).toMatchObject({
+      status: 'down',
+      message: 'timeout of 40ms exceeded',
+    });
+  });
+
+  it('finds an indicator provided by a factory, and is global: any module injects KeelHealthService', async () => {
+    const booted = await boot(HealthModule.forRoot(), {}, [GadgetsModule]);
+    expect(booted.get(ReadinessReader).health.keys).toEqual(['widgets', 'gadgets']);
+    const res = await request(booted.getHttpServer()).get('/health/ready').expect(200);
+    expect(res.body.details.gadgets).toMatchObject({ status: 'up' });
+  });
+
+  it('reports a check whose details use a key Terminus reserves as down, and keeps answering', async () => {
+    const server = (await boot(HealthModule.forRoot(), {}, [GadgetsModule])).getHttpServer();
+    gadgetDetails = { responseTime: 'mine' };
+    const res = await request(server).get('/health/ready').expect(503);
+    expect(res.body.error.gadgets).toEqual({
+      status: 'down',
+      message: '"responseTime" is a reserved key and cannot be used in additional data',
+    });
+    expect(res.body.details.widgets).toMatchObject({ status: 'up' });
+  });
+
+  it('fails at startup when redis: true but Keel has no Redis, instead of reporting memory as up', async () => {
+    const error = await boot(HealthModule.forRoot({ redis: true })).catch((e: unknown) => e);
+    app = undefined;
+    expect(error).toBeInstanceOf(KeelConfigError);
+    expect((error as KeelConfigError).problems).toEqual([
+      expect.stringMatching(
+        /^HealthModule\.redis \(forRoot\): true needs Redis, and none is configured/,
+      ),
+    ]);
   });
 
   it('serves Keel metrics in Prometheus format on a configurable path, or not at all', async () => {

@@ -20,8 +20,10 @@ describe('loadKeelConfig', () => {
       redisUrl: undefined,
       redisKeyPrefix: 'keel:',
       port: 3000,
-      healthTimeoutMs: 1000,
+      defaultMetrics: false,
     });
+    // The readiness time limit belongs to @keel/health (KEEL_HEALTH_TIMEOUT_MS, health.timeoutMs).
+    expect(config).not.toHaveProperty('healthTimeoutMs');
   });
 
   it('reads the environment over the YAML file', () => {
@@ -44,7 +46,7 @@ describe('loadKeelConfig', () => {
         env: {
           PORT: 'eighty',
           REDIS_URL: 'http://user:secret@host',
-          KEEL_HEALTH_TIMEOUT_MS: '5',
+          KEEL_METRICS_DEFAULT: 'maybe',
           KEEL_SERVCE_NAME: 'typo',
         },
       });
@@ -59,8 +61,15 @@ describe('loadKeelConfig', () => {
       /^PORT: must be a whole number from 0 to 65535 \(got 'eighty'\)/m,
     );
     expect(lines.join('\n')).toMatch(/^REDIS_URL: must be a redis:\/\//m);
-    expect(lines.join('\n')).toMatch(/^KEEL_HEALTH_TIMEOUT_MS: /m);
+    expect(lines.join('\n')).toMatch(/^KEEL_METRICS_DEFAULT: /m);
     expect((error as Error).message).not.toContain('secret');
+  });
+
+  it('leaves the health section and KEEL_HEALTH_* to @keel/health, which validates them', () => {
+    const file = yamlFile('health:\n  timeoutMs: 500\n');
+    const config = loadKeelConfig({ file, env: { KEEL_HEALTH_TIMEOUT_MS: '5' } });
+    expect(config.sections).toEqual({ health: { timeoutMs: 500 } });
+    expect(config.moduleEnv).toEqual({ KEEL_HEALTH_TIMEOUT_MS: '5' });
   });
 
   it.each(KEEL_ENV_VARIABLES.map((v) => v.name))(
@@ -114,10 +123,6 @@ describe('loadKeelConfig', () => {
     ],
     [{ PORT: 'eighty' }, "PORT: must be a whole number from 0 to 65535 (got 'eighty')"],
     [{ KEEL_PORT: '70000' }, "KEEL_PORT: must be a whole number from 0 to 65535 (got '70000')"],
-    [
-      { KEEL_HEALTH_TIMEOUT_MS: '5' },
-      "KEEL_HEALTH_TIMEOUT_MS: must be a whole number from 10 to 60000 (got '5')",
-    ],
     [{ REDIS_URL: 'http://user:secret@host' }, 'REDIS_URL: must be a redis:// or rediss:// URL'],
     [{ DATABASE_URL: 'mysql://db/x' }, 'DATABASE_URL: must be a postgres:// URL'],
     [

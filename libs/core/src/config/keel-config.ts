@@ -25,11 +25,9 @@ export interface KeelConfig {
   readonly port: number;
   /** Collect prom-client's default process metrics. @default false */
   readonly defaultMetrics: boolean;
-  /** Time limit of each readiness check. @default 1000 */
-  readonly healthTimeoutMs: number;
   /** The YAML file read, if any. */
   readonly file?: string;
-  /** Module sections from the YAML file (`coordination`, `locks`, `registry`, ...). */
+  /** Module sections from the YAML file (`coordination`, `locks`, `registry`, `health`, ...). */
   readonly sections: Readonly<Record<string, unknown>>;
   /**
    * The `KEEL_<SECTION>_*` variables of module sections (`KEEL_LOCKS_TTL_MS`...), left for each
@@ -46,8 +44,9 @@ interface EnvVariable {
 }
 
 /**
- * Every environment variable Keel reads, with its YAML path. The README's configuration table
- * is this list.
+ * Every environment variable `@keel/core` reads, with its YAML path. Module variables
+ * (`KEEL_HEALTH_TIMEOUT_MS`, `KEEL_LOCKS_*`…) are declared by each module's settings spec and
+ * validated by the module; the README's configuration table lists both.
  * @publicApi
  */
 export const KEEL_ENV_VARIABLES: readonly EnvVariable[] = [
@@ -78,11 +77,6 @@ export const KEEL_ENV_VARIABLES: readonly EnvVariable[] = [
     name: 'KEEL_METRICS_DEFAULT',
     path: ['metrics', 'defaultMetrics'],
     description: 'Process metrics on/off.',
-  },
-  {
-    name: 'KEEL_HEALTH_TIMEOUT_MS',
-    path: ['health', 'timeoutMs'],
-    description: 'Readiness check time limit.',
   },
 ];
 
@@ -141,23 +135,21 @@ const CoreSchema = z.object({
     .strict()
     .optional(),
   metrics: z.object({ defaultMetrics: booleanString.optional() }).strict().optional(),
-  health: z
-    .object({ timeoutMs: integerString(10, 60_000).optional() })
-    .strict()
-    .optional(),
 });
 
-const CORE_SECTIONS = new Set([
-  'service',
-  'redis',
-  'database',
-  'kafka',
-  'http',
-  'metrics',
+const CORE_SECTIONS = new Set(['service', 'redis', 'database', 'kafka', 'http', 'metrics']);
+/**
+ * Module sections the YAML file may hold besides the core ones; each module validates its own,
+ * and its `KEEL_<SECTION>_*` variables.
+ */
+const MODULE_SECTIONS = new Set([
+  'coordination',
+  'locks',
+  'registry',
   'health',
+  'audit',
+  'messaging',
 ]);
-/** Module sections the YAML file may hold besides the core ones. */
-const MODULE_SECTIONS = new Set(['coordination', 'locks', 'registry', 'audit', 'messaging']);
 
 /** Where configuration comes from. @publicApi */
 export interface LoadKeelConfigOptions {
@@ -254,7 +246,6 @@ export function loadKeelConfig(options: LoadKeelConfigOptions = {}): KeelConfig 
     kafkaBrokers: data.kafka?.brokers,
     port: data.http?.port ?? 3000,
     defaultMetrics: data.metrics?.defaultMetrics ?? false,
-    healthTimeoutMs: data.health?.timeoutMs ?? 1_000,
     file,
     sections,
     moduleEnv,
