@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { CORE_ERRORS, KEEL_ENV_VARIABLES, type KeelErrorCodes } from '@keel/core';
+import { envVariableNames, type ModuleSettingsSpec } from '@keel/core/internal';
 import { COORDINATION_ERRORS } from '@keel/coordination';
+import { HEALTH_ERRORS } from '@keel/health';
 import { LOCKS_ERRORS } from '@keel/locks';
 import { REGISTRY_ERRORS } from '@keel/registry';
 
@@ -9,14 +11,46 @@ const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const libReadme = (lib: string) =>
   readFileSync(new URL(`../libs/${lib}/README.md`, import.meta.url), 'utf8');
 
+/**
+ * Every module's settings spec (`<LIB>_SETTINGS_SPEC` in `libs/<lib>/src/<lib>.settings.ts`), so
+ * a module's `KEEL_<SECTION>_*` variables are documented as surely as core's: a lib that adds a
+ * variable adds it to its spec, and this finds it.
+ */
+async function moduleSettingsSpecs(): Promise<ModuleSettingsSpec<object>[]> {
+  const libs = new URL('../libs/', import.meta.url);
+  const specs: ModuleSettingsSpec<object>[] = [];
+  for (const lib of readdirSync(libs)) {
+    const file = new URL(`${lib}/src/${lib}.settings.ts`, libs);
+    if (!existsSync(file)) continue;
+    const exports = (await import(file.pathname)) as Record<string, unknown>;
+    for (const [name, value] of Object.entries(exports)) {
+      if (name.endsWith('_SETTINGS_SPEC')) specs.push(value as ModuleSettingsSpec<object>);
+    }
+  }
+  return specs;
+}
+
 describe('README', () => {
-  it('documents every environment variable Keel reads in the configuration table', () => {
+  const configurationTable = () => {
     const start = readme.search(/^## Configuration$/m);
     expect(start).toBeGreaterThan(-1);
-    const table = readme.slice(start, readme.indexOf('\n## ', start + 1));
+    return readme.slice(start, readme.indexOf('\n## ', start + 1));
+  };
+
+  it('documents every environment variable Keel reads in the configuration table', () => {
+    const table = configurationTable();
     for (const variable of KEEL_ENV_VARIABLES) {
       expect(table).toContain(`\`${variable.name}\``);
     }
+  });
+
+  it("documents every module's KEEL_<SECTION>_* variables there too", async () => {
+    const table = configurationTable();
+    const specs = await moduleSettingsSpecs();
+    expect(specs.map((spec) => spec.section)).toEqual(expect.arrayContaining(['health']));
+    const names = specs.flatMap((spec) => Object.values(envVariableNames(spec)));
+    expect(names).toContain('KEEL_HEALTH_TIMEOUT_MS');
+    expect(names.filter((name) => !table.includes(`\`${name}\``))).toEqual([]);
   });
 
   it('lists every error code with the HTTP status its lib gives it', () => {
@@ -25,6 +59,7 @@ describe('README', () => {
       ['coordination', COORDINATION_ERRORS, libReadme('coordination')],
       ['locks', LOCKS_ERRORS, libReadme('locks')],
       ['registry', REGISTRY_ERRORS, libReadme('registry')],
+      ['health', HEALTH_ERRORS, libReadme('health')],
     ];
     const missing: string[] = [];
     for (const [lib, table, text] of tables) {
@@ -60,7 +95,7 @@ describe('README library sections', () => {
     ]) {
       expect(headings).toContain(heading);
     }
-    for (const lib of ['coordination', 'locks', 'registry']) {
+    for (const lib of ['coordination', 'locks', 'registry', 'health']) {
       expect(readme).toContain(`<!-- lib:${lib} -->`);
       expect(readme).toContain(`<!-- /lib:${lib} -->`);
     }

@@ -13,12 +13,17 @@ interface LibProfile {
   readonly full: boolean;
   /** Contributes a readiness check. */
   readonly health: boolean;
+  /** Declares metrics of its own (a full lib may have none: health serves the others'). @default full */
+  readonly metrics?: boolean;
   /** Its module is @Global() by nature (core): no isGlobal extra. */
   readonly alwaysGlobal?: boolean;
 }
 
 /** Every lib, with what the skeleton asks of it. A new lib is added here when it is created. */
 const LIBS: readonly LibProfile[] = [
+  // @keel/health runs the readiness checks (its Redis and database checks are not indicators
+  // of its own) and serves /metrics, but declares no metric.
+  { name: 'health', full: true, health: false, metrics: false },
   { name: 'audit', full: false, health: false },
   { name: 'messaging', full: false, health: false },
 ];
@@ -48,7 +53,8 @@ function requiredFiles(lib: LibProfile): string[] {
     `src/${n}.constants.ts`,
   ];
   if (lib.full) {
-    files.push(`src/${n}.messages.ts`, `src/${n}.errors.ts`, `src/${n}.metrics.ts`);
+    files.push(`src/${n}.messages.ts`, `src/${n}.errors.ts`);
+    if (lib.metrics ?? true) files.push(`src/${n}.metrics.ts`);
     files.push('test/errors.spec.ts');
   }
   if (lib.health) files.push(`src/${n}.health.ts`);
