@@ -3,18 +3,14 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  KeelConfigError,
-  loadKeelConfig,
-  resolveCoreSettings,
-  type KeelCoreSettings,
-} from '@keel/core';
+import { loadKeelConfig, resolveCoreSettings, type KeelCoreSettings } from '@keel/core';
 import {
   documentedDefaults,
   undocumentedDefaults,
 } from '../../../test/support/documented-defaults.js';
 import { DEFAULTS, ROUTE_DEFAULTS, resolveHealthSettings } from './health.settings.js';
 import type { HealthModuleOptions } from './interfaces/health-options.interface.js';
+import { configProblems } from '../../../test/support/config-problems.js';
 
 const OPTIONS_FILE = new URL('./interfaces/health-options.interface.ts', import.meta.url);
 
@@ -32,16 +28,6 @@ function core(
     redis: input.redis === true ? 'redis://127.0.0.1:6379' : false,
     config: loadKeelConfig({ env: input.env ?? {}, file }),
   });
-}
-
-function problemsOf(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(KeelConfigError);
-    return (error as KeelConfigError).problems;
-  }
-  throw new Error('expected a KeelConfigError');
 }
 
 describe('HealthModule settings', () => {
@@ -96,13 +82,13 @@ describe('HealthModule settings', () => {
   });
 
   it('refuses redis: true when KeelCoreModule has no Redis, naming where it was asked for', () => {
-    expect(problemsOf(() => resolveHealthSettings({ redis: true }, core()))).toEqual([
+    expect(configProblems(() => resolveHealthSettings({ redis: true }, core()))).toEqual([
       expect.stringMatching(
         /^HealthModule\.redis \(forRoot\): true needs Redis, and none is configured; set REDIS_URL/,
       ),
     ]);
     const yaml = core({ yaml: 'health:\n  redis: true\n' });
-    expect(problemsOf(() => resolveHealthSettings({}, yaml))).toEqual([
+    expect(configProblems(() => resolveHealthSettings({}, yaml))).toEqual([
       expect.stringMatching(
         new RegExp(`^health\\.redis \\(${yaml.config.file}\\): true needs Redis`),
       ),
@@ -115,7 +101,7 @@ describe('HealthModule settings', () => {
       env: { KEEL_HEALTH_TIMEOUT_MS: '5', KEEL_HEALTH_TIMEOUT: '5' },
     });
     const file = settings.config.file;
-    const problems = problemsOf(() =>
+    const problems = configProblems(() =>
       resolveHealthSettings({ redis: 'yes' } as unknown as HealthModuleOptions, settings),
     );
     expect(problems).toHaveLength(5);
@@ -132,11 +118,11 @@ describe('HealthModule settings', () => {
 
   it('reads KEEL_HEALTH_TIMEOUT_MS as a whole number and refuses it empty', () => {
     expect(
-      problemsOf(() =>
+      configProblems(() =>
         resolveHealthSettings({}, core({ env: { KEEL_HEALTH_TIMEOUT_MS: 'soon' } })),
       ),
     ).toEqual(["KEEL_HEALTH_TIMEOUT_MS: must be a whole number from 10 to 60000 (got 'soon')"]);
-    expect(problemsOf(() => core({ env: { KEEL_HEALTH_TIMEOUT_MS: '' } }))).toEqual([
+    expect(configProblems(() => core({ env: { KEEL_HEALTH_TIMEOUT_MS: '' } }))).toEqual([
       'KEEL_HEALTH_TIMEOUT_MS: is set but empty; give it a value or unset it',
     ]);
   });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { KeelConfigError } from '../keel.errors.js';
 import { KEEL_ENV_VARIABLES, loadKeelConfig, parseConfigSection } from './keel-config.js';
+import { configProblems } from '../../../../test/support/config-problems.js';
 
 function yamlFile(text: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'keel-config-')), 'keel.yaml');
@@ -106,16 +107,6 @@ describe('loadKeelConfig', () => {
     );
   });
 
-  const problemsOf = (load: () => unknown): readonly string[] => {
-    try {
-      load();
-    } catch (error) {
-      expect(error).toBeInstanceOf(KeelConfigError);
-      return (error as KeelConfigError).problems;
-    }
-    throw new Error('expected a KeelConfigError');
-  };
-
   it.each<[Record<string, string>, string]>([
     [
       { KEEL_METRICS_DEFAULT: 'maybe' },
@@ -138,7 +129,7 @@ describe('loadKeelConfig', () => {
       'KEEL_REDIS_KEY_PREFIX: must be at most 64 characters long',
     ],
   ])('names the accepted values for %j', (env, message) => {
-    expect(problemsOf(() => loadKeelConfig({ env }))).toEqual([message]);
+    expect(configProblems(() => loadKeelConfig({ env }))).toEqual([message]);
   });
 
   it.each<[string, string]>([
@@ -160,7 +151,7 @@ describe('loadKeelConfig', () => {
     ['redis:\n  url: 5\n', 'redis.url (F): must be a redis:// or rediss:// URL'],
   ])('names the accepted values for YAML %j', (yaml, message) => {
     const file = yamlFile(yaml);
-    const problems = problemsOf(() => loadKeelConfig({ env: { KEEL_CONFIG: file } }));
+    const problems = configProblems(() => loadKeelConfig({ env: { KEEL_CONFIG: file } }));
     expect(problems.map((p) => p.replace(`(${file})`, '(F)').replace(/ \(got .*\)$/, ''))).toEqual([
       message,
     ]);

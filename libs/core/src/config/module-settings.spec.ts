@@ -3,7 +3,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { KeelConfigError } from '../keel.errors.js';
 import { loadKeelConfig } from './keel-config.js';
 import {
   SettingsProblems,
@@ -12,6 +11,7 @@ import {
   settingSource,
   type ModuleSettingsSpec,
 } from './module-settings.js';
+import { configProblems } from '../../../../test/support/config-problems.js';
 
 interface LocksLikeOptions {
   ttlMs?: number;
@@ -63,16 +63,6 @@ function yamlFile(text: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'keel-settings-')), 'keel.yaml');
   writeFileSync(file, text);
   return file;
-}
-
-function problemsOf(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(KeelConfigError);
-    return (error as KeelConfigError).problems;
-  }
-  throw new Error('expected a KeelConfigError');
 }
 
 describe('resolveModuleSettings', () => {
@@ -149,7 +139,7 @@ describe('resolveModuleSettings', () => {
 
   it('reports every problem of every source at once, one line each, naming its source', () => {
     const file = yamlFile('locks:\n  ttlMs: 1\n');
-    const problems = problemsOf(() =>
+    const problems = configProblems(() =>
       resolveModuleSettings(
         spec,
         { keyPrefix: 7 as unknown as string, fleet: { flushIntervalMs: 1 } },
@@ -181,14 +171,14 @@ describe('resolveModuleSettings', () => {
   });
 
   it('reports a module variable set but empty, like every Keel variable', () => {
-    expect(problemsOf(() => config({ KEEL_LOCKS_TTL_MS: ' ' }))).toEqual([
+    expect(configProblems(() => config({ KEEL_LOCKS_TTL_MS: ' ' }))).toEqual([
       'KEEL_LOCKS_TTL_MS: is set but empty; give it a value or unset it',
     ]);
   });
 
   it('leaves module variables to the module instead of calling them unknown Keel variables', () => {
     expect(config({ KEEL_LOCKS_TTL_MS: '100' }).moduleEnv).toEqual({ KEEL_LOCKS_TTL_MS: '100' });
-    expect(problemsOf(() => config({ KEEL_LOKCS_TTL_MS: '100' }))).toEqual([
+    expect(configProblems(() => config({ KEEL_LOKCS_TTL_MS: '100' }))).toEqual([
       expect.stringMatching(/^KEEL_LOKCS_TTL_MS: unknown Keel variable/),
     ]);
   });
@@ -232,7 +222,7 @@ describe('SettingsProblems', () => {
     problems.throwIfAny();
     problems.add('RegistryModule.heartbeatMs (forRoot)', 'must be less than ttlMs (100)');
     problems.add('RegistryModule.checks (forRoot)', 'checks need `service`');
-    expect(problemsOf(() => problems.throwIfAny())).toEqual([
+    expect(configProblems(() => problems.throwIfAny())).toEqual([
       'RegistryModule.heartbeatMs (forRoot): must be less than ttlMs (100)',
       'RegistryModule.checks (forRoot): checks need `service`',
     ]);
