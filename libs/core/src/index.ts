@@ -36,6 +36,7 @@ export {
   type KeelConfig,
   type LoadKeelConfigOptions,
 } from './config/keel-config.js';
+export type { KeelConfigSource } from './config/config-service.js';
 export { keelZodErrorMap, describeAccepted } from './config/zod-messages.js';
 
 export { RequestContext, type RequestInfo } from './context/request-context.js';

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { KeelConfigError } from '../keel.errors.js';
+import { envFromConfigSource, type KeelConfigSource } from './config-service.js';
 import { keelZodErrorMap } from './zod-messages.js';
 
 /**
@@ -157,6 +158,14 @@ export interface LoadKeelConfigOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** YAML file; overrides `KEEL_CONFIG`. */
   readonly file?: string;
+  /**
+   * `@nestjs/config`'s `ConfigService` (or anything with `get(name)`): Keel's variables are taken
+   * from it first, then from `env`, so a `.env` file, `load` factories and validated values that
+   * `ConfigModule` holds configure Keel too. Use it in `KeelCoreModule.forRootAsync({ inject:
+   * [ConfigService], useFactory: (configService) => ({ config: loadKeelConfig({ configService
+   * }) }) })`.
+   */
+  readonly configService?: KeelConfigSource;
 }
 
 /**
@@ -168,8 +177,16 @@ export interface LoadKeelConfigOptions {
  * @publicApi
  */
 export function loadKeelConfig(options: LoadKeelConfigOptions = {}): KeelConfig {
-  const env = options.env ?? process.env;
   const problems: string[] = [];
+  const env =
+    options.configService === undefined
+      ? (options.env ?? process.env)
+      : envFromConfigSource({
+          source: options.configService,
+          env: options.env ?? process.env,
+          known: KEEL_ENV_VARIABLES.map((v) => v.name),
+          problems,
+        });
   const values = readVariables(env, problems);
   const file = options.file ?? values.get('KEEL_CONFIG');
   let yamlRoot: Record<string, unknown> = {};
