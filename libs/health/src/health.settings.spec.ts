@@ -3,7 +3,8 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadKeelConfig, resolveCoreSettings, type KeelCoreSettings } from '@keel/core';
+import { loadKeelConfig, type KeelCoreSettings } from '@keel/core';
+import { resolveCoreSettings } from '@keel/core/internal';
 import {
   documentedDefaults,
   undocumentedDefaults,
