@@ -80,35 +80,64 @@ describe('README', () => {
   });
 });
 
-describe('README library sections', () => {
-  it('has every top-level section, and a synced section per finished library', () => {
+describe('README shape', () => {
+  it('has every top-level section, a table of contents and about 250 lines', () => {
     const headings = readme.match(/^## .*$/gm) ?? [];
-    for (const heading of [
+    expect(headings).toEqual([
       '## Quick start',
-      '## @keel/core',
-      '## @keel/health',
-      '## @keel/coordination',
-      '## @keel/locks',
-      '## @keel/registry',
+      '## Install',
+      '## Modules',
       '## Configuration',
       '## Testing',
-      '## Benchmarks',
       '## Performance',
-    ]) {
-      expect(headings).toContain(heading);
+      '## Layout',
+    ]);
+    for (const heading of headings) {
+      const anchor = heading.slice(3).toLowerCase().replace(/ /g, '-');
+      expect(readme).toContain(`](#${anchor})`);
     }
-    for (const lib of ['coordination', 'locks', 'registry', 'health']) {
-      expect(readme).toContain(`<!-- lib:${lib} -->`);
-      expect(readme).toContain(`<!-- /lib:${lib} -->`);
-    }
+    // The root README is the front door; each module's documentation lives in its own README.
+    expect(readme.split('\n').length).toBeLessThanOrEqual(300);
   });
 
-  it('are in sync with libs/*/README.md (node scripts/sync-readme.mjs)', async () => {
-    const { execFileSync } = await import('node:child_process');
-    const script = new URL('../scripts/sync-readme.mjs', import.meta.url).pathname;
-    expect(() =>
-      execFileSync(process.execPath, [script, '--check'], { stdio: 'pipe' }),
-    ).not.toThrow();
+  it("links every lib's README from the module table, and keeps no copy of one", () => {
+    const modules = readme.slice(
+      readme.indexOf('\n## Modules\n'),
+      readme.indexOf('\n## Configuration\n'),
+    );
+    for (const lib of readdirSync(new URL('../libs/', import.meta.url))) {
+      expect(modules).toContain(`[libs/${lib}](libs/${lib}/README.md)`);
+    }
+    expect(readme).not.toMatch(/<!-- \/?lib:/);
+  });
+});
+
+/** The libs whose README follows the section skeleton of docs/lib-skeleton.md. */
+const SKELETON_READMES = ['core', 'health'];
+const README_SECTIONS = [
+  'Setup',
+  'Usage',
+  'Options',
+  'Errors',
+  'Health & metrics',
+  'Guarantees & limits',
+  'Performance',
+];
+
+describe.each(SKELETON_READMES)('libs/%s/README.md', (lib) => {
+  const text = libReadme(lib);
+  const sections = (text.match(/^## .*$/gm) ?? []).map((heading) => heading.slice(3));
+
+  it('has the skeleton sections, in order', () => {
+    expect(sections).toEqual(README_SECTIONS);
+  });
+
+  it('opens with a table of contents linking each section', () => {
+    const contents = text.slice(0, text.indexOf('\n## '));
+    for (const section of README_SECTIONS) {
+      const anchor = section.toLowerCase().replace(/&/g, '').replace(/ /g, '-');
+      expect(contents).toContain(`](#${anchor})`);
+    }
   });
 });
 
