@@ -1,28 +1,16 @@
 import { createPolicyDecorator } from '@keel/core/internal';
+import type { StandardSchemaV1 as StandardSchemaSpec } from '@standard-schema/spec';
 
 /**
- * The Standard Schema v1 interface (zod 4, valibot, arktype...), declared here so no schema
- * library is required. See https://standardschema.dev.
+ * The Standard Schema v1 interface (zod 4, valibot, arktype...), the official type from
+ * `@standard-schema/spec` (a types-only package), so no schema library is required. See
+ * https://standardschema.dev.
  * @publicApi
  */
-export interface StandardSchemaV1<Input = unknown, Output = Input> {
-  readonly '~standard': {
-    readonly version: 1;
-    readonly vendor: string;
-    readonly validate: (value: unknown) => StandardResult<Output> | Promise<StandardResult<Output>>;
-    readonly types?: { readonly input: Input; readonly output: Output } | undefined;
-  };
-}
+export type StandardSchemaV1<Input = unknown, Output = Input> = StandardSchemaSpec<Input, Output>;
 
-/** @publicApi */
-export type StandardResult<Output> =
-  | { readonly value: Output; readonly issues?: undefined }
-  | {
-      readonly issues: readonly {
-        readonly message: string;
-        readonly path?: readonly (PropertyKey | { readonly key: PropertyKey })[] | undefined;
-      }[];
-    };
+/** The result of a Standard Schema's `validate`. @publicApi */
+export type StandardResult<Output> = StandardSchemaSpec.Result<Output>;
 
 /** A class-validator DTO class (Nest's convention; transformed with class-transformer). @publicApi */
 export type DtoClass = new (...args: never[]) => object;
