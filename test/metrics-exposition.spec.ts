@@ -30,7 +30,7 @@ const KEEL_METRIC_NAMES = [
   METHOD_DURATION_METRIC,
   ...Object.values(COORDINATION_METRICS),
   ...Object.values(LOCK_METRICS),
-  ...Object.values(REGISTRY_METRICS),
+  ...Object.values(REGISTRY_METRICS).map((metric) => metric.name),
 ];
 
 class Unavailable extends Error {}

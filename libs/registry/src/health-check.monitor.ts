@@ -15,7 +15,9 @@ import type {
 } from './interfaces/instance.interface.js';
 import type { RegistrySettings } from './interfaces/registry-options.interface.js';
 import { RecordCodec } from './record.codec.js';
-import { METRICS, MONITOR_HEADER, REGISTRY_SETTINGS } from './registry.constants.js';
+import { MONITOR_HEADER, REGISTRY_SETTINGS } from './registry.constants.js';
+import { instanceJudged, monitoring, monitorLeaseLost } from './registry.messages.js';
+import { REGISTRY_METRICS } from './registry.metrics.js';
 import { RegistryStore } from './registry.store.js';
 import { ServiceDiscovery } from './service-discovery.js';
 
@@ -50,11 +52,7 @@ export class HealthCheckMonitor implements OnApplicationBootstrap, BeforeApplica
     @Inject(KeelMetrics) metrics: KeelMetrics,
   ) {
     this.codec = new RecordCodec(settings.secret);
-    this.probes = metrics.counter({
-      name: METRICS.probes,
-      help: 'Active health probes run by this instance as its service monitor',
-      labelNames: ['service', 'result'] as const,
-    });
+    this.probes = metrics.counter(REGISTRY_METRICS.probes);
   }
 
   /** True while this instance holds its service's monitor lease. */
@@ -94,14 +92,14 @@ export class HealthCheckMonitor implements OnApplicationBootstrap, BeforeApplica
         this.token !== undefined &&
         !(await this.store.renewLease(service.name, this.token, leaseMs))
       ) {
-        this.logger.log(`lost the monitor lease of '${service.name}'`);
+        this.logger.log(monitorLeaseLost({ service: service.name }));
         this.token = undefined;
         this.streaks.clear();
       }
       if (this.token === undefined) {
         this.token = await this.store.acquireLease(service.name, service.instanceId, leaseMs);
         if (this.token !== undefined)
-          this.logger.log(`monitoring '${service.name}' (lease ${this.token})`);
+          this.logger.log(monitoring({ service: service.name, lease: this.token }));
       }
     } catch {
       return; // registry unreachable: nobody can write verdicts anyway
@@ -145,7 +143,7 @@ export class HealthCheckMonitor implements OnApplicationBootstrap, BeforeApplica
       );
       if (outcome === 'fenced') this.token = undefined;
       else if (outcome === 'ok')
-        this.logger.log(`instance ${instance.id} of '${instance.service}' is ${result}`);
+        this.logger.log(instanceJudged({ id: instance.id, service: instance.service, result }));
     } catch {
       // Retried on the next round: the streak still holds.
     }

@@ -19,7 +19,17 @@ import type {
 } from './interfaces/instance.interface.js';
 import type { RegistrySettings } from './interfaces/registry-options.interface.js';
 import { RecordCodec } from './record.codec.js';
-import { METRICS, REGISTRY_SETTINGS } from './registry.constants.js';
+import { REGISTRY_SETTINGS } from './registry.constants.js';
+import {
+  addressNeeded,
+  customStatusFailed,
+  deregistered,
+  deregisterFailed,
+  heartbeatFailed,
+  registered,
+  registrationRefused,
+} from './registry.messages.js';
+import { REGISTRY_METRICS } from './registry.metrics.js';
 import { RegistryStore, type StatusField } from './registry.store.js';
 
 /** What this instance's registration looks like now. @publicApi */
@@ -79,11 +89,7 @@ export class RegistrationService implements OnApplicationBootstrap, BeforeApplic
     @Optional() @Inject(HttpAdapterHost) private readonly adapterHost?: HttpAdapterHost,
   ) {
     this.codec = new RecordCodec(settings.secret);
-    this.heartbeatFailures = metrics.counter({
-      name: METRICS.heartbeatFailures,
-      help: 'Failed registration or heartbeat writes of this instance',
-      labelNames: ['service'] as const,
-    });
+    this.heartbeatFailures = metrics.counter(REGISTRY_METRICS.heartbeatFailures);
   }
 
   /** Current registration state. */
@@ -112,9 +118,7 @@ export class RegistrationService implements OnApplicationBootstrap, BeforeApplic
     const explicit = this.settings.address;
     const server = this.httpServer();
     if ((explicit.host === undefined || explicit.port === undefined) && server === undefined) {
-      throw new KeelConfigError([
-        'RegistryModule.address (forRoot): this application has no HTTP server; give address.host and address.port',
-      ]);
+      throw new KeelConfigError([addressNeeded()]);
     }
     // Nest calls this hook before app.listen(): wait for the server without holding bootstrap.
     void this.whenListening(server).then((info) => {
@@ -160,12 +164,10 @@ export class RegistrationService implements OnApplicationBootstrap, BeforeApplic
       await this.beat;
       await this.store.deregister(service, id, this.proof);
       this.registered = false;
-      this.logger.log(`instance ${id} of '${service}' deregistered`);
+      this.logger.log(deregistered({ id, service }));
     } catch (error) {
       clearInterval(this.heartbeatTimer);
-      this.logger.warn(
-        `could not deregister ${id} of '${service}' (it will expire): ${(error as Error).message}`,
-      );
+      this.logger.warn(deregisterFailed({ id, service, error: (error as Error).message }));
     }
   }
 
@@ -210,7 +212,13 @@ export class RegistrationService implements OnApplicationBootstrap, BeforeApplic
         );
         if (outcome === 'ok') {
           this.logger.log(
-            `${this.registered ? 're-registered' : 'registered'} ${identity.id} of '${identity.service}' at ${identity.address.host}:${identity.address.port}`,
+            registered({
+              again: this.registered,
+              id: identity.id,
+              service: identity.service,
+              host: identity.address.host,
+              port: identity.address.port,
+            }),
           );
         }
       }
@@ -219,7 +227,7 @@ export class RegistrationService implements OnApplicationBootstrap, BeforeApplic
         this.failures += 1;
         this.heartbeatFailures.inc({ service: identity.service });
         if (this.failures === 1) {
-          this.logger.error(`registration of ${identity.id} refused by the registry: ${outcome}`);
+          this.logger.error(registrationRefused({ id: identity.id, outcome }));
         }
         return;
       }
@@ -230,7 +238,9 @@ export class RegistrationService implements OnApplicationBootstrap, BeforeApplic
     } catch (error) {
       this.failures += 1;
       this.heartbeatFailures.inc({ service: identity.service });
-      if (this.failures === 1) this.logger.warn(`heartbeat failed: ${(error as Error).message}`);
+      if (this.failures === 1) {
+        this.logger.warn(heartbeatFailed({ error: (error as Error).message }));
+      }
     }
   }
 
@@ -258,7 +268,7 @@ export class RegistrationService implements OnApplicationBootstrap, BeforeApplic
       try {
         await this.setStatus('self', result);
       } catch (error) {
-        this.logger.warn(`could not publish custom check status: ${(error as Error).message}`);
+        this.logger.warn(customStatusFailed({ error: (error as Error).message }));
       }
     }
   }

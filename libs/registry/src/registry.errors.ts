@@ -1,4 +1,5 @@
 import { KeelError, isKeelError, type KeelErrorCodes } from '@keel/core';
+import { noInstanceAvailable } from './registry.messages.js';
 
 /**
  * The error codes of `@keel/registry`, with the HTTP status Keel's exception filter answers with.
@@ -48,7 +49,7 @@ export class NoInstanceAvailableError extends RegistryError {
     readonly service: string,
     reason: string,
   ) {
-    super('KEEL_REGISTRY_NO_INSTANCE', `No instance of service '${service}' available: ${reason}`);
+    super('KEEL_REGISTRY_NO_INSTANCE', noInstanceAvailable({ service, reason }));
   }
 }
 

@@ -4,7 +4,7 @@ import type { RegistryModuleOptions } from './interfaces/registry-options.interf
 /** @internal */
 export const {
   ConfigurableModuleClass: RegistryConfigurableModule,
-  MODULE_OPTIONS_TOKEN: REGISTRY_OPTIONS,
+  MODULE_OPTIONS_TOKEN: REGISTRY_MODULE_OPTIONS,
   OPTIONS_TYPE: REGISTRY_OPTIONS_TYPE,
   ASYNC_OPTIONS_TYPE: REGISTRY_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<RegistryModuleOptions>()

@@ -1,69 +1,15 @@
-import { Inject, Logger, Module, type OnApplicationShutdown, type Provider } from '@nestjs/common';
-import { RedisConnectionFactory, type KeelCoreSettings } from '@keel/core';
-import { KEEL_CORE_SETTINGS } from '@keel/core/internal';
+import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { HealthCheckMonitor } from './health-check.monitor.js';
-import type {
-  RegistryModuleOptions,
-  RegistrySettings,
-} from './interfaces/registry-options.interface.js';
-import { REGISTRY_SETTINGS } from './registry.constants.js';
-import { RegistryHealthIndicator } from './registry.health.js';
-import { RegistryConfigurableModule, REGISTRY_OPTIONS } from './registry.module-definition.js';
-import { resolveRegistrySettings } from './registry.settings.js';
+import type { RegistrySettings } from './interfaces/registry-options.interface.js';
+import { REGISTRY_OWNED_STORE, REGISTRY_SETTINGS } from './registry.constants.js';
+import { memoryStoreLine } from './registry.messages.js';
+import { RegistryConfigurableModule } from './registry.module-definition.js';
+import { registryProviders } from './registry.providers.js';
 import { RegistryStore } from './registry.store.js';
 import { RegistrationService } from './registration.service.js';
 import { ServiceClientFactory } from './service-client.factory.js';
 import { ServiceDiscovery } from './service-discovery.js';
 import { ServiceHttpClient } from './service-http-client.js';
-import { MemoryRegistryStore } from './stores/memory-registry.store.js';
-import { RedisRegistryStore } from './stores/redis-registry.store.js';
-
-/** Store instances this module created (and so closes), as opposed to ones given in options. */
-const OWNED_STORE = Symbol('KEEL_REGISTRY_OWNED_STORE');
-
-const providers: Provider[] = [
-  {
-    provide: REGISTRY_SETTINGS,
-    useFactory: (options: RegistryModuleOptions, core: KeelCoreSettings) =>
-      resolveRegistrySettings(options, core),
-    inject: [REGISTRY_OPTIONS, KEEL_CORE_SETTINGS],
-  },
-  {
-    provide: OWNED_STORE,
-    useFactory: (
-      settings: RegistrySettings,
-      core: KeelCoreSettings,
-      redis: RedisConnectionFactory,
-    ) => {
-      if (typeof settings.store === 'object') return undefined;
-      if (settings.store === 'memory') return new MemoryRegistryStore();
-      if (core.redis === undefined) {
-        throw new Error(
-          "RegistryModule: store 'redis' needs Redis in KeelCoreModule (redis option or REDIS_URL)",
-        );
-      }
-      const options = core.redis;
-      return new RedisRegistryStore({
-        client: redis.client(options, 'registry'),
-        subscriber: () => redis.subscriber(options, 'registry:subscriber'),
-        keyPrefix: settings.redisKeyPrefix,
-      });
-    },
-    inject: [REGISTRY_SETTINGS, KEEL_CORE_SETTINGS, RedisConnectionFactory],
-  },
-  {
-    provide: RegistryStore,
-    useFactory: (settings: RegistrySettings, owned: RegistryStore | undefined) =>
-      typeof settings.store === 'object' ? settings.store : owned,
-    inject: [REGISTRY_SETTINGS, OWNED_STORE],
-  },
-  ServiceDiscovery,
-  RegistrationService,
-  HealthCheckMonitor,
-  ServiceHttpClient,
-  ServiceClientFactory,
-  RegistryHealthIndicator,
-];
 
 /**
  * Service registry and discovery. With `service`, the application registers itself once it is
@@ -88,7 +34,7 @@ const providers: Provider[] = [
  * @publicApi
  */
 @Module({
-  providers,
+  providers: registryProviders,
   exports: [
     ServiceDiscovery,
     RegistrationService,
@@ -100,14 +46,12 @@ const providers: Provider[] = [
 })
 export class RegistryModule extends RegistryConfigurableModule implements OnApplicationShutdown {
   constructor(
-    @Inject(OWNED_STORE) private readonly owned: RegistryStore | undefined,
+    @Inject(REGISTRY_OWNED_STORE) private readonly owned: RegistryStore | undefined,
     @Inject(REGISTRY_SETTINGS) settings: RegistrySettings,
   ) {
     super();
     if (settings.store === 'memory') {
-      new Logger('KeelRegistry').log(
-        'registry on the embedded memory store: correct for one process only (configure Redis for a fleet)',
-      );
+      new Logger('KeelRegistry').log(memoryStoreLine());
     }
   }
 

@@ -1,8 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import { isKeelConfigError, loadKeelConfig, type KeelConfigError } from '@keel/core';
 import { resolveCoreSettings } from '@keel/core/internal';
-import { resolveRegistrySettings } from './registry.settings.js';
+import { DEFAULTS, SERVICE_DEFAULTS, resolveRegistrySettings } from './registry.settings.js';
 import type { RegistryModuleOptions } from './interfaces/registry-options.interface.js';
+import {
+  documentedDefaults,
+  undocumentedDefaults,
+} from '../../../test/support/documented-defaults.js';
+import { configProblems } from '../../../test/support/config-problems.js';
+
+const OPTIONS_FILE = new URL('./interfaces/registry-options.interface.ts', import.meta.url);
 
 const core = (sections: Record<string, unknown> = {}, redis = false) => {
   const base = resolveCoreSettings({
@@ -14,6 +21,92 @@ const core = (sections: Record<string, unknown> = {}, redis = false) => {
 };
 
 describe('resolveRegistrySettings', () => {
+  it('documents every default with the value DEFAULTS holds', () => {
+    expect(
+      undocumentedDefaults(
+        { ...DEFAULTS, service: SERVICE_DEFAULTS },
+        documentedDefaults(OPTIONS_FILE, 'RegistryModuleOptions'),
+      ),
+    ).toEqual([]);
+    expect(Object.isFrozen(DEFAULTS)).toBe(true);
+    expect(Object.isFrozen(DEFAULTS.checks)).toBe(true);
+    expect(Object.isFrozen(DEFAULTS.outlier)).toBe(true);
+    expect(Object.isFrozen(DEFAULTS.discover)).toBe(true);
+    expect(Object.isFrozen(SERVICE_DEFAULTS.tags)).toBe(true);
+  });
+
+  it("refuses store: 'redis' when KeelCoreModule has no Redis, with core's message", () => {
+    expect(configProblems(() => resolveRegistrySettings({ store: 'redis' }, core()))).toEqual([
+      expect.stringMatching(
+        /^RegistryModule\.store \(forRoot\): 'redis' needs Redis, and none is configured; set REDIS_URL/,
+      ),
+    ]);
+    expect(resolveRegistrySettings({ store: 'redis' }, core({}, true)).store).toBe('redis');
+  });
+
+  it('applies forRoot > the YAML section > DEFAULTS per key; service merges key by key', () => {
+    const yaml = {
+      registry: {
+        ttlMs: 6_000,
+        drainMs: 10,
+        service: { name: 'from-yaml', version: '2.0.0' },
+        discover: ['a', 'b'],
+      },
+    };
+    const s = resolveRegistrySettings(
+      { drainMs: 20, service: { version: '3.0.0' }, discover: ['b', 'c'] },
+      core(yaml),
+    );
+    expect(s.ttlMs).toBe(6_000);
+    expect(s.heartbeatMs).toBe(2_000);
+    expect(s.recoveryMs).toBe(6_000);
+    expect(s.drainMs).toBe(20);
+    expect(s.resyncMs).toBe(DEFAULTS.resyncMs);
+    expect(s.service).toMatchObject({ name: 'from-yaml', version: '3.0.0' });
+    expect(s.discover).toEqual(['a', 'b', 'c']);
+    expect(s.outlier).toEqual(DEFAULTS.outlier);
+    expect(resolveRegistrySettings({ outlier: { failures: 9 } }, core()).outlier).toEqual({
+      ...DEFAULTS.outlier,
+      failures: 9,
+    });
+  });
+
+  it('names the source of a cross-key problem', () => {
+    expect(
+      configProblems(() =>
+        resolveRegistrySettings(
+          { service: {} },
+          core({ registry: { ttlMs: 1_000, heartbeatMs: 1_000 } }),
+        ),
+      ),
+    ).toEqual(['registry.heartbeatMs (YAML): must be less than ttlMs (1000)']);
+    expect(
+      configProblems(() =>
+        resolveRegistrySettings({ outlier: { ejectMs: 5_000, maxEjectMs: 1_000 } }, core()),
+      ),
+    ).toEqual(['RegistryModule.outlier.maxEjectMs (forRoot): must be at least ejectMs']);
+  });
+
+  it('never shows the secret in a problem', () => {
+    const secret = 'short-secret';
+    const problems = configProblems(() =>
+      resolveRegistrySettings({ secret }, core({ registry: { secret: 'a-secret-in-yaml-0123' } })),
+    );
+    expect(problems.join('\n')).not.toContain(secret);
+    expect(problems.join('\n')).not.toContain('a-secret-in-yaml-0123');
+    expect(problems).toEqual(
+      expect.arrayContaining(['RegistryModule.secret (forRoot): must be at least 16 characters']),
+    );
+  });
+
+  it('refuses unknown forRoot keys', () => {
+    expect(
+      configProblems(() =>
+        resolveRegistrySettings({ ttl: 5 } as unknown as RegistryModuleOptions, core()),
+      ),
+    ).toEqual([expect.stringMatching(/^RegistryModule \(forRoot\): unknown key 'ttl'; known: /)]);
+  });
+
   it('applies defaults', () => {
     const s = resolveRegistrySettings({ service: {} }, core());
     expect(s.store).toBe('memory');

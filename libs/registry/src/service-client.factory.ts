@@ -3,6 +3,7 @@ import type { ClientTCP } from '@nestjs/microservices';
 import { defer, finalize, mergeMap, tap, type Observable } from 'rxjs';
 import type { ServiceInstance } from './interfaces/instance.interface.js';
 import { RegistryArgumentError } from './registry.errors.js';
+import { noSuchPort } from './registry.messages.js';
 import { ServiceDiscovery, type ChooseOptions } from './service-discovery.js';
 
 /**
@@ -93,9 +94,7 @@ export class ServiceClientFactory implements OnApplicationShutdown {
     const port =
       portName === undefined ? instance.address.port : instance.address.ports?.[portName];
     if (port === undefined) {
-      throw new RegistryArgumentError(
-        `instance ${instance.id} of '${service}' declares no port '${portName}'`,
-      );
+      throw new RegistryArgumentError(noSuchPort({ id: instance.id, service, port: portName }));
     }
     const key = `${instance.id}\u0000${port}`;
     const pooled = this.pool.get(key);

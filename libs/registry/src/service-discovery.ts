@@ -17,7 +17,18 @@ import type {
 } from './interfaces/registry-options.interface.js';
 import { OutlierDetector } from './outlier-detector.js';
 import { RecordCodec } from './record.codec.js';
-import { METRICS, REGISTRY_SETTINGS } from './registry.constants.js';
+import { REGISTRY_SETTINGS } from './registry.constants.js';
+import {
+  consistentHashNeedsKey,
+  instanceEjected,
+  noneEligible,
+  pushChannelUnavailable,
+  registryReachable,
+  registryUnreachable,
+  serviceNotLoaded,
+  unknownStrategy,
+} from './registry.messages.js';
+import { REGISTRY_METRICS } from './registry.metrics.js';
 import { NoInstanceAvailableError, RegistryArgumentError } from './registry.errors.js';
 import {
   RegistryStore,
@@ -133,32 +144,14 @@ export class ServiceDiscovery implements OnApplicationBootstrap, OnApplicationSh
   ) {
     this.codec = new RecordCodec(settings.secret);
     this.outliers = new OutlierDetector(settings.outlier);
-    this.instancesGauge = metrics.gauge({
-      name: METRICS.instances,
-      help: 'Instances in the local discovery cache, by service and status',
-      labelNames: ['service', 'status'] as const,
-    });
-    this.propagation = metrics.histogram({
-      name: METRICS.propagation,
-      help: 'Time from a registry change (record timestamp, registry clock) to this cache, in seconds',
-      labelNames: ['service'] as const,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    });
-    this.invalid = metrics.counter({
-      name: METRICS.invalidRecords,
-      help: 'Registry records ignored on read (malformed, bad signature, mismatched id)',
-      labelNames: ['service', 'reason'] as const,
-    });
-    this.ejections = metrics.counter({
-      name: METRICS.ejections,
-      help: 'Instances ejected locally after repeated failed calls',
-      labelNames: ['service'] as const,
-    });
+    this.instancesGauge = metrics.gauge(REGISTRY_METRICS.instances);
+    const { buckets, ...propagation } = REGISTRY_METRICS.propagation;
+    this.propagation = metrics.histogram({ ...propagation, buckets: [...buckets] });
+    this.invalid = metrics.counter(REGISTRY_METRICS.invalidRecords);
+    this.ejections = metrics.counter(REGISTRY_METRICS.ejections);
     const entries = this.entries;
     metrics.gauge({
-      name: METRICS.cacheAge,
-      help: 'Age of the discovery cache of each service (time since the last successful full read), in seconds',
-      labelNames: ['service'] as const,
+      ...REGISTRY_METRICS.cacheAge,
       collect() {
         const now = Date.now();
         for (const entry of entries.values()) {
@@ -195,8 +188,11 @@ export class ServiceDiscovery implements OnApplicationBootstrap, OnApplicationSh
       throw new NoInstanceAvailableError(
         name,
         entry.loaded
-          ? `${entry.list.length} known, none eligible${options && hasFilter(options) ? ' for the filters' : ''}`
-          : 'the service is not loaded yet (list it in `discover` or await refresh())',
+          ? noneEligible({
+              known: entry.list.length,
+              filtered: options !== undefined && hasFilter(options),
+            })
+          : serviceNotLoaded(),
       );
     }
     const strategy = options?.strategy ?? pool.defaultStrategy(this.settings.strategy);
@@ -211,9 +207,7 @@ export class ServiceDiscovery implements OnApplicationBootstrap, OnApplicationSh
         return pool.leastOutstanding(this.outstanding);
       case 'consistent-hash':
         if (options?.key === undefined) {
-          throw new RegistryArgumentError(
-            `choose('${name}'): the consistent-hash strategy needs a key`,
-          );
+          throw new RegistryArgumentError(consistentHashNeedsKey({ service: name }));
         }
         return pool.consistentHash(options.key);
       case 'zone': {
@@ -224,7 +218,7 @@ export class ServiceDiscovery implements OnApplicationBootstrap, OnApplicationSh
       }
       default:
         throw new RegistryArgumentError(
-          `choose('${name}'): unknown strategy '${String(strategy)}'`,
+          unknownStrategy({ service: name, strategy: String(strategy) }),
         );
     }
   }
@@ -298,9 +292,7 @@ export class ServiceDiscovery implements OnApplicationBootstrap, OnApplicationSh
   reportResult(instance: ServiceInstance, ok: boolean): void {
     if (!this.outliers.record(instance.id, ok)) return;
     this.ejections.inc({ service: instance.service });
-    this.logger.warn(
-      `instance ${instance.id} of '${instance.service}' ejected locally after repeated failures`,
-    );
+    this.logger.warn(instanceEjected({ id: instance.id, service: instance.service }));
     const entry = this.entries.get(instance.service);
     if (entry) this.rebuild(entry, false);
     this.scheduleEjectionEnd();
@@ -391,9 +383,7 @@ export class ServiceDiscovery implements OnApplicationBootstrap, OnApplicationSh
         // Services first asked for while subscribing.
         await subscription.add([...this.entries.keys()]);
       } catch (error) {
-        this.logger.warn(
-          `registry push channel unavailable (will retry): ${(error as Error).message}`,
-        );
+        this.logger.warn(pushChannelUnavailable({ error: (error as Error).message }));
       } finally {
         this.subscribing = undefined;
       }
@@ -429,7 +419,7 @@ export class ServiceDiscovery implements OnApplicationBootstrap, OnApplicationSh
       snapshot = await this.store.snapshot(entry.service);
     } catch (error) {
       if (!this.unreachable) {
-        this.logger.warn(`registry unreachable, serving cached lists: ${(error as Error).message}`);
+        this.logger.warn(registryUnreachable({ error: (error as Error).message }));
       }
       this.unreachable = true;
       if (entry.loaded) entry.stale = true;
@@ -443,7 +433,7 @@ export class ServiceDiscovery implements OnApplicationBootstrap, OnApplicationSh
       // a resync may remove anything.
       this.unreachable = false;
       this.recoveringUntil = Math.max(this.recoveringUntil, after + this.settings.recoveryMs);
-      this.logger.log('registry reachable again');
+      this.logger.log(registryReachable());
     }
     this.applySnapshot(entry, snapshot, after);
   }

@@ -2,7 +2,13 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Controller, Get, HttpException, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MessagePattern, Transport } from '@nestjs/microservices';
-import { KeelCoreModule, KeelMetrics, loadKeelConfig } from '@keel/core';
+import {
+  KeelCoreModule,
+  KeelMetrics,
+  isKeelConfigError,
+  loadKeelConfig,
+  type KeelConfigError,
+} from '@keel/core';
 import {
   MemoryRegistryStore,
   NoInstanceAvailableError,
@@ -474,5 +480,32 @@ describe('registration and discovery (real Redis)', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it("store: 'redis' without Redis in KeelCoreModule fails at startup with a KeelConfigError", async () => {
+    @Module({
+      imports: [
+        KeelCoreModule.forRoot({
+          serviceName: 'no-redis',
+          redis: false,
+          config: loadKeelConfig({ env: {} }),
+        }),
+        RegistryModule.forRoot({ store: 'redis' }),
+      ],
+    })
+    class NoRedisModule {}
+    const error = await NestFactory.createApplicationContext(NoRedisModule, {
+      logger: false,
+      abortOnError: false,
+    }).then(
+      (app) => app.close().then(() => undefined),
+      (e: unknown) => e,
+    );
+    expect(isKeelConfigError(error)).toBe(true);
+    expect((error as KeelConfigError).problems).toEqual([
+      expect.stringMatching(
+        /^RegistryModule\.store \(forRoot\): 'redis' needs Redis, and none is configured/,
+      ),
+    ]);
   });
 });

@@ -60,7 +60,9 @@ export interface OutlierOptions {
 
 /**
  * Options of `RegistryModule.forRoot()`. Values also come from the YAML section `registry`
- * (`ttlMs`, `heartbeatMs`, `drainMs`, `resyncMs`, `discover`, `service`); options win.
+ * (`service`, `ttlMs`, `heartbeatMs`, `drainMs`, `resyncMs`, `emptyConfirmMs`, `discover`):
+ * per key, options win over the YAML section, which wins over the defaults; nested objects
+ * (`service`) merge key by key, and the two `discover` lists add up.
  * @publicApi
  */
 export interface RegistryModuleOptions {
@@ -85,6 +87,7 @@ export interface RegistryModuleOptions {
   readonly drainMs?: number;
   /** Deregister at shutdown (else the record just expires). @default true */
   readonly deregisterOnShutdown?: boolean;
+  /** Health checks of this instance (needs `service`). */
   readonly checks?: RegistryChecksOptions;
   /** Services discovery loads at startup (others are loaded on first use). @default [] */
   readonly discover?: readonly string[];
@@ -106,6 +109,7 @@ export interface RegistryModuleOptions {
   readonly secret?: string;
   /** Default strategy. @default 'weighted' when weights differ, else 'round-robin' */
   readonly strategy?: BalancingStrategy;
+  /** Passive outlier ejection of instances whose calls keep failing. */
   readonly outlier?: OutlierOptions;
 }
 
