@@ -1,8 +1,8 @@
 /** Token of the resolved {@link LocksSettings}. @internal */
-export const LOCKS_SETTINGS = Symbol('keel.locks.settings');
+export const LOCKS_SETTINGS = Symbol('KEEL_LOCKS_SETTINGS');
 
 /** Context key of the innermost lock held by the current call chain. @internal */
-export const CURRENT_LOCK = Symbol('keel.locks.current');
+export const CURRENT_LOCK = Symbol('KEEL_CURRENT_LOCK');
 
 /** Metric names. @internal */
 export const LOCK_METRICS = {

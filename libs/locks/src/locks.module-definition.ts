@@ -9,7 +9,7 @@ export const {
 } = new ConfigurableModuleBuilder<LocksModuleOptions>()
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createLocksOptions')
-  .setExtras({ isGlobal: false }, (definition, extras) => ({
+  .setExtras({ isGlobal: true }, (definition, extras) => ({
     ...definition,
     global: extras.isGlobal,
   }))

@@ -96,6 +96,21 @@ describe('LocksModule', () => {
     return app;
   }
 
+  it('is global by default: a feature module that does not import it injects LockService', async () => {
+    @Injectable()
+    class FeatureService {
+      constructor(readonly locks: LockService) {}
+    }
+    @Module({ providers: [FeatureService], exports: [FeatureService] })
+    class FeatureModule {}
+    const moduleRef = await Test.createTestingModule({
+      imports: [rootModule({ store: 'memory' }, undefined, false), FeatureModule],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    expect(app.get(FeatureService).locks).toBe(app.get(LockService));
+  });
+
   it('@WithLock on a provider: holds the key from the arguments, exposes currentLock()', async () => {
     const nest = await boot();
     const orders = nest.get(OrdersService);

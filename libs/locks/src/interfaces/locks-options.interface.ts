@@ -14,26 +14,49 @@ export interface QuorumStoreOptions {
 export type LockStoreOption = 'memory' | 'redis' | QuorumStoreOptions;
 
 /**
- * Options of `LocksModule.forRoot()`. Anything left out comes from the `locks` section of the
- * Keel YAML file, then from the defaults.
+ * Options of `LocksModule.forRoot()`. Every option may also come from the YAML section `locks`
+ * (`locks.ttlMs: 10000`). Precedence, per key: `forRoot` > YAML > default (the module reads no
+ * environment variable).
  * @publicApi
  */
 export interface LocksModuleOptions {
-  /** @default 'redis' when KeelCoreModule has Redis, else 'memory' */
+  /**
+   * Where locks live: `'memory'` (one process), `'redis'` (KeelCoreModule's Redis) or a quorum of
+   * independent Redis nodes. `'redis'` without Redis in KeelCoreModule stops startup.
+   * @default 'redis' when KeelCoreModule has Redis, else 'memory'
+   */
   readonly store?: LockStoreOption;
-  /** Time to live of a hold that is not renewed. @default 30000 */
+  /**
+   * Time to live of a hold that is not renewed, in milliseconds (at least 10).
+   * @default 30000
+   */
   readonly ttlMs?: number;
-  /** Renew holds at ttl/3 in `using()` and `@WithLock` (acquire() opts in per call). @default true */
+  /**
+   * Renew holds at ttl/3 in `using()` and `@WithLock` (acquire() opts in per call).
+   * @default true
+   */
   readonly autoRenew?: boolean;
-  /** How long to wait for a held lock before LockTimeoutError. @default 10000 */
+  /**
+   * How long to wait for a held lock before LockTimeoutError, in milliseconds.
+   * @default 10000
+   */
   readonly waitMs?: number;
   /** Grant in arrival order. @default false */
   readonly fair?: boolean;
-  /** Let a call chain re-acquire a key it already holds. @default false */
+  /**
+   * Let a call chain re-acquire a key it already holds.
+   * @default false
+   */
   readonly reentrant?: boolean;
-  /** Detect wait-for cycles across processes and fail one waiter with DeadlockError. @default true */
+  /**
+   * Detect wait-for cycles across processes and fail one waiter with DeadlockError.
+   * @default true
+   */
   readonly deadlockDetection?: boolean;
-  /** Appended to KeelCoreModule's redisKeyPrefix. @default 'locks:' */
+  /**
+   * Appended to KeelCoreModule's redisKeyPrefix.
+   * @default 'locks:'
+   */
   readonly keyPrefix?: string;
 }
 
@@ -56,7 +79,11 @@ export interface AcquireOptions {
   readonly abortSignal?: AbortSignal;
 }
 
-/** The module options in force, defaults applied. @internal */
+/**
+ * The settings in force, after options, environment, YAML and defaults; a quorum store has its
+ * defaults filled in.
+ * @internal
+ */
 export interface LocksSettings {
   readonly store: LockStoreOption;
   readonly ttlMs: number;
