@@ -21,6 +21,9 @@ interface LibProfile {
 
 /** Every lib, with what the skeleton asks of it. A new lib is added here when it is created. */
 const LIBS: readonly LibProfile[] = [
+  // @keel/core is @Global() by nature and has no check of its own: @keel/health pings the Redis
+  // connections core opens (a core indicator would need Terminus in core).
+  { name: 'core', full: true, health: false, alwaysGlobal: true },
   // @keel/health runs the readiness checks (its Redis and database checks are not indicators
   // of its own) and serves /metrics, but declares no metric.
   { name: 'health', full: true, health: false, metrics: false },

@@ -36,3 +36,22 @@ export function metricNamePrefix(input: {
 }): string {
   return `Keel metric names start with '${input.prefix}': got '${input.name}'`;
 }
+
+/** The message of `KeelConfigError`: every problem, one line each. */
+export function configInvalid(input: { readonly problems: readonly string[] }): string {
+  const count = input.problems.length;
+  return (
+    `Invalid Keel configuration (${count} problem${count === 1 ? '' : 's'}):\n` +
+    input.problems.map((p) => `  - ${p}`).join('\n')
+  );
+}
+
+/** An invalid tenant id, quoted as JSON and truncated, so it is safe to log and send back. */
+export function tenantInvalid(input: { readonly tenant: string }): string {
+  const shown = input.tenant.length > 40 ? `${input.tenant.slice(0, 40)}…` : input.tenant;
+  return (
+    `tenant id ${JSON.stringify(shown)} is not valid: a tenant id is 1 to 128 characters of ` +
+    'A-Z, a-z, 0-9, ".", "_" and "-". The work was refused rather than attributed to a tenant ' +
+    'it may not belong to; send one valid tenant header (or none).'
+  );
+}

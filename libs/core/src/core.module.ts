@@ -5,63 +5,18 @@ import {
   Module,
   type MiddlewareConsumer,
   type NestModule,
-  type Provider,
 } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { loadKeelConfig } from './config/keel-config.js';
-import { KEEL_CORE_OPTIONS, KEEL_CORE_SETTINGS } from './core.constants.js';
+import { KEEL_CORE_SETTINGS } from './core.constants.js';
+import { coreProviders } from './core.providers.js';
 import { KeelCoreConfigurableModule } from './core.module-definition.js';
 import { storesLine } from './core.messages.js';
 import { KEEL_REQUEST_CONTEXT_SETTINGS } from './context/context.constants.js';
-import { requestContextInterceptorProvider } from './context/request-context.interceptor.js';
 import { RequestContextMiddleware } from './context/request-context.middleware.js';
-import {
-  resolveRequestContextSettings,
-  type RequestContextSettings,
-} from './context/request-context.settings.js';
-import { PolicyExplorer } from './engine/policy.explorer.js';
-import type { KeelCoreOptions, KeelCoreSettings } from './interfaces/core-options.interface.js';
+import type { RequestContextSettings } from './context/request-context.settings.js';
+import type { KeelCoreSettings } from './interfaces/core-options.interface.js';
 import { KeelMetrics } from './metrics/keel-metrics.js';
 import { RedisConnectionFactory, describeTarget } from './redis/redis-connection.factory.js';
-import { TimedPolicyFactory } from './timed/timed.policy.js';
-
-/** Resolves options, environment, YAML and defaults into the settings in force. @internal */
-export function resolveCoreSettings(options: KeelCoreOptions): KeelCoreSettings {
-  const config = options.config ?? loadKeelConfig();
-  return {
-    serviceName: options.serviceName ?? config.serviceName,
-    redis: options.redis === false ? undefined : (options.redis ?? config.redisUrl),
-    redisKeyPrefix: options.redisKeyPrefix ?? config.redisKeyPrefix,
-    config,
-  };
-}
-
-const providers: Provider[] = [
-  {
-    provide: KEEL_CORE_SETTINGS,
-    useFactory: (options: KeelCoreOptions) => resolveCoreSettings(options),
-    inject: [KEEL_CORE_OPTIONS],
-  },
-  {
-    provide: KeelMetrics,
-    useFactory: (settings: KeelCoreSettings, options: KeelCoreOptions) =>
-      new KeelMetrics({
-        defaultLabels: { service: settings.serviceName, ...options.metrics?.defaultLabels },
-        defaultMetrics: options.metrics?.defaultMetrics ?? settings.config.defaultMetrics,
-      }),
-    inject: [KEEL_CORE_SETTINGS, KEEL_CORE_OPTIONS],
-  },
-  RedisConnectionFactory,
-  PolicyExplorer,
-  TimedPolicyFactory,
-  {
-    provide: KEEL_REQUEST_CONTEXT_SETTINGS,
-    useFactory: (options: KeelCoreOptions) => resolveRequestContextSettings(options.context),
-    inject: [KEEL_CORE_OPTIONS],
-  },
-  RequestContextMiddleware,
-  requestContextInterceptorProvider,
-];
 
 /**
  * Keel's kernel: configuration, the method-policy engine, request context, metrics and Redis
@@ -77,7 +32,7 @@ const providers: Provider[] = [
 @Global()
 @Module({
   imports: [DiscoveryModule],
-  providers,
+  providers: coreProviders,
   exports: [KEEL_CORE_SETTINGS, KeelMetrics, RedisConnectionFactory],
 })
 export class KeelCoreModule extends KeelCoreConfigurableModule implements NestModule {

@@ -26,7 +26,7 @@ export {
   KeelArgumentError,
   KeelDeadlineError,
   InvalidTenantError,
-} from './keel.errors.js';
+} from './core.errors.js';
 export { KeelExceptionFilter, keelErrorBody, type KeelErrorBody } from './keel-exception.filter.js';
 export type { KeelCoreModuleExtras } from './core.module-definition.js';
 

@@ -9,7 +9,8 @@
  * @internal
  */
 export { KEEL_CORE_OPTIONS, KEEL_CORE_SETTINGS } from './core.constants.js';
-export { resolveCoreSettings } from './core.module.js';
+export { resolveCoreSettings } from './core.settings.js';
+export { CORE_METRICS } from './core.metrics.js';
 
 export { parseConfigSection } from './config/keel-config.js';
 

@@ -1,7 +1,7 @@
 import { Catch, Inject, Optional, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { throwError, type Observable } from 'rxjs';
-import { KeelError, type KeelErrorResponseFields } from './keel.errors.js';
+import { KeelError, type KeelErrorResponseFields } from './core.errors.js';
 
 /**
  * The body the filter sends over HTTP, and the error it raises for a microservice handler (what

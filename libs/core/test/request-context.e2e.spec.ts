@@ -25,7 +25,7 @@ import { RequestContext } from '../src/context/request-context.js';
 import { RequestContextInterceptor } from '../src/context/request-context.interceptor.js';
 import { RequestContextMiddleware } from '../src/context/request-context.middleware.js';
 import type { KeelCoreOptions } from '../src/interfaces/core-options.interface.js';
-import { isKeelConfigError } from '../src/keel.errors.js';
+import { isKeelConfigError } from '../src/core.errors.js';
 import { freePort } from '../../../test/support/fault-servers.js';
 
 @Injectable()

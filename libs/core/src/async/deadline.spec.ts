@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { KeelDeadlineError } from '../keel.errors.js';
+import { KeelDeadlineError } from '../core.errors.js';
 import { withDeadline } from './deadline.js';
 
 describe('withDeadline', () => {

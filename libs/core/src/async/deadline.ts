@@ -1,4 +1,4 @@
-import { KeelDeadlineError } from '../keel.errors.js';
+import { KeelDeadlineError } from '../core.errors.js';
 
 /**
  * Settles like `work`, or rejects with {@link KeelDeadlineError} (or the error `onTimeout`
@@ -11,7 +11,8 @@ import { KeelDeadlineError } from '../keel.errors.js';
  *
  * @example
  * ```ts
- * const reply = await withDeadline(redis.ping(), 500, () => new Error('Redis did not answer'));
+ * // Rejects with KeelDeadlineError when Redis has not answered within 500 ms.
+ * const reply = await withDeadline(redis.ping(), 500);
  * ```
  * @internal
  */

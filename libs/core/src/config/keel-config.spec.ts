@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { KeelConfigError } from '../keel.errors.js';
+import { KeelConfigError } from '../core.errors.js';
 import { KEEL_ENV_VARIABLES, loadKeelConfig, parseConfigSection } from './keel-config.js';
 import { configProblems } from '../../../../test/support/config-problems.js';
 

@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { KeelConfigError } from '../keel.errors.js';
+import { KeelConfigError } from '../core.errors.js';
+// Read when loading, never at module evaluation: core.settings.ts imports this file too.
+import { CONFIG_DEFAULTS } from '../core.settings.js';
 import { envFromConfigSource, type KeelConfigSource } from './config-service.js';
+import { redisKeyPrefixSchema, redisUrlSchema, serviceNameSchema } from './value-schemas.js';
 import { keelZodErrorMap } from './zod-messages.js';
 
 /**
@@ -93,10 +96,6 @@ const integerString = (min: number, max: number) => {
     .pipe(z.number().int().min(min).max(max));
 };
 
-const redisUrl = z
-  .string()
-  .refine((v) => /^rediss?:\/\//.test(v) && URL.canParse(v), 'must be a redis:// or rediss:// URL');
-
 const databaseUrl = z
   .string()
   .refine((v) => /^postgres(ql)?:\/\//.test(v) && URL.canParse(v), 'must be a postgres:// URL');
@@ -115,18 +114,12 @@ const brokers = z
 const CoreSchema = z.object({
   service: z
     .object({
-      name: z
-        .string()
-        .regex(
-          /^[a-z0-9][a-z0-9._-]{0,62}$/i,
-          'must be 1–63 letters, digits, dots, dashes or underscores',
-        )
-        .optional(),
+      name: serviceNameSchema.optional(),
     })
     .strict()
     .optional(),
   redis: z
-    .object({ url: redisUrl.optional(), keyPrefix: z.string().max(64).optional() })
+    .object({ url: redisUrlSchema.optional(), keyPrefix: redisKeyPrefixSchema.optional() })
     .strict()
     .optional(),
   database: z.object({ url: databaseUrl.optional() }).strict().optional(),
@@ -256,13 +249,13 @@ export function loadKeelConfig(options: LoadKeelConfigOptions = {}): KeelConfig 
     if (yamlRoot[section] !== undefined) sections[section] = yamlRoot[section];
   }
   return {
-    serviceName: data.service?.name ?? 'keel-service',
+    serviceName: data.service?.name ?? CONFIG_DEFAULTS.serviceName,
     redisUrl: data.redis?.url,
-    redisKeyPrefix: data.redis?.keyPrefix ?? 'keel:',
+    redisKeyPrefix: data.redis?.keyPrefix ?? CONFIG_DEFAULTS.redisKeyPrefix,
     databaseUrl: data.database?.url,
     kafkaBrokers: data.kafka?.brokers,
-    port: data.http?.port ?? 3000,
-    defaultMetrics: data.metrics?.defaultMetrics ?? false,
+    port: data.http?.port ?? CONFIG_DEFAULTS.port,
+    defaultMetrics: data.metrics?.defaultMetrics ?? CONFIG_DEFAULTS.defaultMetrics,
     file,
     sections,
     moduleEnv,

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { KeelConfigError } from '../keel.errors.js';
+import { KeelConfigError } from '../core.errors.js';
 import type { KeelConfig } from './keel-config.js';
 import { describeAccepted, keelZodErrorMap, schemaAt } from './zod-messages.js';
 

@@ -2,7 +2,7 @@ import { RequestMethod } from '@nestjs/common';
 import { z } from 'zod';
 import { parseConfigSection } from '../config/keel-config.js';
 import type { KeelContextRoute, KeelCoreOptions } from '../interfaces/core-options.interface.js';
-import { TENANT_HEADER } from './context.constants.js';
+import { DEFAULTS } from '../core.settings.js';
 
 /** Reads the actor from an HTTP request. */
 export type ActorResolver = (request: {
@@ -25,6 +25,7 @@ export interface RequestContextSettings {
   readonly actor: ActorResolver;
 }
 
+// Not in DEFAULTS: not a literal its TSDoc can name ("every route").
 const EVERY_ROUTE: KeelContextRoute = { path: '{*path}', method: RequestMethod.ALL };
 
 const route = z.union([
@@ -67,7 +68,7 @@ export function resolveRequestContextSettings(
   }
   const given = parseConfigSection(schema, options ?? {}, 'KeelCoreModule.context', 'forRoot');
   const routes = given.routes ?? [EVERY_ROUTE];
-  const tenantHeader = given.tenantHeader ?? TENANT_HEADER;
+  const tenantHeader = given.tenantHeader ?? DEFAULTS.context.tenantHeader;
   return {
     http:
       routes.length === 0
@@ -76,7 +77,7 @@ export function resolveRequestContextSettings(
             routes: routes as KeelContextRoute[],
             exclude: (given.exclude ?? []) as KeelContextRoute[],
           },
-    interceptor: given.interceptor ?? 'auto',
+    interceptor: given.interceptor ?? DEFAULTS.context.interceptor,
     tenantHeader: tenantHeader === false ? undefined : tenantHeader.toLowerCase(),
     actor: given.actor ?? defaultActor,
   };

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { firstValueFrom, defer } from 'rxjs';
-import { isKeelError } from '../keel.errors.js';
+import { isKeelError } from '../core.errors.js';
 import { RequestContextInterceptor } from './request-context.interceptor.js';
 import { RequestContext, createRequestInfo } from './request-context.js';
 

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { InvalidTenantError } from '../keel.errors.js';
+import { InvalidTenantError } from '../core.errors.js';
 
 /** Who and what a unit of work belongs to: an HTTP request, a Kafka message, a job. @publicApi */
 export interface RequestInfo {

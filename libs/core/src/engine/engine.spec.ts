@@ -5,7 +5,7 @@ import { EventPattern, MessagePattern } from '@nestjs/microservices';
 import { PATTERN_METADATA } from '@nestjs/microservices/constants.js';
 import { Test } from '@nestjs/testing';
 import { KeelCoreModule } from '../core.module.js';
-import { KeelDecoratorError, KeelPolicyNotInitializedError } from '../keel.errors.js';
+import { KeelDecoratorError, KeelPolicyNotInitializedError } from '../core.errors.js';
 import { loadKeelConfig } from '../config/keel-config.js';
 import { RequestContext } from '../context/request-context.js';
 import { PolicyFactoryFor } from './policy-factory.decorator.js';

@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import { KeelDecoratorError } from '../keel.errors.js';
+import { KeelDecoratorError } from '../core.errors.js';
 import { readParameterNames } from '../key-template/parameter-names.js';
 import { KEEL_POLICY_FACTORY } from './policy-factory.decorator.js';
 import { POLICY_OWNERS, type PolicyKind } from './policy.constants.js';

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { CONTROLLER_WATERMARK, INJECTABLE_WATERMARK } from '@nestjs/common/constants.js';
-import { KeelDecoratorError, KeelPolicyNotInitializedError } from '../keel.errors.js';
+import { KeelDecoratorError, KeelPolicyNotInitializedError } from '../core.errors.js';
 import {
   KEEL_POLICIES_METADATA,
   POLICY_ORDER,

@@ -1,6 +1,5 @@
 import type { RequestMethod } from '@nestjs/common';
 import type { KeelConfig } from '../config/keel-config.js';
-import type { KeelMetricsOptions } from '../metrics/keel-metrics.js';
 import type { KeelRedisOptions } from '../redis/redis.interfaces.js';
 
 /**
@@ -9,7 +8,11 @@ import type { KeelRedisOptions } from '../redis/redis.interfaces.js';
  * @publicApi
  */
 export interface KeelCoreOptions {
-  /** Service name. @default KEEL_SERVICE_NAME, else 'keel-service' */
+  /**
+   * Service name: a label of every metric, the name of registry records, and in logs. Left out,
+   * `KEEL_SERVICE_NAME` or the YAML key `service.name` gives it.
+   * @default 'keel-service'
+   */
   readonly serviceName?: string;
   /**
    * Redis for the stores that support it. `false` forces the embedded in-memory stores even when
@@ -17,7 +20,11 @@ export interface KeelCoreOptions {
    * @default REDIS_URL when set, else the in-memory stores
    */
   readonly redis?: KeelRedisOptions | false;
-  /** Prefix of every Redis key Keel writes. @default 'keel:' */
+  /**
+   * Prefix of every Redis key Keel writes. Left out, `KEEL_REDIS_KEY_PREFIX` or the YAML key
+   * `redis.keyPrefix` gives it.
+   * @default 'keel:'
+   */
   readonly redisKeyPrefix?: string;
   /** Metrics options. */
   readonly metrics?: KeelMetricsOptions;
@@ -33,6 +40,35 @@ export interface KeelCoreOptions {
    * the environment and `KEEL_CONFIG`.
    */
   readonly config?: KeelConfig;
+}
+
+/** Options of Keel's metrics. @publicApi */
+export interface KeelMetricsOptions {
+  /** Labels added to every Keel metric, e.g. `{ service: 'orders' }`. */
+  readonly defaultLabels?: Readonly<Record<string, string>>;
+  /**
+   * Also collect prom-client's default process metrics (CPU, memory, event loop lag, GC),
+   * prefixed `keel_process_`, except the three gauges named `nodejs_active_*_total`: they break
+   * Prometheus' naming rules and are the sums of `keel_process_nodejs_active_handles`,
+   * `..._requests` and `..._resources` over their `type` label.
+   * @default false
+   */
+  readonly defaultMetrics?: boolean;
+}
+
+/**
+ * Extras of `KeelCoreModule.forRoot()` / `forRootAsync()`: known when the module is defined (also
+ * for `forRootAsync`), which is when a global enhancer has to be registered or not.
+ * @publicApi
+ */
+export interface KeelCoreModuleExtras {
+  /**
+   * Register {@link KeelExceptionFilter} globally, mapping every Keel error to its documented HTTP
+   * status (and to an RPC error for microservice handlers). `false` leaves the mapping to you
+   * (use the filter with `@UseFilters()`, or `keelErrorBody()` in your own filter).
+   * @default true
+   */
+  readonly exceptionFilter?: boolean;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { KeelDecoratorError, KeyTemplateValueError } from '../keel.errors.js';
+import { KeelDecoratorError, KeyTemplateValueError } from '../core.errors.js';
 import { compileKeyTemplate, escapeKeyValue } from './key-template.js';
 import { readParameterNames } from './parameter-names.js';
 

@@ -1,4 +1,4 @@
-import { KeelDecoratorError, KeyTemplateValueError } from '../keel.errors.js';
+import { KeelDecoratorError, KeyTemplateValueError } from '../core.errors.js';
 
 /**
  * A key template: `'order:{orderId}'` names a parameter, `'{dto.customer.id}'` a path into one,

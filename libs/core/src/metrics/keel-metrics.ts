@@ -1,5 +1,6 @@
 import { metricNamePrefix } from '../core.messages.js';
-import { KeelArgumentError } from '../keel.errors.js';
+import type { KeelMetricsOptions } from '../interfaces/core-options.interface.js';
+import { KeelArgumentError } from '../core.errors.js';
 import { FastHistogram, type FastHistogramConfiguration } from './fast-histogram.js';
 import {
   Counter,
@@ -12,19 +13,8 @@ import {
   type HistogramConfiguration,
 } from 'prom-client';
 
-/** Options of Keel's metrics. @publicApi */
-export interface KeelMetricsOptions {
-  /** Labels added to every Keel metric, e.g. `{ service: 'orders' }`. */
-  readonly defaultLabels?: Readonly<Record<string, string>>;
-  /**
-   * Also collect prom-client's default process metrics (CPU, memory, event loop lag, GC),
-   * prefixed `keel_process_`, except the three gauges named `nodejs_active_*_total`: they break
-   * Prometheus' naming rules and are the sums of `keel_process_nodejs_active_handles`,
-   * `..._requests` and `..._resources` over their `type` label.
-   * @default false
-   */
-  readonly defaultMetrics?: boolean;
-}
+// Declared with the module's other options, where their @defaults are checked.
+export type { KeelMetricsOptions };
 
 const PREFIX = 'keel_';
 const PROCESS_PREFIX = `${PREFIX}process_`;

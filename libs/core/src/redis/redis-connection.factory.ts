@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { redisClosed } from '../core.messages.js';
-import { KeelRedisClosedError } from '../keel.errors.js';
+import { KeelRedisClosedError } from '../core.errors.js';
 import type { KeelRedisOptions } from './redis.interfaces.js';
 
 /** A Redis or Redis Cluster client. @publicApi */

@@ -1,5 +1,6 @@
 import { Inject } from '@nestjs/common';
-import { isKeelError } from '../keel.errors.js';
+import { isKeelError } from '../core.errors.js';
+import { CORE_METRICS } from '../core.metrics.js';
 import { PolicyFactoryFor } from '../engine/policy-factory.decorator.js';
 import type {
   Invocation,
@@ -13,7 +14,7 @@ import { KeelMetrics } from '../metrics/keel-metrics.js';
 import type { TimedOptions } from './timed.decorator.js';
 
 /** Name of the method-duration histogram. @publicApi */
-export const METHOD_DURATION_METRIC = 'keel_method_duration_seconds';
+export const METHOD_DURATION_METRIC = CORE_METRICS.methodDuration.name;
 
 /**
  * The outcome label of a failed call: a Keel error's code, `http_<status>` for an
@@ -34,9 +35,7 @@ export class TimedPolicyFactory implements PolicyFactory<TimedOptions> {
 
   create(options: TimedOptions, target: PolicyTarget): PolicyInterceptor {
     const histogram = this.metrics.fastHistogram({
-      name: METHOD_DURATION_METRIC,
-      help: 'Duration of Keel-decorated method calls, in seconds',
-      labelNames: ['name', 'outcome'] as const,
+      ...CORE_METRICS.methodDuration,
       ...(options.buckets ? { buckets: [...options.buckets] } : {}),
     });
     const name = options.name ?? target.label;

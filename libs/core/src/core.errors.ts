@@ -1,3 +1,5 @@
+import { configInvalid, tenantInvalid } from './core.messages.js';
+
 const KEEL_ERROR_BRAND = Symbol.for('keel.error');
 
 /**
@@ -156,11 +158,7 @@ export function isKeelError(error: unknown): error is KeelError {
  */
 export class KeelConfigError extends CoreError {
   constructor(readonly problems: readonly string[]) {
-    super(
-      'KEEL_CONFIG_INVALID',
-      `Invalid Keel configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
-        problems.map((p) => `  - ${p}`).join('\n'),
-    );
+    super('KEEL_CONFIG_INVALID', configInvalid({ problems }));
   }
 }
 
@@ -245,12 +243,6 @@ export class KeelDeadlineError extends CoreError {
  */
 export class InvalidTenantError extends CoreError {
   constructor(readonly tenant: string) {
-    const shown = tenant.length > 40 ? `${tenant.slice(0, 40)}…` : tenant;
-    super(
-      'KEEL_TENANT_INVALID',
-      `tenant id ${JSON.stringify(shown)} is not valid: a tenant id is 1 to 128 characters of ` +
-        'A-Z, a-z, 0-9, ".", "_" and "-". The work was refused rather than attributed to a tenant ' +
-        'it may not belong to; send one valid tenant header (or none).',
-    );
+    super('KEEL_TENANT_INVALID', tenantInvalid({ tenant }));
   }
 }
