@@ -5,6 +5,13 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/**
+ * How long a fixture may take to send a message by default. A guard against a hung process, not
+ * a latency goal: eight fixtures booting Nest at once on a loaded 2-core machine have taken over
+ * 20 s to report ready.
+ */
+const MESSAGE_TIMEOUT_MS = 45_000;
+
 /** A running fixture process that speaks JSON lines on stdout and takes JSON lines on stdin. */
 export interface FixtureProcess {
   readonly child: ChildProcess;
@@ -83,7 +90,7 @@ export function startFixture(
     send(message) {
       child.stdin?.write(`${JSON.stringify(message)}\n`);
     },
-    waitForMessage(predicate, timeoutMs = 20_000) {
+    waitForMessage(predicate, timeoutMs = MESSAGE_TIMEOUT_MS) {
       const found = messages.find(predicate);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {

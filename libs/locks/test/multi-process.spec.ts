@@ -88,7 +88,7 @@ describe('locks across processes (real Redis, PostgreSQL)', () => {
     expect(nonIncreasing).toBe(0);
     const [{ v }] = (await db.query(`SELECT v FROM ${table}_counter`)) as { v: number }[];
     expect(v).toBe(8 * SECTIONS);
-  }, 60_000);
+  }, 120_000);
 
   it('holder SIGKILLed: the next waiter acquires once the TTL runs out (goal TTL + 100 ms, asserted under TTL + 1 s), with a higher fencing token', async () => {
     const prefix = `${uniquePrefix('kill')}:`;
