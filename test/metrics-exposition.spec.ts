@@ -28,7 +28,7 @@ import { waitFor } from './support/wait-for.js';
 /** Every metric a Keel library declares: the exposition must hold each, and lint clean. */
 const KEEL_METRIC_NAMES = [
   METHOD_DURATION_METRIC,
-  ...Object.values(COORDINATION_METRICS),
+  ...Object.values(COORDINATION_METRICS).map((metric) => metric.name),
   ...Object.values(LOCK_METRICS),
   ...Object.values(REGISTRY_METRICS).map((metric) => metric.name),
 ];

@@ -37,8 +37,9 @@ export class DemoAppModule {
               },
               circuitBreaker: {
                 name: 'payments',
-                // Shared by every replica when REDIS_URL is set; one process's memory otherwise.
-                store: 'redis',
+                // Shared by every replica when REDIS_URL is set; this process's own otherwise
+                // (store: 'redis' without Redis is a startup error).
+                store: config.redisUrl === undefined ? 'local' : 'redis',
                 minimumCalls: 5,
                 failureRateThreshold: 50,
                 openDurationMs: 10_000,

@@ -4,6 +4,12 @@ import {
   type KeelErrorCodes,
   type KeelErrorResponseFields,
 } from '@keel/core';
+import {
+  bulkheadRejected,
+  circuitOpen,
+  timedOut,
+  validationFailed,
+} from './coordination.messages.js';
 
 /**
  * The error codes of `@keel/coordination`, with the HTTP status Keel's exception filter answers
@@ -58,12 +64,7 @@ export class ValidationFailedError extends CoordinationError {
     readonly problems: readonly ValidationProblem[],
     readonly method?: string,
   ) {
-    super(
-      ValidationFailedError.code,
-      `Validation failed${method ? ` for ${method}` : ''}: ${problems
-        .map((p) => (p.path ? `${p.path}: ${p.message}` : p.message))
-        .join('; ')}`,
-    );
+    super(ValidationFailedError.code, validationFailed({ method, problems }));
   }
 
   /** The body lists every problem, so a client can fix all of them in one go. */
@@ -90,7 +91,7 @@ export class CircuitOpenError extends CoordinationError {
     readonly state: 'open' | 'half-open' | 'isolated',
     readonly retryAfterMs: number,
   ) {
-    super(CircuitOpenError.code, `Circuit breaker '${breaker}' is ${state}; call rejected`);
+    super(CircuitOpenError.code, circuitOpen({ breaker, state }));
   }
 }
 
@@ -112,12 +113,7 @@ export class BulkheadRejectedError extends CoordinationError {
     readonly reason: 'full' | 'queue-timeout',
     readonly retryAfterMs: number,
   ) {
-    super(
-      BulkheadRejectedError.code,
-      reason === 'full'
-        ? `Bulkhead '${bulkhead}' is full; call rejected`
-        : `Bulkhead '${bulkhead}': call waited too long for a slot`,
-    );
+    super(BulkheadRejectedError.code, bulkheadRejected({ bulkhead, reason }));
   }
 }
 
@@ -134,7 +130,7 @@ export class TimeoutError extends CoordinationError {
     readonly timeoutMs: number,
     readonly method?: string,
   ) {
-    super(TimeoutError.code, `${method ?? 'call'} timed out after ${timeoutMs} ms`);
+    super(TimeoutError.code, timedOut({ method, timeoutMs }));
   }
 }
 

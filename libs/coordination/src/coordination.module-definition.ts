@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import type { CoordinationModuleOptions } from './coordination.options.js';
+import type { CoordinationModuleOptions } from './interfaces/coordination-options.interface.js';
 
 export const {
   ConfigurableModuleClass: CoordinationConfigurableModule,

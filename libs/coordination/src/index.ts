@@ -9,7 +9,7 @@ export type {
   RetryEvent,
   RetryOptions,
   TimeoutOptions,
-} from './coordination.options.js';
+} from './interfaces/coordination-options.interface.js';
 
 export {
   COORDINATION_ERRORS,
@@ -64,9 +64,12 @@ export {
   type OutcomeBatch,
   type ProbeGrant,
   type SharedBreakerPolicy,
-} from './breaker/breaker.store.js';
-export { MemoryBreakerStore } from './breaker/memory-breaker.store.js';
-export { RedisBreakerStore, type RedisBreakerStoreOptions } from './breaker/redis-breaker.store.js';
+} from './breaker/stores/breaker.store.js';
+export { MemoryBreakerStore } from './breaker/stores/memory-breaker.store.js';
+export {
+  RedisBreakerStore,
+  type RedisBreakerStoreOptions,
+} from './breaker/stores/redis-breaker.store.js';
 export { Timeout, timeoutSignal } from './timeout/timeout.decorator.js';
 export { Bulkhead } from './bulkhead/bulkhead.decorator.js';
 

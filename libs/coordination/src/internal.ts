@@ -1,9 +1,9 @@
 /**
  * `@keel/coordination/internal`: what Keel's own tests need from this lib and applications should
- * not use — the metric-name constants (the README's metrics table is the public statement). Not
+ * not use — the metric definitions (the README's metrics table is the public statement). Not
  * public API and not covered by semver; applications import `@keel/coordination`.
  *
  * @packageDocumentation
  * @internal
  */
-export { METRICS as COORDINATION_METRICS } from './coordination.constants.js';
+export { COORDINATION_METRICS } from './coordination.metrics.js';

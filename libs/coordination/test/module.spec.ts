@@ -207,10 +207,12 @@ describe('CoordinationModule configuration', () => {
     expect(error).toBeInstanceOf(KeelConfigError);
     expect((error as KeelConfigError).problems).toEqual([
       expect.stringMatching(
-        /^coordination\.policies\.default\.retry\.maxAttempts \(CoordinationModule\.forRoot options\)/,
+        /^CoordinationModule\.policies\.default\.retry\.maxAttempts \(forRoot\)/,
       ),
-      expect.stringMatching(/^coordination\.policies\.default\.retry\.backoff/),
-      expect.stringMatching(/^coordination\.policies\.other\.circuitBreaker\.failureRateThreshold/),
+      expect.stringMatching(/^CoordinationModule\.policies\.default\.retry\.backoff \(forRoot\)/),
+      expect.stringMatching(
+        /^CoordinationModule\.policies\.other\.circuitBreaker\.failureRateThreshold \(forRoot\)/,
+      ),
     ]);
   });
 

@@ -5,10 +5,18 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { KeelMetrics } from '@keel/core';
-import { COORDINATION_SETTINGS, METRICS } from '../coordination.constants.js';
-import type { CoordinationSettings } from '../coordination.options.js';
-import { BreakerStore, type BreakerStateMessage, type ProbeGrant } from './breaker.store.js';
+import { KeelDeadlineError, KeelMetrics } from '@keel/core';
+import { withDeadline } from '@keel/core/internal';
+import { COORDINATION_SETTINGS } from '../coordination.constants.js';
+import { COORDINATION_METRICS } from '../coordination.metrics.js';
+import {
+  fleetOnMemory,
+  fleetRejoined,
+  fleetUnreachable,
+  storeTimedOut,
+} from '../coordination.messages.js';
+import type { CoordinationSettings } from '../interfaces/coordination-options.interface.js';
+import { BreakerStore, type BreakerStateMessage, type ProbeGrant } from './stores/breaker.store.js';
 import type { BreakerFleetLink, CircuitBreaker } from './circuit-breaker.js';
 
 /** State of the fleet link, for health and tests. @publicApi */
@@ -35,7 +43,7 @@ export interface BreakerFleetStatus {
 export class BreakerFleet
   implements BreakerFleetLink, OnApplicationBootstrap, BeforeApplicationShutdown
 {
-  private readonly logger = new Logger('Keel');
+  private readonly logger = new Logger('KeelCoordination');
   private readonly breakers = new Map<string, CircuitBreaker>();
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
@@ -52,8 +60,7 @@ export class BreakerFleet
   ) {
     const status = () => this.status();
     metrics.gauge({
-      name: METRICS.breakerStoreAvailable,
-      help: 'Whether the shared breaker store is reachable (1) or fleet breakers run locally (0)',
+      ...COORDINATION_METRICS.breakerStoreAvailable,
       collect() {
         const { breakers, available } = status();
         if (breakers > 0) this.set(available ? 1 : 0);
@@ -84,9 +91,7 @@ export class BreakerFleet
   onApplicationBootstrap(): void {
     if (this.breakers.size === 0) return;
     if (this.store.kind === 'memory') {
-      this.logger.log(
-        `fleet circuit breakers (${[...this.breakers.keys()].join(', ')}) use the embedded memory store: correct for one process only; configure Redis to share them`,
-      );
+      this.logger.log(fleetOnMemory({ breakers: [...this.breakers.keys()] }));
     }
     this.timer = setInterval(() => void this.tick(), this.settings.fleet.flushIntervalMs);
     this.timer.unref();
@@ -121,7 +126,7 @@ export class BreakerFleet
         this.availableNow = true;
         this.nextRefresh = Date.now() + this.settings.fleet.refreshIntervalMs;
         if (this.lastError !== undefined) {
-          this.logger.log(`fleet circuit breakers re-joined the shared ${this.store.kind} store`);
+          this.logger.log(fleetRejoined({ kind: this.store.kind }));
         }
         this.lastError = undefined;
         return;
@@ -187,19 +192,12 @@ export class BreakerFleet
     this.lastError = error instanceof Error ? error.message : String(error);
     if (!this.availableNow) return;
     this.availableNow = false;
-    this.logger.warn(
-      `shared breaker store unreachable (${this.lastError}); ${this.breakers.size} fleet breaker(s) now decide locally until it returns`,
-    );
+    this.logger.warn(fleetUnreachable({ reason: this.lastError, breakers: this.breakers.size }));
     for (const breaker of this.breakers.values()) breaker.enterLocalMode();
   }
 
   private withTimeout<T>(promise: Promise<T>): Promise<T> {
     const ms = this.settings.fleet.commandTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`store did not answer within ${ms} ms`)), ms);
-    });
-    promise.catch(() => undefined);
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+    return withDeadline(promise, ms, () => new KeelDeadlineError(storeTimedOut({ ms })));
   }
 }

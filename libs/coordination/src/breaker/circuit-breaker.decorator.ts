@@ -1,5 +1,5 @@
 import { createPolicyDecorator } from '@keel/core/internal';
-import type { CircuitBreakerOptions } from '../coordination.options.js';
+import type { CircuitBreakerOptions } from '../interfaces/coordination-options.interface.js';
 
 /**
  * Stops calling a failing dependency: after enough failures (or slow calls) in the sliding

@@ -1,6 +1,9 @@
 import { Inject } from '@nestjs/common';
+import { KeelConfigError, type KeelCoreSettings } from '@keel/core';
 import {
+  KEEL_CORE_SETTINGS,
   PolicyFactoryFor,
+  redisRequired,
   type Invocation,
   type Next,
   type PolicyFactory,
@@ -10,11 +13,13 @@ import {
 } from '@keel/core/internal';
 import { fail } from '../call-shape.js';
 import { COORDINATION_SETTINGS } from '../coordination.constants.js';
+import { inlineBreakerStoreKey } from '../coordination.messages.js';
+import { DEFAULTS } from '../coordination.settings.js';
+import { resolvePolicyOptions } from '../policy-options.js';
 import {
-  resolvePolicyOptions,
   type CircuitBreakerOptions,
   type CoordinationSettings,
-} from '../coordination.options.js';
+} from '../interfaces/coordination-options.interface.js';
 import { compileErrorFilter, isClientError } from '../error-filter.js';
 import { isValidationFailedError, isBulkheadRejectedError } from '../coordination.errors.js';
 import { CircuitBreakerRegistry } from './circuit-breaker.registry.js';
@@ -26,13 +31,24 @@ import {
   type ResolvedBreakerPolicy,
 } from './circuit-breaker.js';
 
-/** Applies defaults to breaker options. @internal */
+/** `slowCallRateThreshold` when no `slowCallDurationMs` is set: a rate no window reaches. */
+const SLOW_CALLS_OFF = 101;
+/** `consecutiveFailures` when unset: the store and the state machine read 0 as off. */
+const CONSECUTIVE_FAILURES_OFF = 0;
+/**
+ * A half-open period whose probes never all report ends after `openDurationMs`, but never sooner
+ * than this: a probe is a real call and may legitimately take seconds.
+ */
+const MIN_PROBE_TIMEOUT_MS = 30_000;
+
+/** Applies `DEFAULTS.policy.circuitBreaker` beneath breaker options. @internal */
 export function resolveBreakerPolicy(
   options: CircuitBreakerOptions,
   name: string,
 ): ResolvedBreakerPolicy {
-  const slidingWindow = options.slidingWindow ?? 'count';
-  const openDurationMs = options.openDurationMs ?? 10_000;
+  const defaults = DEFAULTS.policy.circuitBreaker;
+  const slidingWindow = options.slidingWindow ?? defaults.slidingWindow;
+  const openDurationMs = options.openDurationMs ?? defaults.openDurationMs;
   const recordOn = compileErrorFilter(options.recordOn);
   const ignoreOn =
     compileErrorFilter(options.ignoreOn) ??
@@ -46,18 +62,21 @@ export function resolveBreakerPolicy(
   return {
     name: options.name ?? name,
     slidingWindow,
-    windowSize: options.windowSize ?? (slidingWindow === 'count' ? 100 : 60),
-    minimumCalls: options.minimumCalls ?? 10,
-    failureRateThreshold: options.failureRateThreshold ?? 50,
+    windowSize: options.windowSize ?? defaults.windowSize[slidingWindow],
+    minimumCalls: options.minimumCalls ?? defaults.minimumCalls,
+    failureRateThreshold: options.failureRateThreshold ?? defaults.failureRateThreshold,
     slowCallDurationMs: options.slowCallDurationMs,
+    // Above 100 %, so without a slow-call duration the slow-call rate can never open the breaker.
     slowCallRateThreshold:
-      options.slowCallDurationMs === undefined ? 101 : (options.slowCallRateThreshold ?? 100),
-    consecutiveFailures: options.consecutiveFailures ?? 0,
+      options.slowCallDurationMs === undefined
+        ? SLOW_CALLS_OFF
+        : (options.slowCallRateThreshold ?? defaults.slowCallRateThreshold),
+    consecutiveFailures: options.consecutiveFailures ?? CONSECUTIVE_FAILURES_OFF,
     openDurationMs,
-    halfOpenProbes: options.halfOpenProbes ?? 1,
-    probeTimeoutMs: Math.max(openDurationMs, 30_000),
-    store: options.store ?? 'local',
-    critical: options.critical ?? false,
+    halfOpenProbes: options.halfOpenProbes ?? defaults.halfOpenProbes,
+    probeTimeoutMs: Math.max(openDurationMs, MIN_PROBE_TIMEOUT_MS),
+    store: options.store ?? defaults.store,
+    critical: options.critical ?? defaults.critical,
     classify,
   };
 }
@@ -70,6 +89,7 @@ export class CircuitBreakerPolicyFactory implements PolicyFactory<
   constructor(
     @Inject(COORDINATION_SETTINGS) private readonly settings: CoordinationSettings,
     @Inject(CircuitBreakerRegistry) private readonly registry: CircuitBreakerRegistry,
+    @Inject(KEEL_CORE_SETTINGS) private readonly core: KeelCoreSettings,
   ) {}
 
   create(ref: string | CircuitBreakerOptions | undefined, target: PolicyTarget): PolicyInterceptor {
@@ -79,6 +99,11 @@ export class CircuitBreakerPolicyFactory implements PolicyFactory<
       ref,
       target.label,
     );
+    // A named policy asking for Redis was refused with the settings; inline options are here.
+    if (policyName === undefined && options.store === 'redis' && this.core.redis === undefined) {
+      const key = inlineBreakerStoreKey({ label: target.label });
+      throw new KeelConfigError([redisRequired({ key, asked: "'redis'" })]);
+    }
     const policy = resolveBreakerPolicy(options, policyName ?? target.label);
     const fingerprint = JSON.stringify({ ...options, name: policy.name }, (_, v: unknown) =>
       typeof v === 'function' ? `fn:${(v as Function).name}` : v,

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { KeelDecoratorError, KeelMetrics } from '@keel/core';
-import { METRICS } from '../coordination.constants.js';
+import { KeelArgumentError, KeelDecoratorError, KeelMetrics } from '@keel/core';
+import { COORDINATION_METRICS } from '../coordination.metrics.js';
 import { EventSource, type KeelEvent } from '../events.js';
 import { BreakerFleet } from './breaker-fleet.js';
 import {
@@ -9,7 +9,8 @@ import {
   type BreakerStateChangeEvent,
   type ResolvedBreakerPolicy,
 } from './circuit-breaker.js';
-import type { BreakerState } from './breaker.store.js';
+import type { BreakerState } from './stores/breaker.store.js';
+import { breakerDeclaredTwice, unknownBreaker } from '../coordination.messages.js';
 
 const STATE_VALUE: Record<BreakerState, number> = {
   closed: 0,
@@ -51,9 +52,7 @@ export class CircuitBreakerRegistry {
     const list = () => this.list();
     const reported = new Map<string, number>();
     metrics.counter({
-      name: METRICS.breakerCalls,
-      help: 'Calls through circuit breakers by outcome (success, failure, slow, ignored, rejected)',
-      labelNames: ['name', 'outcome'] as const,
+      ...COORDINATION_METRICS.breakerCalls,
       // Counted in plain integers on the call path and turned into counter increments at scrape
       // time, so recording an outcome costs no label lookup.
       collect() {
@@ -122,16 +121,14 @@ export class CircuitBreakerRegistry {
     if (existing !== undefined) {
       if (existing.fingerprint !== fingerprint) {
         throw new KeelDecoratorError(
-          `${site}: @CircuitBreaker '${policy.name}' is already declared by ${existing.site} with different options; a shared breaker has one configuration (use a named policy)`,
+          breakerDeclaredTwice({ site, name: policy.name, firstSite: existing.site }),
         );
       }
       return existing.breaker;
     }
     const breaker = new CircuitBreaker(policy);
     const gauge = this.metrics.gauge({
-      name: METRICS.breakerState,
-      help: 'Circuit breaker state: 0 closed, 1 open (or isolated), 2 half-open',
-      labelNames: ['name'] as const,
+      ...COORDINATION_METRICS.breakerState,
     });
     gauge.set({ name: policy.name }, 0);
     breaker.onStateChange((event) => {
@@ -147,9 +144,7 @@ export class CircuitBreakerRegistry {
   private require(name: string): CircuitBreaker {
     const breaker = this.get(name);
     if (breaker === undefined) {
-      throw new Error(
-        `no circuit breaker named '${name}'; known: ${[...this.byName.keys()].join(', ') || 'none'}`,
-      );
+      throw new KeelArgumentError(unknownBreaker({ name, known: [...this.byName.keys()] }));
     }
     return breaker;
   }

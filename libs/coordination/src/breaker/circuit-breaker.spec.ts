@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { ValidationFailedError } from '../coordination.errors.js';
-import type { CircuitBreakerOptions } from '../coordination.options.js';
+import type { CircuitBreakerOptions } from '../interfaces/coordination-options.interface.js';
 import { resolveBreakerPolicy } from './circuit-breaker.policy.js';
 import {
   CircuitBreaker,

@@ -6,7 +6,7 @@ import type {
   OutcomeBatch,
   ProbeGrant,
   SharedBreakerPolicy,
-} from './breaker.store.js';
+} from './stores/breaker.store.js';
 import { CountWindow, FAILED, SLOW, TimeWindow, type SlidingWindow } from './sliding-window.js';
 
 /** Call refused. @internal */

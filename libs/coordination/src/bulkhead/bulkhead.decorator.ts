@@ -1,5 +1,5 @@
 import { createPolicyDecorator } from '@keel/core/internal';
-import type { BulkheadOptions } from '../coordination.options.js';
+import type { BulkheadOptions } from '../interfaces/coordination-options.interface.js';
 
 /**
  * Limits how many calls of the method run at once; extra calls wait in a bounded queue for at

@@ -17,15 +17,18 @@ import {
 } from '@keel/core/internal';
 import type { Counter } from 'prom-client';
 import { fail } from '../call-shape.js';
-import { COORDINATION_SETTINGS, METRICS } from '../coordination.constants.js';
+import { COORDINATION_SETTINGS } from '../coordination.constants.js';
+import { COORDINATION_METRICS } from '../coordination.metrics.js';
+import { DEFAULTS } from '../coordination.settings.js';
+import { resolvePolicyOptions } from '../policy-options.js';
 import {
-  resolvePolicyOptions,
   type BulkheadOptions,
   type CoordinationSettings,
-} from '../coordination.options.js';
+} from '../interfaces/coordination-options.interface.js';
 import { BulkheadRejectedError } from '../coordination.errors.js';
 import { FleetBulkhead } from './fleet-bulkhead.js';
 import { LocalBulkhead } from './local-bulkhead.js';
+import { bulkheadDeclaredTwice } from '../coordination.messages.js';
 
 type AnyBulkhead = LocalBulkhead | FleetBulkhead;
 
@@ -49,9 +52,7 @@ export class BulkheadPolicyFactory
     const bulkheads = () => this.bulkheads;
     const reported = new Map<string, number>();
     this.rejected = metrics.counter({
-      name: METRICS.bulkheadRejected,
-      help: 'Calls rejected by bulkheads (reason: full or queue-timeout)',
-      labelNames: ['name', 'reason'] as const,
+      ...COORDINATION_METRICS.bulkheadRejected,
       collect() {
         for (const [name, { bulkhead }] of bulkheads()) {
           for (const [reason, value] of [
@@ -67,9 +68,7 @@ export class BulkheadPolicyFactory
       },
     });
     metrics.gauge({
-      name: METRICS.bulkheadActive,
-      help: 'Calls holding a bulkhead slot in this process',
-      labelNames: ['name'] as const,
+      ...COORDINATION_METRICS.bulkheadActive,
       collect() {
         for (const [name, { bulkhead }] of bulkheads()) this.set({ name }, bulkhead.active);
       },
@@ -87,18 +86,19 @@ export class BulkheadPolicyFactory
       ref,
       target.label,
     );
+    const defaults = DEFAULTS.policy.bulkhead;
     const limits = {
       name: options.name ?? policyName ?? target.label,
-      maxConcurrent: options.maxConcurrent ?? 10,
-      maxQueue: options.maxQueue ?? 0,
-      queueTimeoutMs: options.queueTimeoutMs ?? 1_000,
+      maxConcurrent: options.maxConcurrent ?? defaults.maxConcurrent,
+      maxQueue: options.maxQueue ?? defaults.maxQueue,
+      queueTimeoutMs: options.queueTimeoutMs ?? defaults.queueTimeoutMs,
     };
-    const scope = options.scope ?? 'local';
+    const scope = options.scope ?? defaults.scope;
     const fingerprint = JSON.stringify({ ...limits, scope, leaseMs: options.leaseMs });
     const existing = this.bulkheads.get(limits.name);
     if (existing !== undefined && existing.fingerprint !== fingerprint) {
       throw new KeelDecoratorError(
-        `${target.label}: @Bulkhead '${limits.name}' is already declared by ${existing.site} with different options`,
+        bulkheadDeclaredTwice({ site: target.label, name: limits.name, firstSite: existing.site }),
       );
     }
     const async = target.returnsPromise;
@@ -110,7 +110,7 @@ export class BulkheadPolicyFactory
           limits,
           this.redis.client(this.core.redis, 'coordination'),
           key,
-          options.leaseMs ?? 30_000,
+          options.leaseMs ?? defaults.leaseMs,
           this.settings.fleet.commandTimeoutMs,
         );
       } else {

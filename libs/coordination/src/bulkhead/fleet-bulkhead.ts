@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { RedisScript, type KeelRedisClient } from '@keel/core';
+import { KeelDeadlineError, RedisScript, type KeelRedisClient } from '@keel/core';
+import { withDeadline } from '@keel/core/internal';
+import { bulkheadRedisTimedOut } from '../coordination.messages.js';
 import { BulkheadRejectedError } from '../coordination.errors.js';
 import { LocalBulkhead, type BulkheadLimits } from './local-bulkhead.js';
 
@@ -168,13 +170,7 @@ export class FleetBulkhead {
   }
 
   private withTimeout<T>(promise: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    promise.catch(() => undefined);
-    return Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('Redis did not answer')), this.commandTimeoutMs);
-      }),
-    ]).finally(() => clearTimeout(timer));
+    const ms = this.commandTimeoutMs;
+    return withDeadline(promise, ms, () => new KeelDeadlineError(bulkheadRedisTimedOut({ ms })));
   }
 }

@@ -11,6 +11,7 @@ import {
 import { isValidationFailedError } from '../coordination.errors.js';
 import { compileErrorFilter } from '../error-filter.js';
 import type { FallbackDeclaration } from './fallback.decorator.js';
+import { fallbackMethodMissing } from '../coordination.messages.js';
 
 /** Builds `@Fallback` interceptors. @internal */
 @PolicyFactoryFor('fallback')
@@ -25,7 +26,7 @@ export class FallbackPolicyFactory implements PolicyFactory<FallbackDeclaration>
       const method = Reflect.get(target.prototype, name) as unknown;
       if (typeof method !== 'function') {
         throw new KeelDecoratorError(
-          `${target.label}: @Fallback('${name}') names no method of ${target.className}; to return a literal string, name a method that returns it`,
+          fallbackMethodMissing({ label: target.label, name, className: target.className }),
         );
       }
       // Looked up on the instance at call time, so subclasses and test doubles can override it.

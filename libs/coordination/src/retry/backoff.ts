@@ -1,4 +1,4 @@
-import type { BackoffKind } from '../coordination.options.js';
+import type { BackoffKind } from '../interfaces/coordination-options.interface.js';
 
 /** Backoff settings with defaults applied. @internal */
 export interface BackoffSettings {

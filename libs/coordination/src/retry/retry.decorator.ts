@@ -1,5 +1,5 @@
 import { createPolicyDecorator } from '@keel/core/internal';
-import type { RetryOptions } from '../coordination.options.js';
+import type { RetryOptions } from '../interfaces/coordination-options.interface.js';
 
 /**
  * Retries the method when it fails. `maxAttempts` counts the first call: `@Retry({ maxAttempts: 3 })`

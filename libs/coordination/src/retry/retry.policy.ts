@@ -10,12 +10,14 @@ import {
   isPromiseLike,
 } from '@keel/core/internal';
 import type { Counter } from 'prom-client';
-import { COORDINATION_SETTINGS, METRICS } from '../coordination.constants.js';
+import { COORDINATION_SETTINGS } from '../coordination.constants.js';
+import { COORDINATION_METRICS } from '../coordination.metrics.js';
+import { DEFAULTS } from '../coordination.settings.js';
+import { resolvePolicyOptions } from '../policy-options.js';
 import {
-  resolvePolicyOptions,
   type CoordinationSettings,
   type RetryOptions,
-} from '../coordination.options.js';
+} from '../interfaces/coordination-options.interface.js';
 import { compileErrorFilter, isNonTransientError } from '../error-filter.js';
 import { nextDelay, type BackoffSettings } from './backoff.js';
 
@@ -33,9 +35,7 @@ export class RetryPolicyFactory
     @Inject(KeelMetrics) metrics: KeelMetrics,
   ) {
     this.attempts = metrics.counter({
-      name: METRICS.retryAttempts,
-      help: 'Retries started (attempts after the first)',
-      labelNames: ['name'] as const,
+      ...COORDINATION_METRICS.retryAttempts,
     });
   }
 
@@ -50,13 +50,14 @@ export class RetryPolicyFactory
       ref,
       target.label,
     );
-    const maxAttempts = options.maxAttempts ?? 3;
+    const defaults = DEFAULTS.policy.retry;
+    const maxAttempts = options.maxAttempts ?? defaults.maxAttempts;
     const maxDurationMs = options.maxDurationMs;
     const backoff: BackoffSettings = {
-      kind: options.backoff ?? 'exponential',
-      delayMs: options.delayMs ?? 100,
-      maxDelayMs: options.maxDelayMs ?? 10_000,
-      factor: options.factor ?? 2,
+      kind: options.backoff ?? defaults.backoff,
+      delayMs: options.delayMs ?? defaults.delayMs,
+      maxDelayMs: options.maxDelayMs ?? defaults.maxDelayMs,
+      factor: options.factor ?? defaults.factor,
     };
     const retryOn =
       compileErrorFilter(options.retryOn) ?? ((error: unknown) => !isNonTransientError(error));

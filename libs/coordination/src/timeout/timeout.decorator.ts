@@ -1,6 +1,6 @@
 import { RequestContext } from '@keel/core';
 import { createPolicyDecorator } from '@keel/core/internal';
-import type { TimeoutOptions } from '../coordination.options.js';
+import type { TimeoutOptions } from '../interfaces/coordination-options.interface.js';
 import { currentCall, TIMEOUT_CONTEXT_KEY } from './timeout.policy.js';
 import type { PendingCall } from './deadline-list.js';
 

@@ -11,13 +11,16 @@ import {
 } from '@keel/core/internal';
 import { KeelDecoratorError } from '@keel/core';
 import type { Counter } from 'prom-client';
-import { COORDINATION_SETTINGS, METRICS } from '../coordination.constants.js';
+import { COORDINATION_SETTINGS } from '../coordination.constants.js';
+import { COORDINATION_METRICS } from '../coordination.metrics.js';
+import { DEFAULTS } from '../coordination.settings.js';
+import { resolvePolicyOptions } from '../policy-options.js';
 import {
-  resolvePolicyOptions,
   type CoordinationSettings,
   type TimeoutOptions,
-} from '../coordination.options.js';
+} from '../interfaces/coordination-options.interface.js';
 import { DeadlineList, PendingCall } from './deadline-list.js';
+import { timeoutWithoutDuration } from '../coordination.messages.js';
 
 /** Context key under which `signalInContext` binds the call. @internal */
 export const TIMEOUT_CONTEXT_KEY = Symbol('keel.timeout');
@@ -44,9 +47,7 @@ export class TimeoutPolicyFactory
     @Inject(KeelMetrics) metrics: KeelMetrics,
   ) {
     this.timeouts = metrics.counter({
-      name: METRICS.timeouts,
-      help: 'Calls rejected by @Timeout',
-      labelNames: ['name'] as const,
+      ...COORDINATION_METRICS.timeouts,
     });
   }
 
@@ -66,9 +67,7 @@ export class TimeoutPolicyFactory
     );
     const ms = options.ms;
     if (ms === undefined) {
-      throw new KeelDecoratorError(
-        `${target.label}: @Timeout has no duration; give milliseconds or set policies.default.timeout`,
-      );
+      throw new KeelDecoratorError(timeoutWithoutDuration({ label: target.label }));
     }
     const counter = this.timeouts.labels({ name: target.label });
     const list = new DeadlineList(ms, target.label, () => counter.inc());
@@ -84,7 +83,7 @@ export class TimeoutPolicyFactory
       }
     };
 
-    if (options.signalInContext === true) {
+    if (options.signalInContext ?? DEFAULTS.policy.timeout.signalInContext) {
       return (invocation: Invocation, next: Next) => {
         const call = new PendingCall(Date.now() + ms);
         const result = RequestContext.runWithValue(TIMEOUT_CONTEXT_KEY, call, () =>

@@ -11,9 +11,13 @@ import {
 import { Ajv } from 'ajv';
 import type { Counter } from 'prom-client';
 import { fail } from '../call-shape.js';
-import { COORDINATION_SETTINGS, METRICS } from '../coordination.constants.js';
+import { COORDINATION_SETTINGS } from '../coordination.constants.js';
+import { COORDINATION_METRICS } from '../coordination.metrics.js';
 import { ValidationFailedError, type ValidationProblem } from '../coordination.errors.js';
-import type { CoordinationSettings, JsonSchemaRuleSet } from '../coordination.options.js';
+import type {
+  CoordinationSettings,
+  JsonSchemaRuleSet,
+} from '../interfaces/coordination-options.interface.js';
 import type { ValidateOptions, Validator } from './validate.decorator.js';
 import {
   compileValidator,
@@ -23,6 +27,12 @@ import {
   type Check,
   type CheckResult,
 } from './validators.js';
+import {
+  invalidSchema,
+  noDtoParameter,
+  unknownParameter,
+  unknownRuleSet,
+} from '../coordination.messages.js';
 
 interface ParamCheck {
   readonly index: number;
@@ -42,9 +52,7 @@ export class ValidatePolicyFactory implements PolicyFactory<{
     @Inject(KeelMetrics) metrics: KeelMetrics,
   ) {
     this.failures = metrics.counter({
-      name: METRICS.validationFailures,
-      help: 'Calls rejected by @Validate',
-      labelNames: ['name'] as const,
+      ...COORDINATION_METRICS.validationFailures,
     });
   }
 
@@ -64,9 +72,7 @@ export class ValidatePolicyFactory implements PolicyFactory<{
       const ruleSet = this.settings.validation[ref];
       if (ruleSet === undefined) {
         const known = Object.keys(this.settings.validation);
-        throw new KeelDecoratorError(
-          `${target.label}: @Validate('${ref}') names an unknown rule set; known: ${known.length ? known.join(', ') : 'none'} (define it in CoordinationModule.forRoot({ validation }) or coordination.validation in YAML)`,
-        );
+        throw new KeelDecoratorError(unknownRuleSet({ label: target.label, name: ref, known }));
       }
       ref = ruleSetToOptions(ruleSet);
     }
@@ -88,9 +94,7 @@ export class ValidatePolicyFactory implements PolicyFactory<{
           isDtoClass(type) ? [{ index, check: compile(type, this.paramLabel(target, index)) }] : [],
         );
         if (params.length === 0) {
-          throw new KeelDecoratorError(
-            `${target.label}: @Validate() found no DTO class among the parameter types; pass a validator`,
-          );
+          throw new KeelDecoratorError(noDtoParameter({ label: target.label }));
         }
       } else if (isOptions(ref)) {
         if (ref.args !== undefined) argsCheck = compile(ref.args, '');
@@ -107,7 +111,7 @@ export class ValidatePolicyFactory implements PolicyFactory<{
     } catch (error) {
       if (error instanceof KeelDecoratorError) throw error;
       throw new KeelDecoratorError(
-        `${target.label}: @Validate schema is invalid: ${(error as Error).message}`,
+        invalidSchema({ label: target.label, reason: (error as Error).message }),
       );
     }
     const async = target.returnsPromise;
@@ -161,7 +165,12 @@ export class ValidatePolicyFactory implements PolicyFactory<{
     const index = target.parameterNames.indexOf(key);
     if (index < 0) {
       throw new KeelDecoratorError(
-        `${target.label}: @Validate names parameter '${key}', which ${target.methodName}(${target.parameterNames.map((n) => n ?? '?').join(', ')}) does not have`,
+        unknownParameter({
+          label: target.label,
+          key,
+          methodName: target.methodName,
+          parameterNames: target.parameterNames,
+        }),
       );
     }
     return index;

@@ -4,6 +4,7 @@ import type { plainToInstance } from 'class-transformer';
 import type { ValidationError, validateSync } from 'class-validator';
 import type { ValidationProblem } from '../coordination.errors.js';
 import type { DtoClass, JsonSchema, StandardSchemaV1, Validator } from './validate.decorator.js';
+import { dtoLibrariesMissing, notAnObject } from '../coordination.messages.js';
 
 /**
  * class-validator and class-transformer, or `undefined` when they are not installed: optional
@@ -40,9 +41,7 @@ export function missingDtoLibraries(
   if (dtoLibraries !== undefined || isStandardSchema(validator) || !isDtoClass(validator)) {
     return undefined;
   }
-  return new KeelDecoratorError(
-    `${where}: validating the DTO class ${validator.name} needs class-validator and class-transformer, which are not installed; run npm install class-validator class-transformer, or validate with a Standard Schema (zod, valibot) or a JSON Schema`,
-  );
+  return new KeelDecoratorError(dtoLibrariesMissing({ where, dto: validator.name }));
 }
 
 /** Result of validating one value. @internal */
@@ -122,7 +121,7 @@ function dtoCheck(dto: DtoClass, prefix: string): Check {
     if (value === null || typeof value !== 'object') {
       return {
         ok: false,
-        problems: [{ path: prefix, message: `must be an object (${dto.name})` }],
+        problems: [{ path: prefix, message: notAnObject({ dto: dto.name }) }],
       };
     }
     const instance = value instanceof dto ? value : plainToInstance(dto as new () => object, value);

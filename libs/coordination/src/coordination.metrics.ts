@@ -1,0 +1,49 @@
+import type { KeelMetricDefinitions } from '@keel/core/internal';
+
+/**
+ * Every metric `@keel/coordination` declares: name, help and labels, written once and created
+ * from here (`metrics.counter(COORDINATION_METRICS.retryAttempts)`). The README's metrics table
+ * is the public statement of them.
+ * @internal
+ */
+export const COORDINATION_METRICS = {
+  retryAttempts: {
+    name: 'keel_retry_attempts_total',
+    help: 'Retries started (attempts after the first)',
+    labelNames: ['name'],
+  },
+  breakerState: {
+    name: 'keel_breaker_state',
+    help: 'Circuit breaker state: 0 closed, 1 open (or isolated), 2 half-open',
+    labelNames: ['name'],
+  },
+  breakerCalls: {
+    name: 'keel_breaker_calls_total',
+    help: 'Calls through circuit breakers by outcome (success, failure, slow, ignored, rejected)',
+    labelNames: ['name', 'outcome'],
+  },
+  breakerStoreAvailable: {
+    name: 'keel_breaker_store_available',
+    help: 'Whether the shared breaker store is reachable (1) or fleet breakers run locally (0)',
+  },
+  bulkheadActive: {
+    name: 'keel_bulkhead_active',
+    help: 'Calls holding a bulkhead slot in this process',
+    labelNames: ['name'],
+  },
+  bulkheadRejected: {
+    name: 'keel_bulkhead_rejected_total',
+    help: 'Calls rejected by bulkheads (reason: full or queue-timeout)',
+    labelNames: ['name', 'reason'],
+  },
+  timeouts: {
+    name: 'keel_timeouts_total',
+    help: 'Calls rejected by @Timeout',
+    labelNames: ['name'],
+  },
+  validationFailures: {
+    name: 'keel_validation_failures_total',
+    help: 'Calls rejected by @Validate',
+    labelNames: ['name'],
+  },
+} as const satisfies KeelMetricDefinitions;

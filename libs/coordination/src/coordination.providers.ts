@@ -1,0 +1,65 @@
+import { Logger, type Provider } from '@nestjs/common';
+import { RedisConnectionFactory, type KeelCoreSettings } from '@keel/core';
+import { KEEL_CORE_SETTINGS } from '@keel/core/internal';
+import { BreakerFleet } from './breaker/breaker-fleet.js';
+import { BreakerStore } from './breaker/stores/breaker.store.js';
+import { CircuitBreakerPolicyFactory } from './breaker/circuit-breaker.policy.js';
+import { CircuitBreakerRegistry } from './breaker/circuit-breaker.registry.js';
+import { MemoryBreakerStore } from './breaker/stores/memory-breaker.store.js';
+import { RedisBreakerStore } from './breaker/stores/redis-breaker.store.js';
+import { BulkheadPolicyFactory } from './bulkhead/bulkhead.policy.js';
+import { COORDINATION_SETTINGS } from './coordination.constants.js';
+import { CoordinationHealthIndicator } from './coordination.health.js';
+import { breakerStoreChosen } from './coordination.messages.js';
+import { COORDINATION_OPTIONS } from './coordination.module-definition.js';
+import { resolveCoordinationSettings } from './coordination.settings.js';
+import { FallbackPolicyFactory } from './fallback/fallback.policy.js';
+import type { CoordinationModuleOptions } from './interfaces/coordination-options.interface.js';
+import { RetryPolicyFactory } from './retry/retry.policy.js';
+import { TimeoutPolicyFactory } from './timeout/timeout.policy.js';
+import { ValidatePolicyFactory } from './validate/validate.policy.js';
+
+/**
+ * The store of fleet-wide breakers: Redis when `KeelCoreModule` has it, the embedded memory store
+ * otherwise (logged once, at debug level: without Redis no breaker may ask for `store: 'redis'`,
+ * so the memory store only serves an application that injects `BreakerStore` itself).
+ */
+function createBreakerStore(core: KeelCoreSettings, redis: RedisConnectionFactory): BreakerStore {
+  const logger = new Logger('KeelCoordination');
+  if (core.redis === undefined) {
+    logger.debug(breakerStoreChosen({ kind: 'memory' }));
+    return new MemoryBreakerStore();
+  }
+  logger.debug(breakerStoreChosen({ kind: 'redis' }));
+  const connection = core.redis;
+  return new RedisBreakerStore({
+    client: redis.client(connection, 'coordination'),
+    subscriber: () => redis.subscriber(connection, 'coordination:breakers'),
+    keyPrefix: core.redisKeyPrefix,
+    serviceName: core.serviceName,
+  });
+}
+
+/** The providers `CoordinationModule` lists. @internal */
+export const coordinationProviders: Provider[] = [
+  {
+    provide: COORDINATION_SETTINGS,
+    useFactory: (options: CoordinationModuleOptions | undefined, core: KeelCoreSettings) =>
+      resolveCoordinationSettings(options, core),
+    inject: [COORDINATION_OPTIONS, KEEL_CORE_SETTINGS],
+  },
+  {
+    provide: BreakerStore,
+    useFactory: createBreakerStore,
+    inject: [KEEL_CORE_SETTINGS, RedisConnectionFactory],
+  },
+  BreakerFleet,
+  CircuitBreakerRegistry,
+  CoordinationHealthIndicator,
+  ValidatePolicyFactory,
+  FallbackPolicyFactory,
+  RetryPolicyFactory,
+  CircuitBreakerPolicyFactory,
+  TimeoutPolicyFactory,
+  BulkheadPolicyFactory,
+];

@@ -1,0 +1,172 @@
+import type { ErrorFilter } from '../error-filter.js';
+
+/** How retries wait between attempts. @publicApi */
+export type BackoffKind = 'constant' | 'exponential' | 'decorrelated-jitter';
+
+/** What `onRetry` receives before each retry. @publicApi */
+export interface RetryEvent {
+  /** `ClassName.methodName`. */
+  readonly method: string;
+  /** The attempt that just failed (1 = the first call). */
+  readonly attempt: number;
+  /** How long Keel waits before the next attempt. */
+  readonly delayMs: number;
+  readonly error: unknown;
+}
+
+/**
+ * Options of `@Retry`. All fields are optional: missing ones come from the `default` policy, then
+ * from the documented defaults.
+ * @publicApi
+ */
+export interface RetryOptions {
+  /**
+   * Total number of calls, **including the first** (Resilience4j's convention, not cockatiel's):
+   * `maxAttempts: 3` means one call and at most two retries.
+   * @default 3
+   */
+  readonly maxAttempts?: number;
+  /** No retry starts (and no sleep runs) past this budget, measured from the first call. */
+  readonly maxDurationMs?: number;
+  /** @default 'exponential' */
+  readonly backoff?: BackoffKind;
+  /** First delay (constant: every delay). @default 100 */
+  readonly delayMs?: number;
+  /** Cap of any one delay. @default 10000 */
+  readonly maxDelayMs?: number;
+  /** Growth factor of `exponential`. @default 2 */
+  readonly factor?: number;
+  /**
+   * Only these errors are retried. By default every error except `ValidationFailedError`,
+   * `CircuitOpenError`, `BulkheadRejectedError` and 4xx-like errors (408 and 429 are retried).
+   */
+  readonly retryOn?: ErrorFilter;
+  /** These errors are never retried, even when `retryOn` matches. */
+  readonly abortOn?: ErrorFilter;
+  /** Called before each retry (metrics, logs). */
+  readonly onRetry?: (event: RetryEvent) => void;
+}
+
+/**
+ * Options of `@CircuitBreaker`.
+ * @publicApi
+ */
+export interface CircuitBreakerOptions {
+  /**
+   * Breaker name. Methods naming the same breaker share it (one window, one state).
+   * @default the policy name for `@CircuitBreaker('name')`, else `ClassName.methodName`
+   */
+  readonly name?: string;
+  /** `count`: the last `windowSize` calls; `time`: the calls of the last `windowSize` seconds. @default 'count' */
+  readonly slidingWindow?: 'count' | 'time';
+  /** Calls (count window) or seconds (time window). @default 100 (count), 60 (time) */
+  readonly windowSize?: number;
+  /** Calls the window must hold before rates are evaluated. @default 10 */
+  readonly minimumCalls?: number;
+  /** Failure rate (percent) at or above which the breaker opens. @default 50 */
+  readonly failureRateThreshold?: number;
+  /** A call taking at least this long is slow. Off when unset. */
+  readonly slowCallDurationMs?: number;
+  /** Slow-call rate (percent) at or above which the breaker opens. @default 100 */
+  readonly slowCallRateThreshold?: number;
+  /** Also open after this many failures in a row, whatever the window says. Off when unset. */
+  readonly consecutiveFailures?: number;
+  /** How long the breaker stays open before admitting probes. @default 10000 */
+  readonly openDurationMs?: number;
+  /** Probe calls admitted while half-open (fleet-wide with `store: 'redis'`). All must succeed to close. @default 1 */
+  readonly halfOpenProbes?: number;
+  /** Only these errors count as failures; others count as successes. @default every error */
+  readonly recordOn?: ErrorFilter;
+  /**
+   * These errors count neither way. @default ValidationFailedError, BulkheadRejectedError and
+   * 4xx-like errors
+   */
+  readonly ignoreOn?: ErrorFilter;
+  /**
+   * `local`: this process only. `redis`: window and state shared by every replica of the service,
+   * in Redis; startup fails when `KeelCoreModule` has no Redis (leave it out, or `local`, for a
+   * breaker of one process). @default 'local'
+   */
+  readonly store?: 'local' | 'redis';
+  /** While open, the health indicator reports `down` instead of `degraded`. @default false */
+  readonly critical?: boolean;
+}
+
+/** Options of `@Timeout`. @publicApi */
+export interface TimeoutOptions {
+  /** Deadline of each call (each attempt under `@Retry`). */
+  readonly ms?: number;
+  /**
+   * Bind the call's AbortSignal in the request context so `timeoutSignal()` works after the
+   * method's first `await` too. Costs one context frame per call; without it, `timeoutSignal()`
+   * must be called before the method's first `await`. @default false
+   */
+  readonly signalInContext?: boolean;
+}
+
+/** Options of `@Bulkhead`. @publicApi */
+export interface BulkheadOptions {
+  /**
+   * Bulkhead name; methods naming the same bulkhead share its slots.
+   * @default the policy name for `@Bulkhead('name')`, else `ClassName.methodName`
+   */
+  readonly name?: string;
+  /** Calls running at once (per process, or fleet-wide with `scope: 'fleet'`). @default 10 */
+  readonly maxConcurrent?: number;
+  /** Calls waiting for a slot, per process. @default 0 */
+  readonly maxQueue?: number;
+  /** Longest wait in the queue. @default 1000 */
+  readonly queueTimeoutMs?: number;
+  /** `fleet`: the limit spans every replica (Redis semaphore). @default 'local' */
+  readonly scope?: 'local' | 'fleet';
+  /** Fleet slots are leases renewed while the call runs; a crashed holder frees its slot after this. @default 30000 */
+  readonly leaseMs?: number;
+}
+
+/** A named policy: per-kind options that extend the `default` policy. @publicApi */
+export interface NamedPolicy {
+  readonly retry?: RetryOptions;
+  readonly circuitBreaker?: CircuitBreakerOptions;
+  readonly timeout?: TimeoutOptions | number;
+  readonly bulkhead?: BulkheadOptions;
+}
+
+/** A JSON Schema rule set usable as `@Validate('name')`. @publicApi */
+export type JsonSchemaRuleSet =
+  | Readonly<Record<string, unknown>>
+  | { readonly params: Readonly<Record<string, Readonly<Record<string, unknown>>>> }
+  | { readonly args: Readonly<Record<string, unknown>> };
+
+/**
+ * Options of `CoordinationModule.forRoot()`; every key is optional (`forRoot()` works). The YAML
+ * section `coordination:` has the same shape (without functions). Precedence, per key: `forRoot`
+ * > the YAML section > default (the module reads no environment variable). Policies merge per
+ * policy, kind and key: `policies.payments.retry.maxAttempts` from `forRoot` keeps the YAML's
+ * `policies.payments.retry.delayMs`; a `validation` rule set is replaced whole.
+ * @publicApi
+ */
+export interface CoordinationModuleOptions {
+  /** Named policies; `default` is the base every decorator extends. */
+  readonly policies?: Readonly<Record<string, NamedPolicy>>;
+  /** Named JSON Schema rule sets for `@Validate('name')`. */
+  readonly validation?: Readonly<Record<string, JsonSchemaRuleSet>>;
+  /** Fleet (Redis-shared) breakers. */
+  readonly fleet?: {
+    /** Outcomes are sent to Redis in batches this often. @default 50 */
+    readonly flushIntervalMs?: number;
+    /** Full state refresh, a safety net for lost pub/sub messages. @default 1000 */
+    readonly refreshIntervalMs?: number;
+    /** A Redis command slower than this marks the store unavailable. @default 500 */
+    readonly commandTimeoutMs?: number;
+  };
+}
+
+/** Settings after merging YAML, options and defaults. @internal */
+export interface CoordinationSettings {
+  readonly policies: Readonly<Record<string, NamedPolicy>>;
+  readonly validation: Readonly<Record<string, JsonSchemaRuleSet>>;
+  readonly fleet: { flushIntervalMs: number; refreshIntervalMs: number; commandTimeoutMs: number };
+}
+
+/** The policy kinds a named policy configures. @internal */
+export type NamedPolicyKind = keyof NamedPolicy;

@@ -1,0 +1,48 @@
+import { KeelDecoratorError, keelZodErrorMap } from '@keel/core';
+import { POLICY_SCHEMAS } from './coordination.settings.js';
+import type {
+  CoordinationSettings,
+  NamedPolicy,
+  NamedPolicyKind,
+} from './interfaces/coordination-options.interface.js';
+import { invalidInlineOptions, unknownPolicy } from './coordination.messages.js';
+
+/**
+ * Resolves a decorator's argument (a policy name or inline options) into options: the `default`
+ * policy's section, extended by the named policy's section or the inline options. The policy
+ * factories apply `DEFAULTS.policy` beneath the result.
+ * @throws KeelDecoratorError naming the method for an unknown policy or invalid inline options.
+ * @internal
+ */
+export function resolvePolicyOptions<T extends object>(
+  settings: CoordinationSettings,
+  kind: NamedPolicyKind,
+  ref: string | T | undefined,
+  label: string,
+): { options: T; policyName: string | undefined } {
+  const base = section<T>(settings.policies.default, kind);
+  if (typeof ref === 'string') {
+    const named = settings.policies[ref];
+    if (named === undefined) {
+      throw new KeelDecoratorError(
+        unknownPolicy({ label, kind, name: ref, known: Object.keys(settings.policies) }),
+      );
+    }
+    return { options: { ...base, ...section<T>(named, kind) } as T, policyName: ref };
+  }
+  const inline = kind === 'timeout' && typeof ref === 'number' ? { ms: ref } : ref;
+  const parsed = POLICY_SCHEMAS[kind].safeParse(inline ?? {}, { error: keelZodErrorMap });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (i) => `${i.path.map(String).join('.') || 'options'}: ${i.message}`,
+    );
+    throw new KeelDecoratorError(invalidInlineOptions({ label, kind, problems }));
+  }
+  return { options: { ...base, ...(inline as T) } as T, policyName: undefined };
+}
+
+function section<T>(policy: NamedPolicy | undefined, kind: NamedPolicyKind): Partial<T> {
+  const value = policy?.[kind];
+  if (value === undefined) return {};
+  return (typeof value === 'number' ? { ms: value } : value) as Partial<T>;
+}
