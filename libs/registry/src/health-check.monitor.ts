@@ -18,7 +18,7 @@ import { RecordCodec } from './record.codec.js';
 import { MONITOR_HEADER, REGISTRY_SETTINGS } from './registry.constants.js';
 import { instanceJudged, monitoring, monitorLeaseLost } from './registry.messages.js';
 import { REGISTRY_METRICS } from './registry.metrics.js';
-import { RegistryStore } from './registry.store.js';
+import { RegistryStore } from './stores/registry.store.js';
 import { ServiceDiscovery } from './service-discovery.js';
 
 interface Streak {

@@ -40,7 +40,7 @@ export {
   type ServiceSnapshot,
   type StatusField,
   type WriteOutcome,
-} from './registry.store.js';
+} from './stores/registry.store.js';
 export { MemoryRegistryStore } from './stores/memory-registry.store.js';
 export {
   RedisRegistryStore,

@@ -6,7 +6,7 @@ import type {
   InstanceStatus,
   ServiceInstance,
 } from './interfaces/instance.interface.js';
-import type { RawRecord } from './registry.store.js';
+import type { RawRecord } from './stores/registry.store.js';
 
 const IdentitySchema = z
   .object({

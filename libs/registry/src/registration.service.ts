@@ -30,7 +30,7 @@ import {
   registrationRefused,
 } from './registry.messages.js';
 import { REGISTRY_METRICS } from './registry.metrics.js';
-import { RegistryStore, type StatusField } from './registry.store.js';
+import { RegistryStore, type StatusField } from './stores/registry.store.js';
 
 /** What this instance's registration looks like now. @publicApi */
 export interface RegistrationState {

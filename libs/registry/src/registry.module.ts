@@ -5,7 +5,7 @@ import { REGISTRY_OWNED_STORE, REGISTRY_SETTINGS } from './registry.constants.js
 import { memoryStoreLine } from './registry.messages.js';
 import { RegistryConfigurableModule } from './registry.module-definition.js';
 import { registryProviders } from './registry.providers.js';
-import { RegistryStore } from './registry.store.js';
+import { RegistryStore } from './stores/registry.store.js';
 import { RegistrationService } from './registration.service.js';
 import { ServiceClientFactory } from './service-client.factory.js';
 import { ServiceDiscovery } from './service-discovery.js';

@@ -10,7 +10,7 @@ import { REGISTRY_OWNED_STORE, REGISTRY_SETTINGS } from './registry.constants.js
 import { RegistryHealthIndicator } from './registry.health.js';
 import { REGISTRY_MODULE_OPTIONS } from './registry.module-definition.js';
 import { resolveRegistrySettings } from './registry.settings.js';
-import { RegistryStore } from './registry.store.js';
+import { RegistryStore } from './stores/registry.store.js';
 import { RegistrationService } from './registration.service.js';
 import { ServiceClientFactory } from './service-client.factory.js';
 import { ServiceDiscovery } from './service-discovery.js';

@@ -4,7 +4,11 @@ import { resolveCoreSettings } from '@keel/core/internal';
 import type { RegistryModuleOptions } from './interfaces/registry-options.interface.js';
 import { RecordCodec } from './record.codec.js';
 import { resolveRegistrySettings } from './registry.settings.js';
-import type { RegistryEvent, RegistrySubscription, ServiceSnapshot } from './registry.store.js';
+import type {
+  RegistryEvent,
+  RegistrySubscription,
+  ServiceSnapshot,
+} from './stores/registry.store.js';
 import { ServiceDiscovery } from './service-discovery.js';
 import { MemoryRegistryStore } from './stores/memory-registry.store.js';
 

@@ -35,7 +35,7 @@ import {
   type RegistryEvent,
   type RegistrySubscription,
   type ServiceSnapshot,
-} from './registry.store.js';
+} from './stores/registry.store.js';
 
 /** Filters of {@link ServiceDiscovery.instances}. @publicApi */
 export interface InstanceFilter {

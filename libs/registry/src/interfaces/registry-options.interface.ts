@@ -1,5 +1,5 @@
 import type { CheckResult, InstanceAddress } from './instance.interface.js';
-import type { RegistryStore } from '../registry.store.js';
+import type { RegistryStore } from '../stores/registry.store.js';
 
 /** How `choose()` picks among eligible instances. @publicApi */
 export type BalancingStrategy =

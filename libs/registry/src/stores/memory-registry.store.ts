@@ -7,7 +7,7 @@ import type {
   ServiceSnapshot,
   StatusField,
   WriteOutcome,
-} from '../registry.store.js';
+} from './registry.store.js';
 
 interface Entry {
   record: Record<string, unknown>;

@@ -48,6 +48,10 @@ export type WriteOutcome = 'ok' | 'missing' | 'forbidden' | 'fenced';
  * which derives the proof, cannot overwrite or remove a signed instance).
  *
  * The interface and the DI token share the name `RegistryStore`.
+ *
+ * The writes keep their positional parameters (up to six): the interface is public and
+ * implemented outside Keel, so a parameter object would break every custom store for no gain
+ * in behaviour; the skeleton's rule applies to new interfaces.
  * @publicApi
  */
 export interface RegistryStore {
