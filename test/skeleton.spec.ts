@@ -27,6 +27,7 @@ const LIBS: readonly LibProfile[] = [
   // @keel/health runs the readiness checks (its Redis and database checks are not indicators
   // of its own) and serves /metrics, but declares no metric.
   { name: 'health', full: true, health: false, metrics: false },
+  { name: 'coordination', full: true, health: true },
   { name: 'audit', full: false, health: false },
   { name: 'messaging', full: false, health: false },
 ];

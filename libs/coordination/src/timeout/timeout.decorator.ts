@@ -1,7 +1,8 @@
 import { RequestContext } from '@keel/core';
 import { createPolicyDecorator } from '@keel/core/internal';
 import type { TimeoutOptions } from '../interfaces/coordination-options.interface.js';
-import { currentCall, TIMEOUT_CONTEXT_KEY } from './timeout.policy.js';
+import { TIMEOUT_CONTEXT_KEY } from '../coordination.constants.js';
+import { currentCall } from './timeout.policy.js';
 import type { PendingCall } from './deadline-list.js';
 
 /**

@@ -11,7 +11,7 @@ import {
 } from '@keel/core/internal';
 import { KeelDecoratorError } from '@keel/core';
 import type { Counter } from 'prom-client';
-import { COORDINATION_SETTINGS } from '../coordination.constants.js';
+import { COORDINATION_SETTINGS, TIMEOUT_CONTEXT_KEY } from '../coordination.constants.js';
 import { COORDINATION_METRICS } from '../coordination.metrics.js';
 import { DEFAULTS } from '../coordination.settings.js';
 import { resolvePolicyOptions } from '../policy-options.js';
@@ -21,9 +21,6 @@ import {
 } from '../interfaces/coordination-options.interface.js';
 import { DeadlineList, PendingCall } from './deadline-list.js';
 import { timeoutWithoutDuration } from '../coordination.messages.js';
-
-/** Context key under which `signalInContext` binds the call. @internal */
-export const TIMEOUT_CONTEXT_KEY = Symbol('keel.timeout');
 
 // The call whose method is running synchronously right now. Set around `next()` only, so it is
 // never stale: after the method's first await the slot belongs to whatever runs then.
