@@ -19,7 +19,7 @@ import { HealthModule } from '@keel/health';
 import { LocksModule, WithLock } from '@keel/locks';
 import { RegistryModule, ServiceDiscovery } from '@keel/registry';
 import { COORDINATION_METRICS } from '@keel/coordination/internal';
-import { LOCK_METRICS } from '@keel/locks/internal';
+import { LOCKS_METRICS } from '@keel/locks/internal';
 import { REGISTRY_METRICS } from '@keel/registry/internal';
 import { promtoolCheckMetrics } from './support/promtool.js';
 import { redisUrl, uniquePrefix } from './support/services.js';
@@ -29,7 +29,7 @@ import { waitFor } from './support/wait-for.js';
 const KEEL_METRIC_NAMES = [
   METHOD_DURATION_METRIC,
   ...Object.values(COORDINATION_METRICS).map((metric) => metric.name),
-  ...Object.values(LOCK_METRICS),
+  ...Object.values(LOCKS_METRICS).map((metric) => metric.name),
   ...Object.values(REGISTRY_METRICS).map((metric) => metric.name),
 ];
 

@@ -8,6 +8,7 @@ import type {
 } from 'typeorm';
 import { KeelArgumentError } from '@keel/core';
 import { FencedRowNotFoundError, StaleFencingTokenError } from './locks.errors.js';
+import { fenceColumnMissing } from './locks.messages.js';
 
 /**
  * A TypeORM `EntityManager` or `Repository`, described by the one method {@link fencedUpdate}
@@ -90,9 +91,11 @@ export async function fencedUpdate(
   const column = metadata.findColumnWithPropertyPath(property);
   if (column === undefined) {
     throw new KeelArgumentError(
-      `fencedUpdate: fence column '${property}' is not a column of ${metadata.name} (columns: ` +
-        `${metadata.columns.map((c) => c.propertyPath).join(', ')}); pass the entity property ` +
-        'of a bigint column as { column }',
+      fenceColumnMissing({
+        property,
+        entity: metadata.name,
+        columns: metadata.columns.map((c) => c.propertyPath),
+      }),
     );
   }
   const fence = builder.escape(column.databaseName);

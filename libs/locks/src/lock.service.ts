@@ -4,10 +4,21 @@ import { KeelMetrics, type FastHistogram, type FastHistogramChild } from '@keel/
 import type { Counter, Gauge } from 'prom-client';
 import { HeldLock, ReentrantLock, type HoldTarget, type Lock, type LockHost } from './lock.js';
 import { currentScope, runHolding, runInScope, type LockScope } from './lock-context.js';
-import { LOCKS_SETTINGS, LOCK_METRICS } from './locks.constants.js';
+import { LOCKS_SETTINGS } from './locks.constants.js';
+import {
+  invalidPermits,
+  lockKeyHasBrace,
+  lockKeyNotAString,
+  lockLostWarning,
+  releaseFailed,
+  semaphoresUnsupported,
+  serviceShutDown,
+} from './locks.messages.js';
+import { LOCKS_METRICS } from './locks.metrics.js';
 import {
   DeadlockError,
   InvalidLockKeyError,
+  LocksError,
   LockTimeoutError,
   type DeadlockEdge,
   type LockLostReason,
@@ -102,34 +113,13 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
     @Inject(KeelMetrics) metrics: KeelMetrics,
   ) {
     // Observed on every acquisition: the label set is resolved once (see FastHistogram).
-    this.acquireSeconds = metrics.fastHistogram({
-      name: LOCK_METRICS.acquireSeconds,
-      help: 'Time to acquire a Keel lock (waiting included), in seconds',
-      labelNames: ['outcome'] as const,
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    });
+    this.acquireSeconds = metrics.fastHistogram(LOCKS_METRICS.acquireSeconds);
     this.acquiredSeconds = this.acquireSeconds.child({ outcome: 'acquired' });
-    this.contended = metrics.counter({
-      name: LOCK_METRICS.contended,
-      help: 'Lock acquisitions that found the lock held and had to wait',
-    });
-    this.timeouts = metrics.counter({
-      name: LOCK_METRICS.timeouts,
-      help: 'Lock acquisitions that gave up after waitMs',
-    });
-    this.lostTotal = metrics.counter({
-      name: LOCK_METRICS.lost,
-      help: 'Held locks lost before release (renewal rejected, expired, store unreachable)',
-      labelNames: ['reason'] as const,
-    });
-    this.deadlocks = metrics.counter({
-      name: LOCK_METRICS.deadlocks,
-      help: 'Lock waits failed with DeadlockError',
-    });
-    this.heldGauge = metrics.gauge({
-      name: LOCK_METRICS.held,
-      help: 'Locks currently held by this instance',
-    });
+    this.contended = metrics.counter(LOCKS_METRICS.contended);
+    this.timeouts = metrics.counter(LOCKS_METRICS.timeouts);
+    this.lostTotal = metrics.counter(LOCKS_METRICS.lost);
+    this.deadlocks = metrics.counter(LOCKS_METRICS.deadlocks);
+    this.heldGauge = metrics.gauge(LOCKS_METRICS.held);
   }
 
   /** Number of locks this instance holds right now. */
@@ -192,9 +182,7 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
   semaphore(key: string, permits: number): Semaphore {
     checkLockKey(key);
     if (!Number.isInteger(permits) || permits < 1) {
-      throw new RangeError(
-        `semaphore '${key}': permits must be a positive integer, got ${permits}`,
-      );
+      throw new RangeError(invalidPermits({ key, permits }));
     }
     const handle = (weight: number, defaults: AcquireOptions): LockHandle =>
       this.handle(() => this.semaphoreTarget(`sem:${key}`, key, weight, permits), defaults);
@@ -252,9 +240,7 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
       return await runHolding(this.scopeKey, scope, lock, () => fn(lock));
     } finally {
       await lock.release().catch((error: unknown) => {
-        this.logger.warn(
-          `releasing lock '${target.key}' failed: ${(error as Error).message}; it expires by TTL`,
-        );
+        this.logger.warn(releaseFailed({ key: target.key, error: (error as Error).message }));
       });
     }
   }
@@ -271,8 +257,9 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
   ): HoldTarget {
     const semaphores = this.store.semaphores;
     if (semaphores === undefined) {
-      throw new Error(
-        `'${key}': semaphores and read-write locks are not available on the ${this.store.kind} store; use the redis or memory store`,
+      throw new LocksError(
+        'KEEL_LOCKS_UNSUPPORTED',
+        semaphoresUnsupported({ key, store: this.store.kind }),
       );
     }
     return {
@@ -361,7 +348,7 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
   /** @internal */
   onLost(lock: HeldLock, reason: LockLostReason): void {
     this.lostTotal.inc({ reason });
-    this.logger.warn(`lock '${lock.key}' lost (${reason}), fencing token ${lock.fencingToken}`);
+    this.logger.warn(lockLostWarning({ key: lock.key, reason, fencingToken: lock.fencingToken }));
   }
 
   /** @internal */
@@ -384,7 +371,7 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
   ): Promise<Lock | undefined> {
     const key = target.key;
     checkLockKey(key);
-    if (this.closed) throw new Error(`LockService is shut down; cannot acquire '${key}'`);
+    if (this.closed) throw new LocksError('KEEL_LOCKS_SHUT_DOWN', serviceShutDown({ key }));
     const held = target.exclusive ? scope?.held.get(key) : undefined;
     if (held !== undefined && held.isHeld) {
       if (options.reentrant ?? this.settings.reentrant) return new ReentrantLock(held);
@@ -607,16 +594,10 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
  */
 function checkLockKey(key: string): void {
   if (typeof key !== 'string' || key === '') {
-    throw new InvalidLockKeyError(String(key), 'a lock key must be a non-empty string');
+    throw new InvalidLockKeyError(String(key), lockKeyNotAString());
   }
   if (key.includes('{') || key.includes('}')) {
-    throw new InvalidLockKeyError(
-      key,
-      "it contains '{' or '}', which would move the Redis Cluster hash tag Keel wraps every lock " +
-        "key in (so that all of a lock's keys share one slot). Build the key from input with " +
-        'escapeKeyValue() from @keel/core (it escapes braces as %7B and %7D), or use a key ' +
-        "template such as 'order:{orderId}', which escapes its placeholders",
-    );
+    throw new InvalidLockKeyError(key, lockKeyHasBrace());
   }
 }
 

@@ -1,4 +1,13 @@
 import { KeelError, isKeelError, type KeelErrorCodes } from '@keel/core';
+import {
+  deadlock,
+  fencedRowNotFound,
+  invalidLockKey,
+  lockLost,
+  lockTimeout,
+  quorumUnavailable,
+  staleFencingToken,
+} from './locks.messages.js';
 
 /**
  * The error codes of `@keel/locks`, with the HTTP status Keel's exception filter answers with.
@@ -66,11 +75,7 @@ export class LockTimeoutError extends LocksError {
     readonly key: string,
     readonly waitedMs: number,
   ) {
-    super(
-      'KEEL_LOCK_TIMEOUT',
-      `lock '${key}' was not acquired within ${Math.round(waitedMs)} ms: another holder kept it. ` +
-        'Raise waitMs, shorten the critical section, or use tryAcquire() to skip the work instead of waiting.',
-    );
+    super('KEEL_LOCK_TIMEOUT', lockTimeout({ key, waitedMs }));
   }
 }
 
@@ -92,7 +97,7 @@ export class InvalidLockKeyError extends LocksError {
     readonly key: string,
     reason: string,
   ) {
-    super('KEEL_LOCK_KEY_INVALID', `lock key '${key}' cannot be used: ${reason}`);
+    super('KEEL_LOCK_KEY_INVALID', invalidLockKey({ key, reason }));
   }
 }
 
@@ -123,13 +128,7 @@ export class DeadlockError extends LocksError {
     readonly key: string,
     readonly cycle: readonly DeadlockEdge[],
   ) {
-    super(
-      'KEEL_LOCK_DEADLOCK',
-      `deadlock while waiting for lock '${key}': ` +
-        cycle.map((e) => `${e.chain} waits for '${e.waitsFor}'`).join(' → ') +
-        ' → back to the first. This call chain was chosen to fail so the others can proceed. ' +
-        'Take several locks with acquireMany(), which orders them and cannot deadlock.',
-    );
+    super('KEEL_LOCK_DEADLOCK', deadlock({ key, cycle }));
   }
 }
 
@@ -153,11 +152,7 @@ export class LockLostError extends LocksError {
     readonly reason: LockLostReason,
     options?: { cause?: unknown },
   ) {
-    super(
-      'KEEL_LOCK_LOST',
-      `lock '${key}' was lost (${reason}); stop writing with its fencing token`,
-      options,
-    );
+    super('KEEL_LOCK_LOST', lockLost({ key, reason }), options);
   }
 }
 
@@ -177,10 +172,7 @@ export class LockQuorumError extends LocksError {
     readonly needed: number,
     readonly failures: readonly string[],
   ) {
-    super(
-      'KEEL_LOCK_QUORUM_UNAVAILABLE',
-      `lock '${key}': a majority of ${needed} Redis nodes is needed but ${failures.length} failed (${failures.join('; ')}); not waiting, since the lock cannot be granted until they are back`,
-    );
+    super('KEEL_LOCK_QUORUM_UNAVAILABLE', quorumUnavailable({ key, needed, failures }));
   }
 }
 
@@ -199,11 +191,7 @@ export class StaleFencingTokenError extends LocksError {
     readonly resource: string,
     readonly fencingToken: number,
   ) {
-    super(
-      'KEEL_LOCK_STALE_FENCING_TOKEN',
-      `write to ${resource} with fencing token ${fencingToken} was rejected: a newer lock holder has written since. ` +
-        'This holder lost its lock; abandon the work.',
-    );
+    super('KEEL_LOCK_STALE_FENCING_TOKEN', staleFencingToken({ resource, fencingToken }));
   }
 }
 
@@ -226,8 +214,7 @@ export class FencedRowNotFoundError extends LocksError {
   ) {
     super(
       'KEEL_LOCK_FENCED_ROW_NOT_FOUND',
-      `fenced write to ${resource} with fencing token ${fencingToken} changed nothing: no ${resource} row matches ${criteria}. ` +
-        'The lock is not the problem; check the criteria, or insert the row first.',
+      fencedRowNotFound({ resource, criteria, fencingToken }),
     );
   }
 }

@@ -111,6 +111,16 @@ describe('LocksModule', () => {
     expect(app.get(FeatureService).locks).toBe(app.get(LockService));
   });
 
+  it('refuses a lock after shutdown with KEEL_LOCKS_SHUT_DOWN (503)', async () => {
+    const nest = await boot({ store: 'memory' }, undefined, false);
+    const locks = nest.get(LockService);
+    await nest.close();
+    app = undefined;
+    const error = await locks.acquire('after-close').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'KEEL_LOCKS_SHUT_DOWN', status: 503 });
+    expect((error as Error).message).toBe("LockService is shut down; cannot acquire 'after-close'");
+  });
+
   it('@WithLock on a provider: holds the key from the arguments, exposes currentLock()', async () => {
     const nest = await boot();
     const orders = nest.get(OrdersService);

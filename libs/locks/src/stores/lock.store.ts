@@ -104,7 +104,7 @@ export interface SemaphoreStore {
 }
 
 /** Injection token of the application's {@link LockStore}. @publicApi */
-export const LockStore = Symbol('keel.locks.LockStore');
+export const LockStore = Symbol('LockStore');
 
 /**
  * Injects the application's {@link LockStore} (the one `LocksModule` exports).

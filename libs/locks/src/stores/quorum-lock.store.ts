@@ -1,4 +1,6 @@
+import { withDeadline } from '@keel/core/internal';
 import { LockQuorumError } from '../locks.errors.js';
+import { QUORUM_DEFAULTS } from '../locks.settings.js';
 import type { LockStore, StoreAcquireMode, StoreAcquireResult, WaiterEvent } from './lock.store.js';
 import type { RedisLockStore } from './redis-lock.store.js';
 
@@ -43,8 +45,8 @@ export class QuorumLockStore implements LockStore {
   constructor(options: QuorumLockStoreOptions) {
     this.nodes = options.nodes;
     this.majority = Math.floor(options.nodes.length / 2) + 1;
-    this.drift = options.clockDriftFactor ?? 0.01;
-    this.nodeTimeoutMs = options.nodeTimeoutMs ?? 250;
+    this.drift = options.clockDriftFactor ?? QUORUM_DEFAULTS.clockDriftFactor;
+    this.nodeTimeoutMs = options.nodeTimeoutMs ?? QUORUM_DEFAULTS.nodeTimeoutMs;
   }
 
   /** Nodes needed for a quorum. */
@@ -203,26 +205,21 @@ export class QuorumLockStore implements LockStore {
     return results.flatMap((r, i) => (r.ok ? [] : [`${this.nodes[i].label}: ${r.error}`]));
   }
 
-  /** Runs `fn` on every node in parallel, each bounded by the node timeout; never rejects. */
+  /**
+   * Runs `fn` on every node in parallel, each bounded by the node timeout (core's
+   * `withDeadline`: `no answer within <ms> ms`); never rejects.
+   */
   private all<T>(fn: (node: QuorumNode, index: number) => Promise<T>): Promise<Outcome<T>[]> {
     return Promise.all(
-      this.nodes.map((node, i) => {
-        let timer: NodeJS.Timeout | undefined;
-        const call = fn(node, i).then(
+      this.nodes.map((node, i) =>
+        withDeadline(fn(node, i), this.nodeTimeoutMs).then(
           (value): Outcome<T> => ({ ok: true, value }),
           (error: unknown): Outcome<T> => ({
             ok: false,
             error: error instanceof Error ? error.message : String(error),
           }),
-        );
-        const timeout = new Promise<Outcome<T>>((resolve) => {
-          timer = setTimeout(
-            () => resolve({ ok: false, error: `no answer within ${this.nodeTimeoutMs} ms` }),
-            this.nodeTimeoutMs,
-          );
-        });
-        return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
-      }),
+        ),
+      ),
     );
   }
 }

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { RedisScript, type KeelRedisClient } from '@keel/core';
 import { closeRedisClient } from '@keel/core/internal';
+import { LocksError } from '../locks.errors.js';
+import { storeClosed } from '../locks.messages.js';
 import {
   QUEUE_LEASE_MS,
   type LockStore,
@@ -18,13 +20,13 @@ import {
   RELEASE_MANY_SCRIPT,
   RELEASE_SCRIPT,
   TRY_MANY_SCRIPT,
-} from './redis-lock.scripts.js';
+} from './redis-lock.lua.js';
 import {
   SEMAPHORE_ACQUIRE_SCRIPT,
   SEMAPHORE_CANCEL_SCRIPT,
   SEMAPHORE_EXTEND_SCRIPT,
   SEMAPHORE_RELEASE_SCRIPT,
-} from './redis-semaphore.scripts.js';
+} from './redis-semaphore.lua.js';
 
 type ScriptReply = [number, string, number];
 
@@ -271,7 +273,7 @@ export class RedisLockStore implements LockStore {
 
   ready(): Promise<void> {
     if (this.subscribed !== undefined) return this.subscribed;
-    if (this.closed) return Promise.reject(new Error('lock store closed'));
+    if (this.closed) return Promise.reject(new LocksError('KEEL_LOCKS_SHUT_DOWN', storeClosed()));
     const subscriber = (this.subscriber = this.options.subscriber());
     subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.channel) this.dispatch(message);

@@ -1,4 +1,4 @@
-import { nextFenceLua } from './fence.lua.js';
+import { nextFenceLua } from './redis-fence.lua.js';
 
 /**
  * Lua scripts of weighted semaphores (and read-write locks, which are semaphores where a reader

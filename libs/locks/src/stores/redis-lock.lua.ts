@@ -1,4 +1,4 @@
-import { nextFenceLua, timeUsLua } from './fence.lua.js';
+import { nextFenceLua, timeUsLua } from './redis-fence.lua.js';
 
 /**
  * Lua scripts of the Redis lock store. Each script touches the keys of one lock, which all share
@@ -39,7 +39,7 @@ local function nowus()
 end
 local function nowms() return math.floor(nowus() / 1000) end
 
--- next fence: see fence.lua.ts.
+-- next fence: see redis-fence.lua.ts.
 local function next_fence()
   ${nextFenceLua('F', "string.format('%.0f', nowus())", 'fs')}
   return fs
