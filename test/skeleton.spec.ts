@@ -28,6 +28,7 @@ const LIBS: readonly LibProfile[] = [
   // of its own) and serves /metrics, but declares no metric.
   { name: 'health', full: true, health: false, metrics: false },
   { name: 'coordination', full: true, health: true },
+  { name: 'locks', full: true, health: true },
   { name: 'audit', full: false, health: false },
   { name: 'messaging', full: false, health: false },
 ];
