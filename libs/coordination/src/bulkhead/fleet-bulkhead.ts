@@ -47,8 +47,8 @@ export class FleetBulkhead {
   private renewTimer: NodeJS.Timeout | undefined;
   private waiting = 0;
   private closed = false;
-  rejectedFull = 0;
-  rejectedTimeout = 0;
+  private fleetRejectedFull = 0;
+  private fleetRejectedTimeout = 0;
   degraded = false;
 
   constructor(
@@ -60,6 +60,16 @@ export class FleetBulkhead {
   ) {
     this.client = client;
     this.local = new LocalBulkhead(limits);
+  }
+
+  /** Calls refused as `full`, on Redis or by the per-replica fallback while Redis is down. */
+  get rejectedFull(): number {
+    return this.fleetRejectedFull + this.local.rejectedFull;
+  }
+
+  /** Calls refused as `queue-timeout`, on Redis or by the per-replica fallback. */
+  get rejectedTimeout(): number {
+    return this.fleetRejectedTimeout + this.local.rejectedTimeout;
   }
 
   /** Slots this replica holds. */
@@ -98,7 +108,7 @@ export class FleetBulkhead {
         }
         if (!queued) {
           if (this.waiting >= this.limits.maxQueue) {
-            this.rejectedFull++;
+            this.fleetRejectedFull++;
             throw new BulkheadRejectedError(this.limits.name, 'full', this.limits.queueTimeoutMs);
           }
           queued = true;
@@ -106,7 +116,7 @@ export class FleetBulkhead {
         }
         const left = deadline - Date.now();
         if (left <= 0 || this.closed) {
-          this.rejectedTimeout++;
+          this.fleetRejectedTimeout++;
           throw new BulkheadRejectedError(
             this.limits.name,
             'queue-timeout',
