@@ -158,21 +158,26 @@ function connectionId(options: KeelRedisOptions): string {
   return typeof options === 'string' ? options : JSON.stringify(options);
 }
 
+function describeUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    return `${url.hostname}:${url.port || '6379'}`;
+  } catch {
+    return 'redis (unparsable URL)';
+  }
+}
+
 /** Host:port list of a connection, without user, password or database secrets. @publicApi */
 export function describeTarget(options: KeelRedisOptions): string {
-  if (typeof options === 'string') {
-    try {
-      const url = new URL(options);
-      return `${url.hostname}:${url.port || '6379'}`;
-    } catch {
-      return 'redis (unparsable URL)';
-    }
-  }
+  if (typeof options === 'string') return describeUrl(options);
   if ('cluster' in options) {
     return `cluster(${options.cluster
-      .map((n) =>
-        typeof n === 'object' ? `${n.host ?? '127.0.0.1'}:${n.port ?? 6379}` : String(n),
-      )
+      .map((n) => {
+        if (typeof n === 'object') return `${n.host ?? '127.0.0.1'}:${n.port ?? 6379}`;
+        if (typeof n === 'number') return `127.0.0.1:${n}`;
+        // ioredis reads a string node as a URL, credentials included: show its host and port only.
+        return describeUrl(n.includes('://') ? n : `redis://${n}`);
+      })
       .join(',')})`;
   }
   if (options.sentinels) return `sentinel(${options.name ?? 'mymaster'})`;
