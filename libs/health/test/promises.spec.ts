@@ -9,6 +9,7 @@ import { DataSource } from 'typeorm';
 import { KeelCoreModule, loadKeelConfig, type KeelCoreOptions } from '@keel/core';
 import { HealthModule } from '@keel/health';
 import { startRedisServer, type RedisServerHandle } from '../../../test/support/fault-servers.js';
+import { sharedRedisCluster } from '../../../test/support/redis-cluster.js';
 import { databaseUrl, redisUrl } from '../../../test/support/services.js';
 import { startTcpProxy, type TcpProxy } from '../../../test/support/tcp-proxy.js';
 import { settlesWithin, waitFor } from '../../../test/support/wait-for.js';
@@ -84,7 +85,7 @@ describe('HealthModule on real Redis and PostgreSQL', () => {
     });
   });
 
-  it('Redis stopped: down at once with the connection state (not after the time limit); up again after a restart; never the password', async () => {
+  it('Redis stopped: down with its connection state within 5 s, not after the 20 s time limit; up again after a restart; never the password', async () => {
     redis = await startRedisServer();
     await requirePassword(redis);
     const url = `redis://:${PASSWORD}@127.0.0.1:${redis.port}`;
@@ -125,6 +126,20 @@ describe('HealthModule on real Redis and PostgreSQL', () => {
       timeoutMs: 15_000,
       message: 'health up again after Redis restarted',
     });
+  });
+
+  it('Redis Cluster given as URLs with a password: the target names hosts and ports only', async () => {
+    const nodes = await sharedRedisCluster();
+    // The shared cluster has no password; ioredis sends it anyway, so it must not be shown.
+    const cluster = nodes.map((n) => `redis://:${PASSWORD}@${n.host}:${n.port}`);
+    const server = (
+      await boot({ redis: { cluster } }, { database: false, timeoutMs: 5_000 })
+    ).getHttpServer();
+    const res = await ready(server);
+    const report = res.body.details?.redis ?? res.body.error?.redis;
+    expect(report.target).toBe(`cluster(${nodes.map((n) => `${n.host}:${n.port}`).join(',')})`);
+    expect(JSON.stringify(res.body)).not.toContain(PASSWORD);
+    expect(JSON.stringify(res.body)).not.toContain('redis://');
   });
 
   it('PostgreSQL: up, then down with the driver error when the database goes away, then up again; no credentials either way', async () => {
