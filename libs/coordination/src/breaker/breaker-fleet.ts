@@ -17,7 +17,8 @@ import {
 } from '../coordination.messages.js';
 import type { CoordinationSettings } from '../interfaces/coordination-options.interface.js';
 import { BreakerStore, type BreakerStateMessage, type ProbeGrant } from './stores/breaker.store.js';
-import type { BreakerFleetLink, CircuitBreaker } from './circuit-breaker.js';
+import type { BreakerFleetLink } from './breaker-fleet-member.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
 
 /** State of the fleet link, for health and tests. @publicApi */
 export interface BreakerFleetStatus {

@@ -1,5 +1,6 @@
 import { CircuitOpenError } from '../coordination.errors.js';
 import { EventSource, type KeelEvent } from '../events.js';
+import { BreakerFleetMember, type BreakerFleetLink } from './breaker-fleet-member.js';
 import type {
   BreakerSnapshot,
   BreakerState,
@@ -63,20 +64,6 @@ export interface BreakerFailureEvent {
   readonly error: unknown;
 }
 
-/** How a fleet-wide breaker talks to its store. Implemented by the module's fleet service. @internal */
-export interface BreakerFleetLink {
-  /** False while the store is unreachable: the breaker then decides locally. */
-  readonly available: boolean;
-  acquireProbe(breaker: CircuitBreaker): Promise<ProbeGrant>;
-  reportProbe(
-    breaker: CircuitBreaker,
-    version: number,
-    outcome: 'success' | 'failure' | 'ignored',
-  ): void;
-  isolate(breaker: CircuitBreaker): Promise<void>;
-  reset(breaker: CircuitBreaker): Promise<void>;
-}
-
 /** Counters read by the metrics collector; plain numbers so the call path stays allocation-free. @internal */
 export interface BreakerCounters {
   successes: number;
@@ -87,19 +74,44 @@ export interface BreakerCounters {
 }
 
 /**
+ * The state machine's state, one union (as cockatiel's `CircuitBreakerPolicy` keeps it): what a
+ * state needs lives in that state, so no field is left over from an earlier one.
+ */
+type InnerState =
+  | { readonly state: 'closed' }
+  | { readonly state: 'open'; readonly openedAt: number; readonly openUntil: number }
+  | {
+      readonly state: 'half-open';
+      readonly since: number;
+      /** Probes admitted by this process (local decisions only). */
+      admitted: number;
+      /** Probes that succeeded in this period (local decisions only). */
+      successes: number;
+    }
+  | { readonly state: 'isolated' };
+
+// Shared instances: closing or isolating allocates nothing.
+const CLOSED: InnerState = Object.freeze({ state: 'closed' });
+const ISOLATED: InnerState = Object.freeze({ state: 'isolated' });
+
+function openState(now: number, openForMs: number): InnerState {
+  return { state: 'open', openedAt: now, openUntil: now + openForMs };
+}
+
+function halfOpenState(now: number): InnerState {
+  return { state: 'half-open', since: now, admitted: 0, successes: 0 };
+}
+
+/**
  * A circuit breaker: a state machine over a sliding window of call outcomes. Local breakers
  * decide everything in process. A fleet breaker (`store: 'redis'`) keeps the same local window
- * (for when Redis is unreachable) and aggregates outcomes for the fleet service to flush; while
- * the fleet is reachable its state comes from the store, so the call path never waits on Redis
- * while closed or open.
+ * (for when Redis is unreachable) and aggregates outcomes for the fleet service to flush (its
+ * {@link BreakerFleetMember}); while the fleet is reachable its state comes from the store, so
+ * the call path never waits on Redis while closed or open.
  * @publicApi
  */
 export class CircuitBreaker {
-  private current: BreakerState = 'closed';
-  private openUntil = 0;
-  private halfOpenSince = 0;
-  private probesAdmitted = 0;
-  private probeSuccesses = 0;
+  private inner: InnerState = CLOSED;
   private consecutive = 0;
   private readonly window: SlidingWindow;
   private readonly timeWindow: boolean;
@@ -115,18 +127,8 @@ export class CircuitBreaker {
     ignored: 0,
     rejected: 0,
   };
-
-  // Fleet mode: outcomes not yet flushed, and the last shared state seen.
-  private fleet: BreakerFleetLink | undefined;
-  private pendingCalls = 0;
-  private pendingFailures = 0;
-  private pendingSlow = 0;
-  private pendingTrailing = 0;
-  private pendingHadSuccess = false;
-  private sharedVersion = -1;
-  private sharedEpoch = '';
-  private sharedProbes = 0;
-  private probeVersion = 0;
+  /** Fleet bookkeeping; `undefined` for a local breaker. */
+  private fleet: BreakerFleetMember | undefined;
 
   /** Fires on every transition (including those pushed by other replicas). */
   readonly onStateChange: KeelEvent<BreakerStateChangeEvent> = this.stateChange.subscribe;
@@ -151,7 +153,7 @@ export class CircuitBreaker {
 
   /** Current state, as this process enforces it. */
   get state(): BreakerState {
-    return this.current;
+    return this.inner.state;
   }
 
   /** True when shared through a fleet store; false for local breakers. */
@@ -176,20 +178,22 @@ export class CircuitBreaker {
    * @internal
    */
   acquire(): number | Promise<number> {
-    if (this.current === 'closed') return PERMIT_CALL;
+    if (this.inner.state === 'closed') return PERMIT_CALL;
     return this.acquireNotClosed();
   }
 
   /** The error to throw for a refused call. @internal */
   rejectionError(): CircuitOpenError {
-    const state = this.current === 'closed' ? 'half-open' : this.current;
-    const retryAfter =
-      state === 'open'
-        ? Math.max(0, this.openUntil - Date.now())
-        : state === 'isolated'
-          ? 0
-          : 1_000;
-    return new CircuitOpenError(this.name, state, retryAfter);
+    const inner = this.inner;
+    switch (inner.state) {
+      case 'open':
+        return new CircuitOpenError(this.name, 'open', Math.max(0, inner.openUntil - Date.now()));
+      case 'isolated':
+        return new CircuitOpenError(this.name, 'isolated', 0);
+      default:
+        // Half-open with every probe slot taken (or closed again since the refusal).
+        return new CircuitOpenError(this.name, 'half-open', 1_000);
+    }
   }
 
   /** Records a successful call. @internal */
@@ -222,33 +226,24 @@ export class CircuitBreaker {
 
   /** Forces the breaker open (fleet-wide for a fleet breaker) until {@link reset}. */
   async isolate(): Promise<void> {
-    if (this.fleet?.available) return this.fleet.isolate(this);
-    this.leave('isolated', 'isolated');
+    if (this.fleet?.link.available) return this.fleet.link.isolate(this);
+    this.enter(ISOLATED, 'isolated');
   }
 
   /** Closes the breaker and clears its window (fleet-wide for a fleet breaker). */
   async reset(): Promise<void> {
-    if (this.fleet?.available) return this.fleet.reset(this);
-    this.close('reset');
+    if (this.fleet?.link.available) return this.fleet.link.reset(this);
+    this.enter(CLOSED, 'reset');
   }
 
   /** Links the breaker to the fleet service. @internal */
   attachFleet(link: BreakerFleetLink): void {
-    this.fleet = link;
+    this.fleet = new BreakerFleetMember(link);
   }
 
   /** Outcomes since the last flush, or `undefined` when there were none. @internal */
   takeBatch(): OutcomeBatch | undefined {
-    if (this.pendingCalls === 0) return undefined;
-    const batch: OutcomeBatch = {
-      calls: this.pendingCalls,
-      failures: this.pendingFailures,
-      slow: this.pendingSlow,
-      trailingFailures: this.pendingTrailing,
-      hadSuccess: this.pendingHadSuccess,
-    };
-    this.clearPending();
-    return batch;
+    return this.fleet?.takeBatch();
   }
 
   /**
@@ -257,19 +252,33 @@ export class CircuitBreaker {
    * @internal
    */
   applySnapshot(snapshot: BreakerSnapshot, force = false): void {
-    if (!force && snapshot.epoch === this.sharedEpoch && snapshot.version < this.sharedVersion)
+    const fleet = this.fleet;
+    if (!force && fleet !== undefined && (fleet.isStale(snapshot) || !fleet.link.available)) {
       return;
-    if (!force && this.fleet !== undefined && !this.fleet.available) return;
-    this.sharedEpoch = snapshot.epoch;
-    this.sharedVersion = snapshot.version;
-    this.sharedProbes = snapshot.probes;
-    if (snapshot.state === 'open') this.openUntil = Date.now() + snapshot.remainingOpenMs;
-    if (snapshot.state === this.current) return;
+    }
+    fleet?.adopt(snapshot);
+    const now = Date.now();
+    if (snapshot.state === 'open') {
+      // Already open here too: only the time left changes (the store's clock decides it).
+      const openedAt = this.inner.state === 'open' ? this.inner.openedAt : now;
+      const open: InnerState = {
+        state: 'open',
+        openedAt,
+        openUntil: now + snapshot.remainingOpenMs,
+      };
+      if (this.inner.state === 'open') {
+        this.inner = open;
+        return;
+      }
+      this.transition(open, 'fleet');
+      return;
+    }
+    if (snapshot.state === this.inner.state) return;
     if (snapshot.state === 'closed') {
       this.window.reset();
       this.consecutive = 0;
     }
-    this.transition(snapshot.state, 'fleet');
+    this.transition(this.stateFor(snapshot.state, now), 'fleet');
   }
 
   /**
@@ -278,30 +287,36 @@ export class CircuitBreaker {
    * @internal
    */
   enterLocalMode(): void {
-    this.probesAdmitted = 0;
-    this.probeSuccesses = 0;
-    this.clearPending();
-    if (this.current === 'half-open') this.halfOpenSince = Date.now();
+    this.fleet?.clear();
+    if (this.inner.state === 'half-open') this.inner = halfOpenState(Date.now());
+  }
+
+  private stateFor(state: Exclude<BreakerState, 'open'>, now: number): InnerState {
+    if (state === 'closed') return CLOSED;
+    if (state === 'isolated') return ISOLATED;
+    return halfOpenState(now);
   }
 
   private acquireNotClosed(): number | Promise<number> {
-    const shared = this.fleet !== undefined && this.fleet.available;
+    const fleet = this.fleet;
+    const shared = fleet !== undefined && fleet.link.available;
+    const inner = this.inner;
     const now = Date.now();
-    switch (this.current) {
+    switch (inner.state) {
       case 'isolated':
         return this.reject();
       case 'open':
-        if (now < this.openUntil) return this.reject();
+        if (now < inner.openUntil) return this.reject();
         if (shared) return this.acquireSharedProbe();
-        this.transition('half-open', 'open-expired');
+        this.transition(halfOpenState(now), 'open-expired');
         return this.admitLocalProbe();
       case 'half-open':
         if (shared) {
           // Every slot is taken: refuse without a round trip, unless the period looks stuck
           // (a replica holding a slot died), which only the store can resolve.
           if (
-            this.sharedProbes >= this.policy.halfOpenProbes &&
-            now - this.halfOpenSince < this.policy.probeTimeoutMs
+            fleet.sharedProbes >= this.policy.halfOpenProbes &&
+            now - inner.since < this.policy.probeTimeoutMs
           ) {
             return this.reject();
           }
@@ -314,17 +329,19 @@ export class CircuitBreaker {
   }
 
   private admitLocalProbe(): number {
-    if (this.probesAdmitted < this.policy.halfOpenProbes) {
-      this.probesAdmitted++;
+    const inner = this.inner;
+    if (inner.state === 'half-open' && inner.admitted < this.policy.halfOpenProbes) {
+      inner.admitted++;
       return PERMIT_PROBE;
     }
     return this.reject();
   }
 
   private async acquireSharedProbe(): Promise<number> {
+    const fleet = this.fleet!;
     let grant: ProbeGrant;
     try {
-      grant = await this.fleet!.acquireProbe(this);
+      grant = await fleet.link.acquireProbe(this);
     } catch {
       // The fleet link marked the store unavailable: decide locally.
       return this.acquireNotClosed();
@@ -332,7 +349,7 @@ export class CircuitBreaker {
     this.applySnapshot(grant.snapshot);
     if (grant.permit === 'call') return PERMIT_CALL;
     if (grant.permit === 'probe') {
-      this.probeVersion = grant.snapshot.version;
+      fleet.probeVersion = grant.snapshot.version;
       return PERMIT_SHARED_PROBE;
     }
     return this.reject();
@@ -341,7 +358,7 @@ export class CircuitBreaker {
   private reject(): number {
     this.counters.rejected++;
     if (this.rejection.hasListeners)
-      this.rejection.emit({ breaker: this.name, state: this.current });
+      this.rejection.emit({ breaker: this.name, state: this.inner.state });
     return PERMIT_REJECTED;
   }
 
@@ -353,45 +370,46 @@ export class CircuitBreaker {
   private record(permit: number, outcome: number): void {
     if (permit === PERMIT_CALL) {
       // A call admitted before a transition says nothing about the new period.
-      if (this.current !== 'closed') return;
+      if (this.inner.state !== 'closed') return;
       const now = this.timeWindow ? Date.now() : 0;
       this.window.add(outcome, now);
       if (outcome & FAILED) this.consecutive++;
       else this.consecutive = 0;
       // Outcomes seen while the store is unreachable stay local: the local breaker has acted on
       // them, and flushing a whole outage's worth on re-join would trip the fleet on stale data.
-      if (this.fleet !== undefined && this.fleet.available) {
-        this.pendingCalls++;
-        if (outcome & FAILED) {
-          this.pendingFailures++;
-          this.pendingTrailing++;
-        } else {
-          this.pendingHadSuccess = true;
-          this.pendingTrailing = 0;
-        }
-        if (outcome & SLOW) this.pendingSlow++;
+      const fleet = this.fleet;
+      if (fleet !== undefined && fleet.link.available) {
+        fleet.add(outcome);
         return;
       }
       if (outcome !== 0) this.evaluate(now === 0 ? Date.now() : now);
       return;
     }
-    const failed = outcome !== 0;
-    if (permit === PERMIT_SHARED_PROBE && this.fleet?.available) {
-      this.fleet.reportProbe(this, this.probeVersion, failed ? 'failure' : 'success');
+    this.recordProbe(permit, outcome !== 0);
+  }
+
+  private recordProbe(permit: number, failed: boolean): void {
+    const fleet = this.fleet;
+    if (permit === PERMIT_SHARED_PROBE && fleet?.link.available) {
+      fleet.link.reportProbe(this, fleet.probeVersion, failed ? 'failure' : 'success');
       return;
     }
-    if (permit !== PERMIT_REJECTED && this.current === 'half-open') {
+    const inner = this.inner;
+    if (permit !== PERMIT_REJECTED && inner.state === 'half-open') {
       // A slow probe means the dependency is still unhealthy: it re-opens the breaker too.
       if (failed) this.open('probe-failed');
-      else if (++this.probeSuccesses >= this.policy.halfOpenProbes) this.close('probes-succeeded');
+      else if (++inner.successes >= this.policy.halfOpenProbes)
+        this.enter(CLOSED, 'probes-succeeded');
     }
   }
 
   private releaseProbe(permit: number): void {
-    if (permit === PERMIT_SHARED_PROBE && this.fleet?.available) {
-      this.fleet.reportProbe(this, this.probeVersion, 'ignored');
-    } else if (permit === PERMIT_PROBE && this.probesAdmitted > 0) {
-      this.probesAdmitted--;
+    const fleet = this.fleet;
+    const inner = this.inner;
+    if (permit === PERMIT_SHARED_PROBE && fleet?.link.available) {
+      fleet.link.reportProbe(this, fleet.probeVersion, 'ignored');
+    } else if (permit === PERMIT_PROBE && inner.state === 'half-open' && inner.admitted > 0) {
+      inner.admitted--;
     }
   }
 
@@ -409,40 +427,24 @@ export class CircuitBreaker {
   }
 
   private open(reason: BreakerTransitionReason): void {
-    this.openUntil = Date.now() + this.policy.openDurationMs;
-    this.leave('open', reason);
+    this.enter(openState(Date.now(), this.policy.openDurationMs), reason);
   }
 
-  private leave(to: 'open' | 'isolated', reason: BreakerTransitionReason): void {
+  /** A local decision to open, isolate or close: the window starts over. */
+  private enter(next: InnerState, reason: BreakerTransitionReason): void {
     this.window.reset();
     this.consecutive = 0;
-    this.probesAdmitted = 0;
-    this.probeSuccesses = 0;
-    this.transition(to, reason);
+    this.transition(next, reason);
   }
 
-  private close(reason: BreakerTransitionReason): void {
-    this.window.reset();
-    this.consecutive = 0;
-    this.probesAdmitted = 0;
-    this.probeSuccesses = 0;
-    this.transition('closed', reason);
-  }
-
-  private transition(to: BreakerState, reason: BreakerTransitionReason): void {
-    const from = this.current;
-    if (from === to) return;
-    this.current = to;
-    if (to === 'half-open') {
-      this.halfOpenSince = Date.now();
-      this.probesAdmitted = 0;
-      this.probeSuccesses = 0;
+  private transition(next: InnerState, reason: BreakerTransitionReason): void {
+    const from = this.inner.state;
+    if (from === next.state) {
+      // Opening again while open starts a new open period; no other state restarts itself.
+      if (next.state === 'open') this.inner = next;
+      return;
     }
-    this.stateChange.emit({ breaker: this.name, from, to, reason });
-  }
-
-  private clearPending(): void {
-    this.pendingCalls = this.pendingFailures = this.pendingSlow = this.pendingTrailing = 0;
-    this.pendingHadSuccess = false;
+    this.inner = next;
+    this.stateChange.emit({ breaker: this.name, from, to: next.state, reason });
   }
 }
