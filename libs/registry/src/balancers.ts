@@ -1,7 +1,26 @@
+import type { ChooseOptions } from './interfaces/discovery.interface.js';
 import type { ServiceInstance } from './interfaces/instance.interface.js';
 import type { BalancingStrategy } from './interfaces/registry-options.interface.js';
+import { RegistryArgumentError } from './registry.errors.js';
+import { consistentHashNeedsKey, unknownStrategy } from './registry.messages.js';
 
 const VNODES = 64;
+
+/**
+ * What a pick needs besides the pool and the call's options. It is constant per cached service
+ * (built once with the cache entry), so a pick allocates nothing.
+ * @internal
+ */
+export interface BalanceContext {
+  /** The service, for error messages. */
+  readonly service: string;
+  /** Calls in flight per instance id, for `least-outstanding`. */
+  readonly outstanding: ReadonlyMap<string, number>;
+  /** The module's `strategy` option. */
+  readonly configured: BalancingStrategy | undefined;
+  /** This application's own zone: what `zone` prefers when the call names none. */
+  readonly localZone: string | undefined;
+}
 
 /**
  * A precomputed, immutable set of eligible instances plus the per-strategy state, rebuilt only
@@ -35,6 +54,39 @@ export class Pool {
   /** Strategy used when the caller names none. */
   defaultStrategy(configured: BalancingStrategy | undefined): BalancingStrategy {
     return configured ?? (this.cumulative === undefined ? 'round-robin' : 'weighted');
+  }
+
+  /**
+   * Picks one instance with the call's strategy (else the module's, else weighted when weights
+   * differ, else round-robin). The pool is not empty: the caller checked.
+   * @throws RegistryArgumentError for `consistent-hash` without a key, or an unknown strategy.
+   */
+  pick(context: BalanceContext, options: ChooseOptions | undefined): ServiceInstance {
+    const strategy = options?.strategy ?? this.defaultStrategy(context.configured);
+    switch (strategy) {
+      case 'round-robin':
+        return this.roundRobin();
+      case 'weighted':
+        return this.weighted();
+      case 'random':
+        return this.random();
+      case 'least-outstanding':
+        return this.leastOutstanding(context.outstanding);
+      case 'consistent-hash':
+        if (options?.key === undefined) {
+          throw new RegistryArgumentError(consistentHashNeedsKey({ service: context.service }));
+        }
+        return this.consistentHash(options.key);
+      case 'zone': {
+        const zone = options?.zone ?? context.localZone;
+        const chosen = (zone === undefined ? undefined : this.inZone(zone)) ?? this;
+        return chosen.cumulative === undefined ? chosen.roundRobin() : chosen.weighted();
+      }
+      default:
+        throw new RegistryArgumentError(
+          unknownStrategy({ service: context.service, strategy: String(strategy) }),
+        );
+    }
   }
 
   roundRobin(): ServiceInstance {
