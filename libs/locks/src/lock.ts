@@ -80,6 +80,8 @@ export class HeldLock implements Lock {
   private readonly renewEvery: number;
   private timer: NodeJS.Timeout | undefined;
   private renewing = false;
+  /** The last renewal failed without an answer from the store (not a rejection). */
+  private renewalFailed = false;
   private ended = false;
   private lost = false;
   private released: Promise<boolean> | undefined;
@@ -159,7 +161,9 @@ export class HeldLock implements Lock {
     if (!this.isHeld) return;
     const now = performance.now();
     if (now >= this.validUntil) {
-      this.lose(this.renewEvery > 0 ? 'store-unreachable' : 'expired');
+      // Unreachable only when the store failed to answer the watchdog: a holder that simply did
+      // not renew in time (no renewal, or its process was paused) saw its hold expire.
+      this.lose(this.renewing || this.renewalFailed ? 'store-unreachable' : 'expired');
       return;
     }
     if (now >= this.nextRenewal && !this.renewing) {
@@ -169,10 +173,12 @@ export class HeldLock implements Lock {
       this.extend().then(
         () => {
           this.renewing = false;
+          this.renewalFailed = false;
         },
         () => {
           // Store unreachable: try again shortly; the timer still ends the hold at validity.
           this.renewing = false;
+          this.renewalFailed = true;
           this.nextRenewal = performance.now() + Math.max(1, Math.floor(this.renewEvery / 3));
           this.schedule();
         },
