@@ -133,6 +133,26 @@ describe('a lost lock says why (keel_lock_lost_total{reason})', () => {
     expect(await a.lost()).toEqual(only('renewal-rejected'));
   });
 
+  it("'expired', not 'store-unreachable': a renewing holder whose process was paused past the hold's validity", async () => {
+    const { a, b } = onRedis();
+    // The pause (GC, SIGSTOP): no timer of this process fires, so the watchdog never renews;
+    // the store stays reachable throughout.
+    const frozen = freezeTimeouts();
+    try {
+      const lock = await a.locks.acquire('paused', { ttlMs: 300, autoRenew: true });
+      const next = await waitFor(() => b.locks.tryAcquire('paused'), {
+        message: 'the store to expire the paused hold',
+      });
+      expect(lock.isHeld).toBe(true); // still paused: it has not noticed
+      frozen.advance(300); // the process resumes: its overdue timer fires
+      expect(lostReason(lock)).toBe('expired');
+      expect(await a.lost()).toEqual(only('expired'));
+      await next.release();
+    } finally {
+      frozen.thaw();
+    }
+  });
+
   it("'store-unreachable': the store's own Redis is stopped and kept down past the hold's validity", async () => {
     const server: RedisServerHandle = await startRedisServer();
     const { store, close, connected } = redisStore(server.url, 'unreachable:');
