@@ -29,6 +29,7 @@ const LIBS: readonly LibProfile[] = [
   { name: 'health', full: true, health: false, metrics: false },
   { name: 'coordination', full: true, health: true },
   { name: 'locks', full: true, health: true },
+  { name: 'registry', full: true, health: true },
   { name: 'audit', full: false, health: false },
   { name: 'messaging', full: false, health: false },
 ];
