@@ -8,6 +8,9 @@ import { CircuitBreakerRegistry } from './breaker/circuit-breaker.registry.js';
 import { MemoryBreakerStore } from './breaker/stores/memory-breaker.store.js';
 import { RedisBreakerStore } from './breaker/stores/redis-breaker.store.js';
 import { BulkheadPolicyFactory } from './bulkhead/bulkhead.policy.js';
+import { BulkheadSlotStore } from './bulkhead/stores/bulkhead-slot.store.js';
+import { MemoryBulkheadSlotStore } from './bulkhead/stores/memory-bulkhead-slot.store.js';
+import { RedisBulkheadSlotStore } from './bulkhead/stores/redis-bulkhead-slot.store.js';
 import { COORDINATION_SETTINGS } from './coordination.constants.js';
 import { CoordinationHealthIndicator } from './coordination.health.js';
 import { breakerStoreChosen } from './coordination.messages.js';
@@ -40,6 +43,19 @@ function createBreakerStore(core: KeelCoreSettings, redis: RedisConnectionFactor
   });
 }
 
+/** Fleet bulkhead slots: in Redis when `KeelCoreModule` has it, in memory otherwise. */
+function createBulkheadSlotStore(
+  core: KeelCoreSettings,
+  redis: RedisConnectionFactory,
+): BulkheadSlotStore {
+  if (core.redis === undefined) return new MemoryBulkheadSlotStore();
+  return new RedisBulkheadSlotStore({
+    client: redis.client(core.redis, 'coordination'),
+    keyPrefix: core.redisKeyPrefix,
+    serviceName: core.serviceName,
+  });
+}
+
 /** The providers `CoordinationModule` lists. @internal */
 export const coordinationProviders: Provider[] = [
   {
@@ -51,6 +67,11 @@ export const coordinationProviders: Provider[] = [
   {
     provide: BreakerStore,
     useFactory: createBreakerStore,
+    inject: [KEEL_CORE_SETTINGS, RedisConnectionFactory],
+  },
+  {
+    provide: BulkheadSlotStore,
+    useFactory: createBulkheadSlotStore,
     inject: [KEEL_CORE_SETTINGS, RedisConnectionFactory],
   },
   BreakerFleet,

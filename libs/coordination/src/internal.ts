@@ -1,9 +1,13 @@
 /**
  * `@keel/coordination/internal`: what Keel's own tests need from this lib and applications should
- * not use — the metric definitions (the README's metrics table is the public statement). Not
+ * not use — the metric definitions (the README's metrics table is the public statement) and the
+ * fleet bulkhead's slot stores (for their contract suite). Not
  * public API and not covered by semver; applications import `@keel/coordination`.
  *
  * @packageDocumentation
  * @internal
  */
 export { COORDINATION_METRICS } from './coordination.metrics.js';
+export { BulkheadSlotStore, type SlotRequest } from './bulkhead/stores/bulkhead-slot.store.js';
+export { MemoryBulkheadSlotStore } from './bulkhead/stores/memory-bulkhead-slot.store.js';
+export { RedisBulkheadSlotStore } from './bulkhead/stores/redis-bulkhead-slot.store.js';

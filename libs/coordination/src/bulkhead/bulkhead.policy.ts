@@ -1,12 +1,6 @@
 import { Inject, type BeforeApplicationShutdown } from '@nestjs/common';
+import { KeelDecoratorError, KeelMetrics } from '@keel/core';
 import {
-  KeelDecoratorError,
-  KeelMetrics,
-  RedisConnectionFactory,
-  type KeelCoreSettings,
-} from '@keel/core';
-import {
-  KEEL_CORE_SETTINGS,
   PolicyFactoryFor,
   type Invocation,
   type Next,
@@ -28,6 +22,7 @@ import {
 import { BulkheadRejectedError } from '../coordination.errors.js';
 import { FleetBulkhead } from './fleet-bulkhead.js';
 import { LocalBulkhead } from './local-bulkhead.js';
+import { BulkheadSlotStore, InjectBulkheadSlotStore } from './stores/bulkhead-slot.store.js';
 import { bulkheadDeclaredTwice } from '../coordination.messages.js';
 
 type AnyBulkhead = LocalBulkhead | FleetBulkhead;
@@ -45,8 +40,7 @@ export class BulkheadPolicyFactory
 
   constructor(
     @Inject(COORDINATION_SETTINGS) private readonly settings: CoordinationSettings,
-    @Inject(KEEL_CORE_SETTINGS) private readonly core: KeelCoreSettings,
-    @Inject(RedisConnectionFactory) private readonly redis: RedisConnectionFactory,
+    @InjectBulkheadSlotStore() private readonly slots: BulkheadSlotStore,
     @Inject(KeelMetrics) metrics: KeelMetrics,
   ) {
     const bulkheads = () => this.bulkheads;
@@ -104,15 +98,14 @@ export class BulkheadPolicyFactory
     const async = target.returnsPromise;
     let bulkhead = existing?.bulkhead;
     if (bulkhead === undefined) {
-      if (scope === 'fleet' && this.core.redis !== undefined) {
-        const key = `${this.core.redisKeyPrefix}bulkhead:{${this.core.serviceName}:${limits.name}}`;
-        bulkhead = new FleetBulkhead(
+      // Without Redis a fleet bulkhead is this process's own (one process is the whole fleet).
+      if (scope === 'fleet' && this.slots.kind === 'redis') {
+        bulkhead = new FleetBulkhead({
           limits,
-          this.redis.client(this.core.redis, 'coordination'),
-          key,
-          options.leaseMs ?? defaults.leaseMs,
-          this.settings.fleet.commandTimeoutMs,
-        );
+          store: this.slots,
+          leaseMs: options.leaseMs ?? defaults.leaseMs,
+          commandTimeoutMs: this.settings.fleet.commandTimeoutMs,
+        });
       } else {
         bulkhead = new LocalBulkhead(limits);
       }

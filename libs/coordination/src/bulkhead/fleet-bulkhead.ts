@@ -1,47 +1,37 @@
 import { randomBytes } from 'node:crypto';
-import { KeelDeadlineError, RedisScript, type KeelRedisClient } from '@keel/core';
+import { KeelDeadlineError } from '@keel/core';
 import { withDeadline } from '@keel/core/internal';
 import { bulkheadRedisTimedOut } from '../coordination.messages.js';
 import { BulkheadRejectedError } from '../coordination.errors.js';
 import { LocalBulkhead, type BulkheadLimits } from './local-bulkhead.js';
+import type { BulkheadSlotStore } from './stores/bulkhead-slot.store.js';
 
-// One sorted set per bulkhead: member = slot holder, score = lease expiry (server time). Expired
-// leases (a crashed holder) are dropped before counting, so a dead replica frees its slots.
-const ACQUIRE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
-  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
-  return 1
-end
-return 0
-`;
-
-const RENEW = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[i]) end
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) * 2)
-return 1
-`;
-
-const ACQUIRE_SCRIPT = new RedisScript<number>(ACQUIRE);
-const RENEW_SCRIPT = new RedisScript<number>(RENEW);
+/** What a {@link FleetBulkhead} is built from. @internal */
+export interface FleetBulkheadOptions {
+  readonly limits: BulkheadLimits;
+  /** Where the fleet's slots live (Redis). */
+  readonly store: BulkheadSlotStore;
+  /** A slot is freed this long after its holder stopped renewing it. */
+  readonly leaseMs: number;
+  /** A store call slower than this counts as the store being unreachable. */
+  readonly commandTimeoutMs: number;
+}
 
 /** A fleet slot: a Redis lease, or a local slot while Redis is unreachable. @internal */
 export type FleetSlot = string | 'local';
 
 /**
- * A bulkhead whose `maxConcurrent` spans every replica: a Redis sorted set of leases, renewed
- * while calls run. Waiting calls poll for a slot (20 → 100 ms) until `queueTimeoutMs`. When Redis
+ * A bulkhead whose `maxConcurrent` spans every replica: leases in the slot store, renewed while
+ * calls run. Waiting calls poll for a slot (20 → 100 ms) until `queueTimeoutMs`. When Redis
  * is unreachable the bulkhead degrades to a per-replica limit of `maxConcurrent` rather than
  * blocking calls.
  * @internal
  */
 export class FleetBulkhead {
-  private readonly client: KeelRedisClient;
+  readonly limits: BulkheadLimits;
+  private readonly store: BulkheadSlotStore;
+  private readonly leaseMs: number;
+  private readonly commandTimeoutMs: number;
   private readonly held = new Set<string>();
   private readonly local: LocalBulkhead;
   private renewTimer: NodeJS.Timeout | undefined;
@@ -51,15 +41,12 @@ export class FleetBulkhead {
   private fleetRejectedTimeout = 0;
   degraded = false;
 
-  constructor(
-    readonly limits: BulkheadLimits,
-    client: KeelRedisClient,
-    private readonly key: string,
-    private readonly leaseMs: number,
-    private readonly commandTimeoutMs: number,
-  ) {
-    this.client = client;
-    this.local = new LocalBulkhead(limits);
+  constructor(options: FleetBulkheadOptions) {
+    this.limits = options.limits;
+    this.store = options.store;
+    this.leaseMs = options.leaseMs;
+    this.commandTimeoutMs = options.commandTimeoutMs;
+    this.local = new LocalBulkhead(options.limits);
   }
 
   /** Calls refused as `full`, on Redis or by the per-replica fallback while Redis is down. */
@@ -86,17 +73,14 @@ export class FleetBulkhead {
         const holder = randomBytes(8).toString('hex');
         let granted: boolean;
         try {
-          granted =
-            (await this.withTimeout(
-              ACQUIRE_SCRIPT.run(
-                this.client,
-                1,
-                this.key,
-                this.limits.maxConcurrent,
-                holder,
-                this.leaseMs,
-              ),
-            )) === 1;
+          granted = await this.withTimeout(
+            this.store.acquire({
+              name: this.limits.name,
+              holder,
+              limit: this.limits.maxConcurrent,
+              leaseMs: this.leaseMs,
+            }),
+          );
           this.degraded = false;
         } catch {
           this.degraded = true;
@@ -141,7 +125,7 @@ export class FleetBulkhead {
       clearInterval(this.renewTimer);
       this.renewTimer = undefined;
     }
-    this.client.zrem(this.key, slot).catch(() => undefined);
+    this.store.release(this.limits.name, slot).catch(() => undefined);
   }
 
   close(): void {
@@ -169,9 +153,12 @@ export class FleetBulkhead {
       this.renewTimer = setInterval(
         () => {
           if (this.held.size === 0) return;
-          RENEW_SCRIPT.run(this.client, 1, this.key, this.leaseMs, ...this.held).catch(
-            () => undefined,
-          );
+          const renewal = {
+            name: this.limits.name,
+            holders: [...this.held],
+            leaseMs: this.leaseMs,
+          };
+          this.store.renew(renewal).catch(() => undefined);
         },
         Math.max(50, Math.floor(this.leaseMs / 3)),
       );
