@@ -21,8 +21,8 @@ interface StateMessage {
   type: 'state';
   seq: number;
   cache: { stale: boolean; instances: number; loaded: boolean } | null;
-  instances: { id: string; status: string; registeredAt: number }[];
-  registration: { registered: boolean };
+  instances: { id: string; status: string; registeredAt: number; who: string | null }[];
+  registration: { registered: boolean; consecutiveFailures: number };
 }
 
 const children: FixtureProcess[] = [];
@@ -79,6 +79,13 @@ async function ask(child: FixtureProcess, service: string): Promise<StateMessage
   return (await child.waitForMessage(
     (m) => m.type === 'state' && m.seq === n,
   )) as unknown as StateMessage;
+}
+
+async function metricsText(child: FixtureProcess): Promise<string> {
+  const n = ++seq;
+  child.send({ cmd: 'metrics', seq: n });
+  const reply = await child.waitForMessage((m) => m.type === 'metrics' && m.seq === n);
+  return reply.text as string;
 }
 
 describe('registry across processes (real Redis)', () => {
@@ -261,5 +268,55 @@ describe('registry across processes (real Redis)', () => {
     patient.send({ cmd: 'probes', seq: m });
     const after = await patient.waitForMessage((x) => x.type === 'probes' && x.seq === m);
     expect((after.monitors as string[]).some((id) => id !== monitorId)).toBe(true);
+  }, 60_000);
+
+  it('signed records: a process with a wrong secret cannot register or overwrite', async () => {
+    const prefix = `${uniquePrefix('signed')}:`;
+    const secret = 'fleet-secret-0123456789';
+    const good = start({
+      PREFIX: prefix,
+      SERVICE: 'svc-a',
+      INSTANCE_ID: 'a1',
+      SECRET: secret,
+      WHO: 'good',
+    });
+    const watcher = start({ PREFIX: prefix, SERVICE: '', DISCOVER: 'svc-a', SECRET: secret });
+    await Promise.all([good, watcher].map((c) => c.waitForMessage((m) => m.type === 'ready')));
+    await viewTime(watcher, 'svc-a', (ids) => ids.length === 1);
+
+    // The same id with another secret: the store refuses every write (wrong proof).
+    const intruderSameId = start({
+      PREFIX: prefix,
+      SERVICE: 'svc-a',
+      INSTANCE_ID: 'a1',
+      SECRET: 'wrong-secret-9876543210',
+      WHO: 'evil',
+    });
+    // A new id without a secret: the store takes the unsigned record, watchers ignore it.
+    const intruderNewId = start({
+      PREFIX: prefix,
+      SERVICE: 'svc-a',
+      INSTANCE_ID: 'evil-2',
+      WHO: 'evil',
+    });
+    await intruderSameId.waitForMessage((m) => m.type === 'listening');
+    const refused = await waitFor(
+      async () => {
+        const s = await ask(intruderSameId, 'svc-a');
+        return s.registration.consecutiveFailures > 0 ? s : undefined;
+      },
+      { timeoutMs: 20_000, message: 'refused' },
+    );
+    expect(refused.registration.registered).toBe(false);
+    await intruderNewId.waitForMessage((m) => m.type === 'ready');
+    await waitFor(
+      async () =>
+        /keel_registry_invalid_records_total\{[^}]*reason="signature"[^}]*\} [1-9]/.test(
+          await metricsText(watcher),
+        ),
+      { timeoutMs: 20_000, message: 'the unsigned record counted as invalid' },
+    );
+    const seen = await ask(watcher, 'svc-a');
+    expect(seen.instances.map((i) => i.who)).toEqual(['good']);
   }, 60_000);
 });
