@@ -1,40 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
-import { KeelMetrics, type FastHistogram, type FastHistogramChild } from '@keel/core';
-import type { Counter, Gauge } from 'prom-client';
-import { HeldLock, ReentrantLock, type HoldTarget, type Lock, type LockHost } from './lock.js';
+import { KeelMetrics } from '@keel/core';
+import { DeadlockDetector } from './deadlock-detector.js';
+import { HoldRegistry } from './hold-registry.js';
+import { LockTarget, semaphoreTarget } from './hold-targets.js';
 import { currentScope, runHolding, runInScope, type LockScope } from './lock-context.js';
+import { LockInstruments } from './lock-instruments.js';
+import { LockWaiter } from './lock-waiter.js';
+import { ReentrantLock, type HoldTarget, type Lock } from './lock.js';
 import { LOCKS_SETTINGS } from './locks.constants.js';
-import {
-  invalidPermits,
-  lockKeyHasBrace,
-  lockKeyNotAString,
-  lockLostWarning,
-  releaseFailed,
-  semaphoresUnsupported,
-  serviceShutDown,
-} from './locks.messages.js';
-import { LOCKS_METRICS } from './locks.metrics.js';
 import {
   DeadlockError,
   InvalidLockKeyError,
   LocksError,
   LockTimeoutError,
-  type DeadlockEdge,
-  type LockLostReason,
 } from './locks.errors.js';
-import type { AcquireOptions, LocksSettings } from './interfaces/locks-options.interface.js';
 import {
-  LockStore,
-  type StoreAcquireMode,
-  type StoreAcquireResult,
-  type WaiterEvent,
-} from './stores/lock.store.js';
-
-/** Longest sleep of a waiter between checks: keeps its queue entry alive and covers a lost message. */
-const RECHECK_MS = 1_000;
-/** Interval of the wait-for graph check of a waiter that holds other locks. */
-const DEADLOCK_CHECK_MS = 200;
+  invalidPermits,
+  lockKeyHasBrace,
+  lockKeyNotAString,
+  releaseFailed,
+  serviceShutDown,
+} from './locks.messages.js';
+import type { AcquireOptions, LocksSettings } from './interfaces/locks-options.interface.js';
+import { LockStore } from './stores/lock.store.js';
 
 /** Permits of a read-write lock: a writer takes them all, a reader one. */
 const RW_PERMITS = 1 << 30;
@@ -88,23 +77,16 @@ export interface LockGroup {
  * @publicApi
  */
 @Injectable()
-export class LockService implements BeforeApplicationShutdown, LockHost {
+export class LockService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('KeelLocks');
   private readonly instance = randomBytes(6).toString('base64url');
-  private readonly heldLocks = new Set<HeldLock>();
   private readonly scopeKey = Symbol('keel.locks.scope');
-  /** The call chain each exclusive hold belongs to, for reentrancy and deadlock detection. */
-  private readonly scopeOf = new WeakMap<HeldLock, LockScope>();
+  private readonly instruments: LockInstruments;
+  private readonly holds: HoldRegistry;
+  private readonly waiter: LockWaiter;
   private chains = 0;
   private sequence = 0;
   private closed = false;
-  private readonly acquireSeconds: FastHistogram<'outcome'>;
-  private readonly acquiredSeconds: FastHistogramChild;
-  private readonly contended: Counter;
-  private readonly timeouts: Counter;
-  private readonly lostTotal: Counter<'reason'>;
-  private readonly deadlocks: Counter;
-  private readonly heldGauge: Gauge;
 
   constructor(
     /** @internal */
@@ -112,19 +94,19 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
     @Inject(LOCKS_SETTINGS) private readonly settings: LocksSettings,
     @Inject(KeelMetrics) metrics: KeelMetrics,
   ) {
-    // Observed on every acquisition: the label set is resolved once (see FastHistogram).
-    this.acquireSeconds = metrics.fastHistogram(LOCKS_METRICS.acquireSeconds);
-    this.acquiredSeconds = this.acquireSeconds.child({ outcome: 'acquired' });
-    this.contended = metrics.counter(LOCKS_METRICS.contended);
-    this.timeouts = metrics.counter(LOCKS_METRICS.timeouts);
-    this.lostTotal = metrics.counter(LOCKS_METRICS.lost);
-    this.deadlocks = metrics.counter(LOCKS_METRICS.deadlocks);
-    this.heldGauge = metrics.gauge(LOCKS_METRICS.held);
+    this.instruments = new LockInstruments(metrics);
+    this.holds = new HoldRegistry(this.instruments, this.logger);
+    this.waiter = new LockWaiter({
+      store,
+      holds: this.holds,
+      deadlocks: new DeadlockDetector(store, settings.deadlockDetection),
+      instruments: this.instruments,
+    });
   }
 
   /** Number of locks this instance holds right now. */
   get heldCount(): number {
-    return this.heldLocks.size;
+    return this.holds.size;
   }
 
   /**
@@ -133,25 +115,25 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
    */
   acquire(key: string, options: AcquireOptions = {}): Promise<Lock> {
     const scope = currentScope(this.scopeKey);
-    return this.take(
-      this.lockTarget(key),
+    return this.take({
+      target: this.lockTarget(key),
       options,
       scope,
-      options.autoRenew ?? false,
-      true,
-    ) as Promise<Lock>;
+      autoRenew: options.autoRenew ?? false,
+      throwOnTimeout: true,
+    }) as Promise<Lock>;
   }
 
   /** Takes `key` if it is free right now; `undefined` when it is held. Never waits. */
   tryAcquire(key: string, options: Omit<AcquireOptions, 'waitMs'> = {}): Promise<Lock | undefined> {
     const scope = currentScope(this.scopeKey);
-    return this.take(
-      this.lockTarget(key),
-      { ...options, waitMs: 0 },
+    return this.take({
+      target: this.lockTarget(key),
+      options: { ...options, waitMs: 0 },
       scope,
-      options.autoRenew ?? false,
-      false,
-    );
+      autoRenew: options.autoRenew ?? false,
+      throwOnTimeout: false,
+    });
   }
 
   /**
@@ -185,7 +167,10 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
       throw new RangeError(invalidPermits({ key, permits }));
     }
     const handle = (weight: number, defaults: AcquireOptions): LockHandle =>
-      this.handle(() => this.semaphoreTarget(`sem:${key}`, key, weight, permits), defaults);
+      this.handle(
+        () => semaphoreTarget(this.store, { storeKey: `sem:${key}`, key, weight, permits }),
+        defaults,
+      );
     return { key, permits, ...handle(1, {}) };
   }
 
@@ -202,7 +187,11 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
   readWriteLock(key: string): ReadWriteLock {
     checkLockKey(key);
     const make = (weight: number) =>
-      this.handle(() => this.semaphoreTarget(`rw:${key}`, key, weight, RW_PERMITS), { fair: true });
+      this.handle(
+        () =>
+          semaphoreTarget(this.store, { storeKey: `rw:${key}`, key, weight, permits: RW_PERMITS }),
+        { fair: true },
+      );
     return { key, read: make(1), write: make(RW_PERMITS) };
   }
 
@@ -211,11 +200,23 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
     return {
       acquire: (options) => {
         const o = withDefaults(options);
-        return this.take(target(), o, undefined, o.autoRenew ?? false, true) as Promise<Lock>;
+        return this.take({
+          target: target(),
+          options: o,
+          scope: undefined,
+          autoRenew: o.autoRenew ?? false,
+          throwOnTimeout: true,
+        }) as Promise<Lock>;
       },
       tryAcquire: (options) => {
         const o = withDefaults(options);
-        return this.take(target(), { ...o, waitMs: 0 }, undefined, o.autoRenew ?? false, false);
+        return this.take({
+          target: target(),
+          options: { ...o, waitMs: 0 },
+          scope: undefined,
+          autoRenew: o.autoRenew ?? false,
+          throwOnTimeout: false,
+        });
       },
       using: <T>(
         optionsOrFn: AcquireOptions | ((lock: Lock) => Promise<T> | T),
@@ -235,7 +236,7 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
   ): Promise<T> {
     const scope = currentScope(this.scopeKey) ?? this.newScope();
     const autoRenew = options.autoRenew ?? this.settings.autoRenew;
-    const lock = (await this.take(target, options, scope, autoRenew, true))!;
+    const lock = (await this.take({ target, options, scope, autoRenew, throwOnTimeout: true }))!;
     try {
       return await runHolding(this.scopeKey, scope, lock, () => fn(lock));
     } finally {
@@ -247,30 +248,6 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
 
   private lockTarget(key: string): HoldTarget {
     return new LockTarget(this.store, key);
-  }
-
-  private semaphoreTarget(
-    storeKey: string,
-    key: string,
-    weight: number,
-    permits: number,
-  ): HoldTarget {
-    const semaphores = this.store.semaphores;
-    if (semaphores === undefined) {
-      throw new LocksError(
-        'KEEL_LOCKS_UNSUPPORTED',
-        semaphoresUnsupported({ key, store: this.store.kind }),
-      );
-    }
-    return {
-      key,
-      exclusive: false,
-      tryAcquire: (token, ttlMs, mode) =>
-        semaphores.tryAcquire(storeKey, token, ttlMs, weight, permits, mode),
-      release: (token, fence) => semaphores.release(storeKey, token, fence, permits),
-      extend: (token, fence, ttlMs) => semaphores.extend(storeKey, token, fence, ttlMs),
-      cancel: (token) => semaphores.cancel(storeKey, token, permits),
-    };
   }
 
   /**
@@ -286,13 +263,13 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
     try {
       for (const key of ordered) {
         locks.push(
-          (await this.take(
-            this.lockTarget(key),
+          (await this.take({
+            target: this.lockTarget(key),
             options,
             scope,
-            options.autoRenew ?? false,
-            true,
-          ))!,
+            autoRenew: options.autoRenew ?? false,
+            throwOnTimeout: true,
+          }))!,
         );
       }
     } catch (error) {
@@ -340,42 +317,28 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
   async beforeApplicationShutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const held = [...this.heldLocks];
-    await Promise.allSettled(held.map((lock) => lock.release()));
+    await this.holds.releaseAll();
     await this.store.close();
-  }
-
-  /** @internal */
-  onLost(lock: HeldLock, reason: LockLostReason): void {
-    this.lostTotal.inc({ reason });
-    this.logger.warn(lockLostWarning({ key: lock.key, reason, fencingToken: lock.fencingToken }));
-  }
-
-  /** @internal */
-  onEnded(lock: HeldLock): void {
-    if (this.heldLocks.delete(lock)) this.heldGauge.dec();
-    const scope = this.scopeOf.get(lock);
-    if (scope !== undefined && scope.held.get(lock.key) === lock) scope.held.delete(lock.key);
   }
 
   private newScope(): LockScope {
     return { chain: `${this.instance}.${++this.chains}`, held: new Map() };
   }
 
-  private async take(
-    target: HoldTarget,
-    options: AcquireOptions,
-    scope: LockScope | undefined,
-    autoRenew: boolean,
-    throwOnTimeout: boolean,
-  ): Promise<Lock | undefined> {
+  /**
+   * One acquisition: reentrancy first (a chain that holds the key), then a single attempt
+   * without joining the queue — the whole uncontended path is that round trip — and, when the
+   * lock is held and waiting is allowed (or fair queueing is asked for), the wait loop.
+   */
+  private async take(request: TakeRequest): Promise<Lock | undefined> {
+    const { target, options, scope } = request;
     const key = target.key;
     checkLockKey(key);
     if (this.closed) throw new LocksError('KEEL_LOCKS_SHUT_DOWN', serviceShutDown({ key }));
     const held = target.exclusive ? scope?.held.get(key) : undefined;
     if (held !== undefined && held.isHeld) {
       if (options.reentrant ?? this.settings.reentrant) return new ReentrantLock(held);
-      this.deadlocks.inc();
+      this.instruments.deadlocks.inc();
       throw new DeadlockError(key, [{ chain: scope!.chain, waitsFor: key }]);
     }
     const ttlMs = options.ttlMs ?? this.settings.ttlMs;
@@ -384,31 +347,33 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
     const chain = scope?.chain ?? `${this.instance}.${++this.chains}`;
     const token = `${chain}.${++this.sequence}`;
     const start = performance.now();
+    const autoRenew = request.autoRenew;
 
     if (!fair || waitMs <= 0) {
-      // One attempt without joining the queue: the whole uncontended path is this round trip.
       const result = await target.tryAcquire(token, ttlMs, { fair, enqueue: false });
       if (result.acquired) {
-        this.acquiredSeconds.observe((performance.now() - start) / 1_000);
-        return this.hold(
+        this.instruments.acquiredSeconds.observe((performance.now() - start) / 1_000);
+        const { fence: fencingToken, validityMs } = result;
+        return this.holds.hold({
           target,
           token,
-          result.fence,
+          fencingToken,
           ttlMs,
-          result.validityMs,
-          start,
+          validityMs,
+          validFrom: start,
           autoRenew,
           scope,
-        );
+        });
       }
       if (waitMs <= 0) {
-        this.contended.inc();
-        if (!throwOnTimeout) return undefined;
-        this.timeouts.inc();
+        this.instruments.contended.inc();
+        if (!request.throwOnTimeout) return undefined;
+        this.instruments.timeouts.inc();
         throw new LockTimeoutError(key, performance.now() - start);
       }
     }
-    return this.wait(
+    const abortSignal = options.abortSignal;
+    return this.waiter.wait({
       target,
       token,
       ttlMs,
@@ -417,173 +382,20 @@ export class LockService implements BeforeApplicationShutdown, LockHost {
       start,
       autoRenew,
       scope,
-      options.abortSignal,
-    );
-  }
-
-  private async wait(
-    target: HoldTarget,
-    token: string,
-    ttlMs: number,
-    waitMs: number,
-    fair: boolean,
-    start: number,
-    autoRenew: boolean,
-    scope: LockScope | undefined,
-    abortSignal: AbortSignal | undefined,
-  ): Promise<Lock> {
-    const key = target.key;
-    const deadline = start + waitMs;
-    let granted: (WaiterEvent & { type: 'grant'; at: number }) | undefined;
-    let notified: boolean;
-    let wakeUp: (() => void) | undefined;
-    // Listening before the first attempt: a grant can be published before the attempt's reply.
-    const unlisten = this.store.listen(token, (event) => {
-      if (event.type === 'grant') granted = { ...event, at: performance.now() };
-      notified = true;
-      wakeUp?.();
+      abortSignal,
     });
-    const onAbort = () => wakeUp?.();
-    abortSignal?.addEventListener('abort', onAbort);
-    let waitsRecorded = false;
-    let contended = false;
-    let retryAfterMs = 0;
-    let outcome = 'error';
-    try {
-      for (let attempt = 0; ; attempt++) {
-        const sent = performance.now();
-        notified = false;
-        if (granted === undefined) {
-          const result = await target.tryAcquire(token, ttlMs, {
-            fair,
-            enqueue: true,
-            queued: attempt > 0,
-          });
-          if (result.acquired) {
-            outcome = 'acquired';
-            return this.hold(
-              target,
-              token,
-              result.fence,
-              ttlMs,
-              result.validityMs,
-              sent,
-              autoRenew,
-              scope,
-            );
-          }
-          retryAfterMs = result.retryAfterMs;
-        }
-        if (granted !== undefined) {
-          outcome = 'acquired';
-          const g = granted as { fence: number; ttlMs: number; at: number };
-          return this.hold(target, token, g.fence, ttlMs, g.ttlMs, g.at, autoRenew, scope);
-        }
-        if (!contended) {
-          contended = true;
-          this.contended.inc();
-        }
-        const now = performance.now();
-        if (abortSignal?.aborted || now >= deadline) {
-          await target.cancel(token);
-          if (abortSignal?.aborted) {
-            outcome = 'aborted';
-            throw abortSignal.reason;
-          }
-          outcome = 'timeout';
-          this.timeouts.inc();
-          throw new LockTimeoutError(key, now - start);
-        }
-        const detect =
-          target.exclusive &&
-          this.settings.deadlockDetection &&
-          scope !== undefined &&
-          scope.held.size > 0;
-        if (detect) {
-          await this.store.setWaitsFor(scope.chain, key, deadline - now + 2 * RECHECK_MS);
-          waitsRecorded = true;
-          const cycle = await this.findCycle(scope, key);
-          if (cycle !== undefined) {
-            await target.cancel(token);
-            outcome = 'deadlock';
-            this.deadlocks.inc();
-            throw new DeadlockError(key, cycle);
-          }
-        }
-        if (notified || granted !== undefined) continue;
-        let sleep = Math.min(deadline - now, RECHECK_MS);
-        if (retryAfterMs > 0) sleep = Math.min(sleep, retryAfterMs + 1);
-        if (detect) sleep = Math.min(sleep, DEADLOCK_CHECK_MS);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, Math.max(1, sleep));
-          function done() {
-            clearTimeout(timer);
-            wakeUp = undefined;
-            resolve();
-          }
-          wakeUp = done;
-        });
-      }
-    } catch (error) {
-      if (outcome === 'error') await target.cancel(token).catch(() => undefined);
-      throw error;
-    } finally {
-      unlisten();
-      abortSignal?.removeEventListener('abort', onAbort);
-      const seconds = (performance.now() - start) / 1_000;
-      if (outcome === 'acquired') this.acquiredSeconds.observe(seconds);
-      else this.acquireSeconds.observe({ outcome }, seconds);
-      if (waitsRecorded)
-        await this.store.setWaitsFor(scope!.chain, undefined, 0).catch(() => undefined);
-    }
   }
+}
 
-  /**
-   * Follows the wait-for graph from `key`: its holder's chain, the key that chain waits for, and
-   * so on. A cycle back to this chain is a deadlock; every member sees the same cycle, and only
-   * the member with the greatest chain id fails, so exactly one gives way.
-   */
-  private async findCycle(scope: LockScope, key: string): Promise<DeadlockEdge[] | undefined> {
-    const cycle: DeadlockEdge[] = [{ chain: scope.chain, waitsFor: key }];
-    const seen = new Set([scope.chain]);
-    let next = key;
-    for (let hop = 0; hop < 32; hop++) {
-      const holder = await this.store.holder(next);
-      if (holder === undefined) return undefined;
-      const chain = holder.slice(0, holder.lastIndexOf('.'));
-      if (chain === scope.chain) {
-        const victim = cycle.reduce((max, e) => (e.chain > max ? e.chain : max), '');
-        return victim === scope.chain ? cycle : undefined;
-      }
-      if (seen.has(chain)) return undefined;
-      seen.add(chain);
-      const waits = await this.store.waitsFor(chain);
-      if (waits === undefined) return undefined;
-      cycle.push({ chain, waitsFor: waits });
-      next = waits;
-    }
-    return undefined;
-  }
-
-  private hold(
-    target: HoldTarget,
-    token: string,
-    fence: number,
-    ttlMs: number,
-    validityMs: number,
-    validFrom: number,
-    autoRenew: boolean,
-    scope: LockScope | undefined,
-  ): HeldLock {
-    const lock = new HeldLock(this, target, token, fence, ttlMs, validityMs, validFrom, autoRenew);
-    this.heldLocks.add(lock);
-    this.heldGauge.inc();
-    if (scope !== undefined && target.exclusive) {
-      scope.held.set(target.key, lock);
-      this.scopeOf.set(lock, scope);
-    }
-    return lock;
-  }
+/** One call of {@link LockService.take}. */
+interface TakeRequest {
+  readonly target: HoldTarget;
+  readonly options: AcquireOptions;
+  /** The call chain, when inside a `using` / `@WithLock` scope. */
+  readonly scope: LockScope | undefined;
+  readonly autoRenew: boolean;
+  /** `acquire` throws LockTimeoutError when the lock stays held; `tryAcquire` returns undefined. */
+  readonly throwOnTimeout: boolean;
 }
 
 /**
@@ -598,26 +410,5 @@ function checkLockKey(key: string): void {
   }
   if (key.includes('{') || key.includes('}')) {
     throw new InvalidLockKeyError(key, lockKeyHasBrace());
-  }
-}
-
-/** A plain lock as a hold target: one object per acquisition, on the uncontended path. */
-class LockTarget implements HoldTarget {
-  readonly exclusive = true;
-  constructor(
-    private readonly store: LockStore,
-    readonly key: string,
-  ) {}
-  tryAcquire(token: string, ttlMs: number, mode: StoreAcquireMode): Promise<StoreAcquireResult> {
-    return this.store.tryAcquire(this.key, token, ttlMs, mode);
-  }
-  release(token: string, fence: number): Promise<boolean> {
-    return this.store.release(this.key, token, fence);
-  }
-  extend(token: string, fence: number, ttlMs: number): Promise<boolean> {
-    return this.store.extend(this.key, token, fence, ttlMs);
-  }
-  cancel(token: string): Promise<void> {
-    return this.store.cancel(this.key, token);
   }
 }

@@ -62,6 +62,24 @@ export interface HoldTarget {
   cancel(token: string): Promise<void>;
 }
 
+/** A grant, as a {@link HeldLock} is made from it. @internal */
+export interface HoldSpec {
+  /** What is held (a lock key, a semaphore permit). */
+  readonly target: HoldTarget;
+  /** This hold's identity in the store. */
+  readonly token: string;
+  /** The fence the store granted with. */
+  readonly fencingToken: number;
+  /** The TTL asked for; renewals push the expiry this far. */
+  readonly ttlMs: number;
+  /** How long the grant is valid from `validFrom` (the store's answer). */
+  readonly validityMs: number;
+  /** `performance.now()` when the granting attempt was sent (or the grant was heard). */
+  readonly validFrom: number;
+  /** Renew at ttl/3 until released. */
+  readonly autoRenew: boolean;
+}
+
 /** Validity lost to clock drift between this process and the store, as Redlock counts it. */
 export function driftMs(ttlMs: number): number {
   return Math.ceil(ttlMs * 0.01) + 2;
@@ -87,23 +105,25 @@ export class HeldLock implements Lock {
   private released: Promise<boolean> | undefined;
 
   readonly key: string;
+  readonly token: string;
+  readonly fencingToken: number;
+  private readonly target: HoldTarget;
+  private readonly ttlMs: number;
 
   constructor(
     private readonly host: LockHost,
-    private readonly target: HoldTarget,
-    readonly token: string,
-    readonly fencingToken: number,
-    private readonly ttlMs: number,
-    validityMs: number,
-    validFrom: number,
-    autoRenew: boolean,
+    hold: HoldSpec,
   ) {
-    this.key = target.key;
-    this.validUntil = validFrom + validityMs - driftMs(ttlMs);
+    this.target = hold.target;
+    this.key = hold.target.key;
+    this.token = hold.token;
+    this.fencingToken = hold.fencingToken;
+    this.ttlMs = hold.ttlMs;
+    this.validUntil = hold.validFrom + hold.validityMs - driftMs(hold.ttlMs);
     // Redisson's watchdog cadence: renew at a third of the TTL, so two renewals can fail
     // before the hold expires.
-    this.renewEvery = autoRenew ? Math.max(1, Math.floor(ttlMs / 3)) : 0;
-    this.nextRenewal = autoRenew ? validFrom + this.renewEvery : Number.POSITIVE_INFINITY;
+    this.renewEvery = hold.autoRenew ? Math.max(1, Math.floor(hold.ttlMs / 3)) : 0;
+    this.nextRenewal = hold.autoRenew ? hold.validFrom + this.renewEvery : Number.POSITIVE_INFINITY;
     this.schedule();
   }
 
