@@ -113,7 +113,8 @@ export const CORE_ERRORS = {
   },
   KEEL_DEADLINE_EXCEEDED: {
     status: 504,
-    meaning: 'a backend (Redis, a health check) did not answer within its time limit',
+    meaning:
+      'a backend call (a Redis command, a store round trip) did not answer within its time limit',
   },
   KEEL_TENANT_INVALID: {
     status: 400,
@@ -225,7 +226,9 @@ export class KeelArgumentError extends CoreError {
 }
 
 /**
- * A backend did not answer within its time limit (see `withDeadline`).
+ * A backend call (a Redis command, a store round trip) did not answer within its time limit:
+ * what `withDeadline` rejects with unless told otherwise. Health checks are not bounded by it:
+ * `@keel/health` uses Terminus' own timeout, and a slow check is reported `down`.
  * @publicApi
  */
 export class KeelDeadlineError extends CoreError {

@@ -4,20 +4,23 @@ import { KeelCoreModule } from '../src/core.module.js';
 import { loadKeelConfig } from '../src/config/keel-config.js';
 import { RedisConnectionFactory, describeTarget } from '../src/redis/redis-connection.factory.js';
 import { redisUrl, uniquePrefix } from '../../../test/support/services.js';
+import { startRedisServer, type RedisServerHandle } from '../../../test/support/fault-servers.js';
+import { waitFor } from '../../../test/support/wait-for.js';
 import type { INestApplicationContext } from '@nestjs/common';
 
 describe('RedisConnectionFactory (real Redis)', () => {
   let app: INestApplicationContext | undefined;
+  let server: RedisServerHandle | undefined;
   afterEach(async () => {
     await app?.close();
     app = undefined;
+    await server?.stop();
+    server = undefined;
   });
 
-  async function boot(): Promise<RedisConnectionFactory> {
+  async function boot(url = redisUrl()): Promise<RedisConnectionFactory> {
     const moduleRef = await Test.createTestingModule({
-      imports: [
-        KeelCoreModule.forRoot({ config: loadKeelConfig({ env: { REDIS_URL: redisUrl() } }) }),
-      ],
+      imports: [KeelCoreModule.forRoot({ config: loadKeelConfig({ env: { REDIS_URL: url } }) })],
     }).compile();
     app = await moduleRef.init();
     return app.get(RedisConnectionFactory);
@@ -61,6 +64,25 @@ describe('RedisConnectionFactory (real Redis)', () => {
     expect(client.status).toBe('end');
     expect(subscriber.status).toBe('end');
     expect(() => factory.client(redisUrl())).toThrow(/shut down/);
+  });
+
+  it('shuts down promptly when its Redis is gone, without waiting for a QUIT nobody answers', async () => {
+    server = await startRedisServer();
+    const factory = await boot(server.url);
+    const client = factory.client(server.url);
+    const subscriber = factory.subscriber(server.url);
+    await client.ping();
+    await subscriber.subscribe(uniquePrefix('gone'));
+    await server.stop();
+    await waitFor(() => client.status === 'reconnecting' && subscriber.status === 'reconnecting', {
+      message: 'both connections reconnecting',
+    });
+    const started = performance.now();
+    await app!.close();
+    app = undefined;
+    // Goal: a few milliseconds; QUIT to a dead server used to wait its whole second.
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(() => factory.client(server!.url)).toThrow(/shut down/);
   });
 
   it('describes targets without credentials', () => {

@@ -124,18 +124,33 @@ function createClient(options: KeelRedisOptions): KeelRedisClient {
 }
 
 /**
- * Closes a Redis connection: QUIT (bounded by a second), a hard disconnect only when QUIT did not
- * end it, and resolves once the socket is closed. Stores that close a connection before the
- * application does (a subscriber they own) use this too, so no timer outlives the process.
+ * Closes a Redis connection and resolves once its socket is closed, so no timer or socket
+ * outlives the application. A ready connection gets QUIT (bounded by a second: queued commands
+ * finish first), and a hard disconnect only when QUIT did not end it. A connection that is not
+ * ready is disconnected at once: QUIT would wait for a server that may never answer (a dead
+ * Redis at shutdown), and a connection that is reconnecting has no socket left to close.
+ * Stores that close a connection before the application does (a subscriber they own) use this
+ * too.
  * @internal
  */
 export async function closeRedisClient(client: KeelRedisClient): Promise<void> {
   if (client.status === 'end') return;
-  if (client.status === 'wait') {
+  // (TypeScript narrows `status` across the awaits below; read it afresh.)
+  const isEnded = (): boolean => (client.status as string) === 'end';
+  if (client.status !== 'ready') {
+    // 'wait' (never connected) ends at once; 'reconnecting' (between attempts) has no socket,
+    // and disconnect() clears its reconnect timer (ioredis emits no 'end' then, as for its own
+    // QUIT while offline); 'connecting'/'connect' have a socket, which ends shortly.
+    if (client.status === 'wait' || client.status === 'reconnecting') {
+      client.disconnect();
+      return;
+    }
+    const ended = endOf(client);
     client.disconnect();
+    if (!isEnded()) await Promise.race([ended, delay(1_000)]);
     return;
   }
-  const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+  const ended = endOf(client);
   try {
     await Promise.race([client.quit(), delay(1_000)]);
   } catch {
@@ -143,11 +158,12 @@ export async function closeRedisClient(client: KeelRedisClient): Promise<void> {
   }
   // After a clean QUIT ioredis is already ending; disconnect() then would arm a reconnect-guard
   // timer that keeps the process alive for seconds.
-  // (TypeScript narrowed `status` before the awaits; read it afresh.)
-  const isEnded = (): boolean => (client.status as string) === 'end';
   if (!isEnded()) client.disconnect();
-  // Resolve only once the socket is really closed, so nothing outlives the application.
   if (!isEnded()) await Promise.race([ended, delay(1_000)]);
+}
+
+function endOf(client: KeelRedisClient): Promise<void> {
+  return new Promise<void>((resolve) => client.once('end', () => resolve()));
 }
 
 function delay(ms: number): Promise<void> {
