@@ -25,6 +25,8 @@ const policy: SharedBreakerPolicy = {
   halfOpenProbes: 2,
   probeTimeoutMs: 30_000,
 };
+/** For assertions that need the breaker still open when the next call reaches the store. */
+const longOpen: SharedBreakerPolicy = { ...policy, openDurationMs: 60_000 };
 const ok = (calls: number) => ({
   calls,
   failures: 0,
@@ -136,10 +138,13 @@ describeStoreContract<BreakerStore>(
     });
 
     it('rejects probes while open, then admits exactly halfOpenProbes', async () => {
-      await store().record('p', policy, failed(4));
-      await expect(store().acquireProbe('p', policy)).resolves.toMatchObject({
+      // A long open period where the assertion needs the breaker still open: 50 ms can be over
+      // before the next round trip on a loaded machine.
+      await store().record('p-long', longOpen, failed(4));
+      await expect(store().acquireProbe('p-long', longOpen)).resolves.toMatchObject({
         permit: 'rejected',
       });
+      await store().record('p', policy, failed(4));
       await openPeriodOver('p');
       const grants = await Promise.all(
         Array.from({ length: 6 }, () => store().acquireProbe('p', policy)),
@@ -183,8 +188,10 @@ describeStoreContract<BreakerStore>(
     });
 
     it('outcomes recorded while open are ignored', async () => {
-      await store().record('o', policy, failed(4));
-      await expect(store().record('o', policy, ok(100))).resolves.toMatchObject({ state: 'open' });
+      await store().record('o', longOpen, failed(4));
+      await expect(store().record('o', longOpen, ok(100))).resolves.toMatchObject({
+        state: 'open',
+      });
     });
 
     it('isolate holds the breaker open past its open period; reset closes it', async () => {
