@@ -69,6 +69,7 @@ async function launch(dir) {
     child.stdout.on('data', append);
     child.stderr.on('data', append);
     try {
+      // A hang guard, not a goal: on a loaded 2-core machine a node once took over 10 s to answer.
       await pollUntil(
         async () => {
           if (spawnError) throw new Error(`cannot start redis-server: ${spawnError.message}`);
@@ -76,7 +77,7 @@ async function launch(dir) {
           await redisPing(`redis://127.0.0.1:${port}`, 500);
           return true;
         },
-        { timeoutMs: 10_000, message: `cluster node on port ${port}` },
+        { timeoutMs: 30_000, message: `cluster node on port ${port}` },
       );
       return { port, child };
     } catch (error) {
@@ -111,7 +112,7 @@ export async function startRedisCluster({ masters = 3 } = {}) {
             (await run('redis-cli', ['-p', String(port), 'cluster', 'info'], { timeout: 5_000 }))
               .stdout,
           ),
-        { timeoutMs: 20_000, message: `cluster_state:ok on port ${port}` },
+        { timeoutMs: 60_000, message: `cluster_state:ok on port ${port}` },
       );
     }
   } catch (error) {
