@@ -14,7 +14,13 @@ import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServerHandle } from '../../../test/support/fault-servers.js';
 import { redisUrl, uniquePrefix } from '../../../test/support/services.js';
 import { waitFor } from '../../../test/support/wait-for.js';
-import { freezeTimeouts, redisStore, SETTINGS } from './support.js';
+import {
+  freezeTimeouts,
+  quorumStore,
+  redisStore,
+  SETTINGS,
+  startQuorumServers,
+} from './support.js';
 
 /**
  * Each reason a held lock can be lost for, pinned to the scenario that causes it, with
@@ -174,6 +180,27 @@ describe('a lost lock says why (keel_lock_lost_total{reason})', () => {
     expect(a.locks.heldCount).toBe(0);
     expect(await a.lost()).toEqual(only('store-unreachable'));
     expect(server.running).toBe(false);
+  });
+
+  it("'store-unreachable' in quorum mode: two of three nodes stopped and kept down", async () => {
+    const servers = await startQuorumServers();
+    const q = quorumStore(
+      servers.map((s) => s.url),
+      `${uniquePrefix('locks-lost-q')}:`,
+    );
+    const a = instrumented(q.store);
+    cleanups.push(async () => {
+      await a.locks.beforeApplicationShutdown();
+      await q.close();
+      await Promise.all(servers.map((s) => s.stop()));
+    });
+    await q.connected();
+    const lock = await a.locks.acquire('qdown', { ttlMs: 1_500, autoRenew: true });
+    await Promise.all([servers[0].stop(), servers[1].stop()]);
+    // No majority answers a renewal: unreachable, not rejected (one node still says yes).
+    await waitFor(() => lock.signal.aborted, { message: 'the hold to end at its validity' });
+    expect(lostReason(lock)).toBe('store-unreachable');
+    expect(await a.lost()).toEqual(only('store-unreachable'));
   });
 });
 
