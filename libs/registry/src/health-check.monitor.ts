@@ -6,6 +6,7 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { KeelMetrics } from '@keel/core';
 import type { Counter } from 'prom-client';
 import type {
@@ -13,6 +14,7 @@ import type {
   CheckResult,
   ServiceInstance,
 } from './interfaces/instance.interface.js';
+import { resolveMonitorLease, type MonitorLease } from './health-check.lease.js';
 import type { RegistrySettings } from './interfaces/registry-options.interface.js';
 import { RecordCodec } from './record.codec.js';
 import { MONITOR_HEADER, REGISTRY_SETTINGS } from './registry.constants.js';
@@ -29,7 +31,8 @@ interface Streak {
 /**
  * Runs the active checks (HTTP, TCP) of this application's service against every instance of
  * it, but only while this instance holds the service's monitor lease: one monitor per service
- * across the fleet, not N² probing. A status changes only after N consecutive equal results,
+ * across the fleet, not N² probing. The lease is a @keel/locks lock when the application imports
+ * `LocksModule` (resolved at bootstrap; @keel/locks stays optional), else the registry store's. A status changes only after N consecutive equal results,
  * and the write is fenced by the lease token so a monitor that lost its lease cannot overwrite
  * the new monitor's verdicts.
  * @publicApi
@@ -41,6 +44,7 @@ export class HealthCheckMonitor implements OnApplicationBootstrap, BeforeApplica
   private readonly streaks = new Map<string, Streak>();
   private readonly probes: Counter<'service' | 'result'>;
   private token: string | undefined;
+  private lease: MonitorLease | undefined;
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
   private stopped = false;
@@ -50,6 +54,7 @@ export class HealthCheckMonitor implements OnApplicationBootstrap, BeforeApplica
     @Inject(REGISTRY_SETTINGS) private readonly settings: RegistrySettings,
     @Inject(ServiceDiscovery) private readonly discovery: ServiceDiscovery,
     @Inject(KeelMetrics) metrics: KeelMetrics,
+    @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
   ) {
     this.codec = new RecordCodec(settings.secret);
     this.probes = metrics.counter(REGISTRY_METRICS.probes);
@@ -60,9 +65,19 @@ export class HealthCheckMonitor implements OnApplicationBootstrap, BeforeApplica
     return this.token !== undefined;
   }
 
-  onApplicationBootstrap(): void {
+  /**
+   * Where the monitor lease lives once the monitor runs: `'locks'` when the application imports
+   * @keel/locks' `LocksModule`, else `'store'` (the registry store's own lease).
+   */
+  get leaseSource(): 'locks' | 'store' | undefined {
+    return this.lease?.source;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
     const { service, checks } = this.settings;
     if (service === undefined || (checks.http === undefined && checks.tcp === undefined)) return;
+    this.lease = await resolveMonitorLease(this.moduleRef, this.store);
+    if (this.stopped) return;
     this.timer = setInterval(() => {
       this.round ??= this.tick().finally(() => {
         this.round = undefined;
@@ -78,26 +93,24 @@ export class HealthCheckMonitor implements OnApplicationBootstrap, BeforeApplica
     await this.round;
     const token = this.token;
     this.token = undefined;
-    if (token !== undefined && this.settings.service) {
+    if (token !== undefined && this.settings.service && this.lease) {
       // Hand over at once instead of leaving the fleet unmonitored until the lease expires.
-      await this.store.releaseLease(this.settings.service.name, token).catch(() => undefined);
+      await this.lease.release(this.settings.service.name, token).catch(() => undefined);
     }
   }
 
   private async tick(): Promise<void> {
     const service = this.settings.service!;
+    const lease = this.lease!;
     const leaseMs = this.settings.checks.intervalMs * 3;
     try {
-      if (
-        this.token !== undefined &&
-        !(await this.store.renewLease(service.name, this.token, leaseMs))
-      ) {
+      if (this.token !== undefined && !(await lease.renew(service.name, this.token, leaseMs))) {
         this.logger.log(monitorLeaseLost({ service: service.name }));
         this.token = undefined;
         this.streaks.clear();
       }
       if (this.token === undefined) {
-        this.token = await this.store.acquireLease(service.name, service.instanceId, leaseMs);
+        this.token = await lease.acquire(service.name, service.instanceId, leaseMs);
         if (this.token !== undefined)
           this.logger.log(monitoring({ service: service.name, lease: this.token }));
       }

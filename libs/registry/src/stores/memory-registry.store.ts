@@ -33,6 +33,8 @@ export class MemoryRegistryStore implements RegistryStore {
   private readonly services_ = new Map<string, Map<string, Entry>>();
   private readonly listeners = new Set<Listener>();
   private readonly leases = new Map<string, { token: string; expiresAt: number }>();
+  /** Highest `#<n>` fencing token accepted per service. */
+  private readonly fences = new Map<string, bigint>();
   private epoch = 0;
 
   async now(): Promise<number> {
@@ -87,7 +89,11 @@ export class MemoryRegistryStore implements RegistryStore {
     fence?: string,
   ): Promise<WriteOutcome> {
     const now = Date.now();
-    if (fence !== undefined) {
+    const token = fence?.startsWith('#') ? fence.slice(1) : undefined;
+    if (token !== undefined) {
+      // A fencing token from another lease (a @keel/locks lock): never lower than one accepted.
+      if (!/^\d+$/.test(token) || BigInt(token) < (this.fences.get(service) ?? 0n)) return 'fenced';
+    } else if (fence !== undefined) {
       const lease = this.leases.get(service);
       if (lease === undefined || lease.token !== fence || lease.expiresAt <= now) return 'fenced';
     }
@@ -100,6 +106,7 @@ export class MemoryRegistryStore implements RegistryStore {
       entry.record.updatedAt = now;
       this.emitUp(service, id, entry, now);
     }
+    if (token !== undefined) this.fences.set(service, BigInt(token));
     return 'ok';
   }
 

@@ -48,10 +48,23 @@ redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(rec))
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 return 'ok'`;
 
-/** KEYS: index, records, owners, lease. ARGV: id, field, value, proof, fence, channel. */
+/**
+ * KEYS: index, records, owners, lease, fence. ARGV: id, field, value, proof, fence, channel.
+ * A fence `#<n>` is a fencing token from another lease (a @keel/locks lock): refused when lower
+ * than the highest one accepted so far, which it then becomes. Any other fence must equal the
+ * registry's own lease token.
+ */
 export const SET_STATUS = `${NOW}
 ${OWNER}
-if ARGV[5] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[5] then return 'fenced' end
+-- Fencing tokens are compared as decimal strings: Lua numbers print and parse large integers
+-- (a lock's token is ~1.8e15) with 14 significant digits only.
+local token = nil
+if string.sub(ARGV[5], 1, 1) == '#' then
+  token = (string.gsub(string.sub(ARGV[5], 2), '^0+(%d)', '%1'))
+  if not string.match(token, '^%d+$') then return 'fenced' end
+  local seen = redis.call('GET', KEYS[5])
+  if seen and (#token < #seen or (#token == #seen and token < seen)) then return 'fenced' end
+elseif ARGV[5] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[5] then return 'fenced' end
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 local json = redis.call('HGET', KEYS[2], ARGV[1])
 if not json or not score or tonumber(score) < now then return 'missing' end
@@ -66,6 +79,7 @@ if rec[ARGV[2]] ~= value then
   redis.call('HSET', KEYS[2], ARGV[1], json)
   redis.call('PUBLISH', ARGV[6], cjson.encode({ t = 'up', id = ARGV[1], r = json, e = tonumber(score), n = now }))
 end
+if token then redis.call('SET', KEYS[5], token) end
 return 'ok'`;
 
 /** KEYS: index, records, owners. ARGV: id, proof, channel. */

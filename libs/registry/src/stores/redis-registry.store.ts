@@ -116,7 +116,7 @@ export class RedisRegistryStore implements RegistryStore {
     const k = this.keys(service);
     return (await this.run(
       SCRIPTS.setStatus,
-      [k.index, k.records, k.owners, k.lease],
+      [k.index, k.records, k.owners, k.lease, k.fence],
       [id, field, value, proof, fence ?? '', k.channel],
     )) as WriteOutcome;
   }
@@ -235,6 +235,7 @@ export class RedisRegistryStore implements RegistryStore {
       owners: `${base}:owners`,
       lease: `${base}:monitor`,
       epoch: `${base}:monitor:epoch`,
+      fence: `${base}:monitor:fence`,
       channel: `${this.prefix}registry:events:${service}`,
     };
   }

@@ -73,7 +73,8 @@ export interface RegistryStore {
   /**
    * Changes one status field of the record and publishes `up`. `field` `draining` is the
    * instance's own; `health` is the monitor's, accepted only while `fence` holds the monitor
-   * lease of that service.
+   * lease of that service — or, for a fence `#<n>` (a fencing token of a @keel/locks lease),
+   * unless a higher token was already accepted for that service (`fenced`).
    */
   setStatus(
     service: string,
