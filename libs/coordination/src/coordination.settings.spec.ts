@@ -248,7 +248,12 @@ describe('coordination settings messages name what is accepted', () => {
   it('names what is accepted in inline decorator options', () => {
     const settings = resolveCoordinationSettings({}, core());
     expect(() =>
-      resolvePolicyOptions(settings, 'bulkhead', { scope: 'global' }, 'Orders.pay'),
+      resolvePolicyOptions({
+        settings,
+        kind: 'bulkhead',
+        ref: { scope: 'global' },
+        label: 'Orders.pay',
+      }),
     ).toThrow(
       new KeelDecoratorError(
         'Orders.pay: @Bulkhead options are invalid: scope: must be one of: local, fleet',

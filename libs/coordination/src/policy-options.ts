@@ -14,12 +14,15 @@ import { invalidInlineOptions, unknownPolicy } from './coordination.messages.js'
  * @throws KeelDecoratorError naming the method for an unknown policy or invalid inline options.
  * @internal
  */
-export function resolvePolicyOptions<T extends object>(
-  settings: CoordinationSettings,
-  kind: NamedPolicyKind,
-  ref: string | T | undefined,
-  label: string,
-): { options: T; policyName: string | undefined } {
+export function resolvePolicyOptions<T extends object>(request: {
+  readonly settings: CoordinationSettings;
+  readonly kind: NamedPolicyKind;
+  /** The decorator's argument: a policy name, inline options, or nothing. */
+  readonly ref: string | T | undefined;
+  /** `ClassName.methodName`, for messages. */
+  readonly label: string;
+}): { options: T; policyName: string | undefined } {
+  const { settings, kind, ref, label } = request;
   const base = section<T>(settings.policies.default, kind);
   if (typeof ref === 'string') {
     const named = settings.policies[ref];

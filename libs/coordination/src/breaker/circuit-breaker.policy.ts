@@ -93,12 +93,12 @@ export class CircuitBreakerPolicyFactory implements PolicyFactory<
   ) {}
 
   create(ref: string | CircuitBreakerOptions | undefined, target: PolicyTarget): PolicyInterceptor {
-    const { options, policyName } = resolvePolicyOptions<CircuitBreakerOptions>(
-      this.settings,
-      'circuitBreaker',
-      ref,
-      target.label,
-    );
+    const { options, policyName } = resolvePolicyOptions<CircuitBreakerOptions>({
+      settings: this.settings,
+      kind: 'circuitBreaker',
+      ref: ref,
+      label: target.label,
+    });
     // A named policy asking for Redis was refused with the settings; inline options are here.
     if (policyName === undefined && options.store === 'redis' && this.core.redis === undefined) {
       const key = inlineBreakerStoreKey({ label: target.label });

@@ -74,12 +74,12 @@ export class BulkheadPolicyFactory
   }
 
   create(ref: string | BulkheadOptions | undefined, target: PolicyTarget): PolicyInterceptor {
-    const { options, policyName } = resolvePolicyOptions<BulkheadOptions>(
-      this.settings,
-      'bulkhead',
-      ref,
-      target.label,
-    );
+    const { options, policyName } = resolvePolicyOptions<BulkheadOptions>({
+      settings: this.settings,
+      kind: 'bulkhead',
+      ref: ref,
+      label: target.label,
+    });
     const defaults = DEFAULTS.policy.bulkhead;
     const limits = {
       name: options.name ?? policyName ?? target.label,

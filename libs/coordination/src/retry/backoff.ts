@@ -9,17 +9,17 @@ export interface BackoffSettings {
 }
 
 /**
- * Delay before the retry that follows failed attempt `attempt` (1-based). `previous` is the last
- * delay, which decorrelated jitter grows from (AWS Architecture Blog, "Exponential Backoff And
+ * Delay before the retry that follows failed attempt `step.attempt` (1-based). `step.previous` is
+ * the last delay, which decorrelated jitter grows from (AWS Architecture Blog, "Exponential Backoff And
  * Jitter"): `min(cap, random(base, previous × 3))`. Every delay is within `[0, maxDelayMs]`.
  * @internal
  */
 export function nextDelay(
   settings: BackoffSettings,
-  attempt: number,
-  previous: number,
+  step: { readonly attempt: number; readonly previous: number },
   random: () => number = Math.random,
 ): number {
+  const { attempt, previous } = step;
   const { kind, delayMs, maxDelayMs, factor } = settings;
   let delay: number;
   if (kind === 'constant') delay = delayMs;

@@ -44,56 +44,8 @@ export class RetryPolicyFactory
   }
 
   create(ref: string | RetryOptions | undefined, target: PolicyTarget): PolicyInterceptor {
-    const { options } = resolvePolicyOptions<RetryOptions>(
-      this.settings,
-      'retry',
-      ref,
-      target.label,
-    );
-    const defaults = DEFAULTS.policy.retry;
-    const maxAttempts = options.maxAttempts ?? defaults.maxAttempts;
-    const maxDurationMs = options.maxDurationMs;
-    const backoff: BackoffSettings = {
-      kind: options.backoff ?? defaults.backoff,
-      delayMs: options.delayMs ?? defaults.delayMs,
-      maxDelayMs: options.maxDelayMs ?? defaults.maxDelayMs,
-      factor: options.factor ?? defaults.factor,
-    };
-    const retryOn =
-      compileErrorFilter(options.retryOn) ?? ((error: unknown) => !isNonTransientError(error));
-    const abortOn = compileErrorFilter(options.abortOn);
-    const onRetry = options.onRetry;
-    const counter = this.attempts.labels({ name: target.label });
-    const sleeps = this.sleeps;
-    const label = target.label;
-
-    const retryable = (error: unknown) => retryOn(error) && !(abortOn?.(error) ?? false);
-
-    const loop = async (
-      invocation: Invocation,
-      next: Next,
-      first: unknown,
-      startedAt: number,
-    ): Promise<unknown> => {
-      let error = first;
-      let previous = backoff.delayMs;
-      for (let attempt = 1; ; attempt++) {
-        if (attempt >= maxAttempts || !retryable(error) || sleeps.aborted) throw error;
-        const delay = nextDelay(backoff, attempt, previous);
-        previous = delay;
-        if (maxDurationMs !== undefined && Date.now() - startedAt + delay > maxDurationMs)
-          throw error;
-        onRetry?.({ method: label, attempt, delayMs: delay, error });
-        counter.inc();
-        if (!(await sleeps.sleep(delay))) throw error;
-        try {
-          return await next(invocation);
-        } catch (e) {
-          error = e;
-        }
-      }
-    };
-
+    const plan = this.plan(ref, target);
+    const { maxAttempts, maxDurationMs, retryable } = plan;
     return (invocation: Invocation, next: Next) => {
       // Only a total budget needs the start time; the success path skips the clock otherwise.
       const startedAt = maxDurationMs === undefined ? 0 : Date.now();
@@ -103,15 +55,90 @@ export class RetryPolicyFactory
       } catch (error) {
         // A synchronous method that cannot be retried fails synchronously, as it would undecorated.
         if (maxAttempts <= 1 || !retryable(error)) throw error;
-        return loop(invocation, next, error, startedAt);
+        return retryLoop(plan, { invocation, next, error, startedAt });
       }
       // One rejection handler and no async frame on the success path: a passed-through value
-      // costs one derived promise.
+      // costs one derived promise (the failure path allocates its state object, once).
       if (isPromiseLike(result)) {
-        return result.then(undefined, (error: unknown) => loop(invocation, next, error, startedAt));
+        return result.then(undefined, (error: unknown) =>
+          retryLoop(plan, { invocation, next, error, startedAt }),
+        );
       }
       return result;
     };
+  }
+
+  /** The method's retry settings, with `DEFAULTS.policy.retry` beneath its options. */
+  private plan(ref: string | RetryOptions | undefined, target: PolicyTarget): RetryPlan {
+    const { options } = resolvePolicyOptions<RetryOptions>({
+      settings: this.settings,
+      kind: 'retry',
+      ref,
+      label: target.label,
+    });
+    const defaults = DEFAULTS.policy.retry;
+    const retryOn =
+      compileErrorFilter(options.retryOn) ?? ((error: unknown) => !isNonTransientError(error));
+    const abortOn = compileErrorFilter(options.abortOn);
+    return {
+      label: target.label,
+      maxAttempts: options.maxAttempts ?? defaults.maxAttempts,
+      maxDurationMs: options.maxDurationMs,
+      backoff: {
+        kind: options.backoff ?? defaults.backoff,
+        delayMs: options.delayMs ?? defaults.delayMs,
+        maxDelayMs: options.maxDelayMs ?? defaults.maxDelayMs,
+        factor: options.factor ?? defaults.factor,
+      },
+      retryable: (error: unknown) => retryOn(error) && !(abortOn?.(error) ?? false),
+      onRetry: options.onRetry,
+      counter: this.attempts.labels({ name: target.label }),
+      sleeps: this.sleeps,
+    };
+  }
+}
+
+/** One method's resolved retry settings. */
+interface RetryPlan {
+  readonly label: string;
+  readonly maxAttempts: number;
+  readonly maxDurationMs: number | undefined;
+  readonly backoff: BackoffSettings;
+  readonly retryable: (error: unknown) => boolean;
+  readonly onRetry: RetryOptions['onRetry'];
+  readonly counter: { inc(): void };
+  readonly sleeps: RetrySleeps;
+}
+
+/** A call that failed once and may be retried. */
+interface FailedCall {
+  readonly invocation: Invocation;
+  readonly next: Next;
+  /** The first attempt's error. */
+  readonly error: unknown;
+  /** When the first attempt started (0 when there is no `maxDurationMs`). */
+  readonly startedAt: number;
+}
+
+/** Retries `call` until it succeeds, stops being retryable, or runs out of attempts or budget. */
+async function retryLoop(plan: RetryPlan, call: FailedCall): Promise<unknown> {
+  const { maxAttempts, maxDurationMs, backoff, sleeps } = plan;
+  let error = call.error;
+  let previous = backoff.delayMs;
+  for (let attempt = 1; ; attempt++) {
+    if (attempt >= maxAttempts || !plan.retryable(error) || sleeps.aborted) throw error;
+    const delay = nextDelay(backoff, { attempt, previous });
+    previous = delay;
+    if (maxDurationMs !== undefined && Date.now() - call.startedAt + delay > maxDurationMs)
+      throw error;
+    plan.onRetry?.({ method: plan.label, attempt, delayMs: delay, error });
+    plan.counter.inc();
+    if (!(await sleeps.sleep(delay))) throw error;
+    try {
+      return await call.next(call.invocation);
+    } catch (e) {
+      error = e;
+    }
   }
 }
 

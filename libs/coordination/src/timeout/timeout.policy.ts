@@ -56,12 +56,12 @@ export class TimeoutPolicyFactory
     ref: number | string | TimeoutOptions | undefined,
     target: PolicyTarget,
   ): PolicyInterceptor {
-    const { options } = resolvePolicyOptions<TimeoutOptions>(
-      this.settings,
-      'timeout',
-      ref as string | TimeoutOptions | undefined,
-      target.label,
-    );
+    const { options } = resolvePolicyOptions<TimeoutOptions>({
+      settings: this.settings,
+      kind: 'timeout',
+      ref: ref as string | TimeoutOptions | undefined,
+      label: target.label,
+    });
     const ms = options.ms;
     if (ms === undefined) {
       throw new KeelDecoratorError(timeoutWithoutDuration({ label: target.label }));

@@ -60,76 +60,22 @@ export class ValidatePolicyFactory implements PolicyFactory<{
     declaration: { ref: Validator | string | ValidateOptions | undefined },
     target: PolicyTarget,
   ): PolicyInterceptor {
-    const ajv = () =>
-      (this.ajvInstance ??= new Ajv({
-        allErrors: true,
-        useDefaults: true,
-        coerceTypes: true,
-        strict: false,
-      }));
-    let ref = declaration.ref;
-    if (typeof ref === 'string') {
-      const ruleSet = this.settings.validation[ref];
-      if (ruleSet === undefined) {
-        const known = Object.keys(this.settings.validation);
-        throw new KeelDecoratorError(unknownRuleSet({ label: target.label, name: ref, known }));
-      }
-      ref = ruleSetToOptions(ruleSet);
-    }
-    const compile = (validator: Validator, prefix: string): Check => {
-      const missing = missingDtoLibraries(target.label, validator);
-      if (missing) throw missing;
-      return compileValidator(validator, prefix, ajv);
-    };
-    let params: ParamCheck[] = [];
-    let argsCheck: Check | undefined;
-    try {
-      if (ref === undefined) {
-        const types = (Reflect.getMetadata(
-          'design:paramtypes',
-          target.prototype,
-          target.methodName,
-        ) ?? []) as unknown[];
-        params = types.flatMap((type, index) =>
-          isDtoClass(type) ? [{ index, check: compile(type, this.paramLabel(target, index)) }] : [],
-        );
-        if (params.length === 0) {
-          throw new KeelDecoratorError(noDtoParameter({ label: target.label }));
-        }
-      } else if (isOptions(ref)) {
-        if (ref.args !== undefined) argsCheck = compile(ref.args, '');
-        for (const [key, validator] of Object.entries(ref.params ?? {})) {
-          const index = this.paramIndex(target, key);
-          params.push({
-            index,
-            check: compile(validator, this.paramLabel(target, index)),
-          });
-        }
-      } else {
-        params = [{ index: 0, check: compile(ref, this.paramLabel(target, 0)) }];
-      }
-    } catch (error) {
-      if (error instanceof KeelDecoratorError) throw error;
-      throw new KeelDecoratorError(
-        invalidSchema({ label: target.label, reason: (error as Error).message }),
-      );
-    }
+    const { params, argsCheck } = this.compileChecks(declaration.ref, target);
     const async = target.returnsPromise;
     const counter = this.failures.labels({ name: target.label });
     const label = target.label;
 
-    const finish = (
-      invocation: Invocation,
-      next: Next,
-      results: readonly CheckResult[],
-      argsResult: CheckResult | undefined,
-    ) => {
+    // `results` holds one result per parameter check, then the `args` check's when there is one
+    // (one array per call, which the checks allocate anyway, instead of a parameter object).
+    const finish = (invocation: Invocation, next: Next, results: readonly CheckResult[]) => {
       const problems: ValidationProblem[] = [];
       const args = [...invocation.args];
-      results.forEach((result, i) => {
+      for (let i = 0; i < params.length; i++) {
+        const result = results[i];
         if (result.ok) args[params[i].index] = result.value;
         else problems.push(...result.problems);
-      });
+      }
+      const argsResult = argsCheck === undefined ? undefined : results[params.length];
       if (argsResult !== undefined) {
         if (!argsResult.ok) problems.push(...argsResult.problems);
         else if (problems.length === 0 && Array.isArray(argsResult.value))
@@ -145,19 +91,75 @@ export class ValidatePolicyFactory implements PolicyFactory<{
 
     return (invocation: Invocation, next: Next) => {
       const results = params.map((p) => p.check(invocation.args[p.index]));
-      const argsResult = argsCheck?.(invocation.args);
-      if (results.some((r) => r instanceof Promise) || argsResult instanceof Promise) {
-        return Promise.all([Promise.all(results), argsResult]).then(([r, a]) =>
-          finish(invocation, next, r, a),
-        );
+      if (argsCheck !== undefined) results.push(argsCheck(invocation.args));
+      if (results.some((r) => r instanceof Promise)) {
+        return Promise.all(results).then((settled) => finish(invocation, next, settled));
       }
-      return finish(
-        invocation,
-        next,
-        results as CheckResult[],
-        argsResult as CheckResult | undefined,
-      );
+      return finish(invocation, next, results as CheckResult[]);
     };
+  }
+
+  /** Compiles the declaration into one check per validated parameter and an optional `args` check. */
+  private compileChecks(
+    declared: Validator | string | ValidateOptions | undefined,
+    target: PolicyTarget,
+  ): { params: ParamCheck[]; argsCheck: Check | undefined } {
+    let ref = declared;
+    if (typeof ref === 'string') {
+      const ruleSet = this.settings.validation[ref];
+      if (ruleSet === undefined) {
+        const known = Object.keys(this.settings.validation);
+        throw new KeelDecoratorError(unknownRuleSet({ label: target.label, name: ref, known }));
+      }
+      ref = ruleSetToOptions(ruleSet);
+    }
+    const compile = (validator: Validator, prefix: string): Check => {
+      const missing = missingDtoLibraries(target.label, validator);
+      if (missing) throw missing;
+      return compileValidator(validator, prefix, () => this.ajv());
+    };
+    try {
+      if (ref === undefined) {
+        const types = (Reflect.getMetadata(
+          'design:paramtypes',
+          target.prototype,
+          target.methodName,
+        ) ?? []) as unknown[];
+        const params = types.flatMap((type, index) =>
+          isDtoClass(type) ? [{ index, check: compile(type, this.paramLabel(target, index)) }] : [],
+        );
+        if (params.length === 0) {
+          throw new KeelDecoratorError(noDtoParameter({ label: target.label }));
+        }
+        return { params, argsCheck: undefined };
+      }
+      if (isOptions(ref)) {
+        const argsCheck = ref.args === undefined ? undefined : compile(ref.args, '');
+        const params = Object.entries(ref.params ?? {}).map(([key, validator]) => {
+          const index = this.paramIndex(target, key);
+          return { index, check: compile(validator, this.paramLabel(target, index)) };
+        });
+        return { params, argsCheck };
+      }
+      return {
+        params: [{ index: 0, check: compile(ref, this.paramLabel(target, 0)) }],
+        argsCheck: undefined,
+      };
+    } catch (error) {
+      if (error instanceof KeelDecoratorError) throw error;
+      throw new KeelDecoratorError(
+        invalidSchema({ label: target.label, reason: (error as Error).message }),
+      );
+    }
+  }
+
+  private ajv(): Ajv {
+    return (this.ajvInstance ??= new Ajv({
+      allErrors: true,
+      useDefaults: true,
+      coerceTypes: true,
+      strict: false,
+    }));
   }
 
   private paramIndex(target: PolicyTarget, key: string): number {

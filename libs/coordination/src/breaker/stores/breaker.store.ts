@@ -65,7 +65,11 @@ export interface BreakerStore {
   record(name: string, policy: SharedBreakerPolicy, batch: OutcomeBatch): Promise<BreakerSnapshot>;
   /** Asks for a probe slot; moves an expired open breaker to half-open. */
   acquireProbe(name: string, policy: SharedBreakerPolicy): Promise<ProbeGrant>;
-  /** Reports a probe's outcome; closes after `halfOpenProbes` successes, re-opens on a failure. */
+  /**
+   * Reports a probe's outcome; closes after `halfOpenProbes` successes, re-opens on a failure.
+   * Four positional parameters, against the skeleton's rule, because this interface is public
+   * (applications may implement a store): a parameter object would break every such store.
+   */
   reportProbe(
     name: string,
     policy: SharedBreakerPolicy,

@@ -11,6 +11,7 @@ import {
 } from './breaker.store.js';
 
 interface Entry {
+  readonly name: string;
   state: BreakerState;
   openUntil: number;
   halfOpenAt: number;
@@ -45,7 +46,7 @@ export class MemoryBreakerStore implements BreakerStore {
     const now = Date.now();
     if (e.state !== 'closed') return this.snapshot(e, now);
     e.consecutive = batch.hadSuccess ? batch.trailingFailures : e.consecutive + batch.failures;
-    this.addToWindow(e, policy, batch, now);
+    this.addToWindow(e, policy, batch);
     const [calls, failures, slow] = e.totals;
     const trip =
       (policy.consecutiveFailures > 0 && e.consecutive >= policy.consecutiveFailures) ||
@@ -53,7 +54,7 @@ export class MemoryBreakerStore implements BreakerStore {
         calls > 0 &&
         (failures * 100 >= policy.failureRateThreshold * calls ||
           slow * 100 >= policy.slowCallRateThreshold * calls));
-    if (trip) this.open(name, e, policy, now);
+    if (trip) this.open(e, policy, now);
     return this.snapshot(e, now);
   }
 
@@ -69,7 +70,7 @@ export class MemoryBreakerStore implements BreakerStore {
       e.successes = 0;
       e.halfOpenAt = now;
       e.version++;
-      this.publish(name, e, now);
+      this.publish(e, now);
     }
     if (e.probes < policy.halfOpenProbes) {
       e.probes++;
@@ -77,7 +78,7 @@ export class MemoryBreakerStore implements BreakerStore {
     }
     if (now - e.halfOpenAt >= policy.probeTimeoutMs) {
       // Probes that never reported (their replica died): end this half-open period.
-      this.open(name, e, policy, now);
+      this.open(e, policy, now);
     }
     return { permit: 'rejected', snapshot: this.snapshot(e, now) };
   }
@@ -92,11 +93,11 @@ export class MemoryBreakerStore implements BreakerStore {
     const now = Date.now();
     if (e.state !== 'half-open' || e.version !== version) return this.snapshot(e, now);
     if (outcome === 'failure') {
-      this.open(name, e, policy, now);
+      this.open(e, policy, now);
     } else if (outcome === 'ignored') {
       e.probes = Math.max(0, e.probes - 1);
     } else if (++e.successes >= policy.halfOpenProbes) {
-      this.closeEntry(name, e, now);
+      this.closeEntry(e, now);
     }
     return this.snapshot(e, now);
   }
@@ -111,14 +112,14 @@ export class MemoryBreakerStore implements BreakerStore {
     const now = Date.now();
     e.state = 'isolated';
     e.version++;
-    this.publish(name, e, now);
+    this.publish(e, now);
     return this.snapshot(e, now);
   }
 
   async reset(name: string): Promise<BreakerSnapshot> {
     const e = this.entry(name);
     const now = Date.now();
-    this.closeEntry(name, e, now);
+    this.closeEntry(e, now);
     return this.snapshot(e, now);
   }
 
@@ -136,6 +137,7 @@ export class MemoryBreakerStore implements BreakerStore {
     let e = this.entries.get(name);
     if (e === undefined) {
       e = {
+        name,
         state: 'closed',
         openUntil: 0,
         halfOpenAt: 0,
@@ -152,15 +154,10 @@ export class MemoryBreakerStore implements BreakerStore {
     return e;
   }
 
-  private addToWindow(
-    e: Entry,
-    policy: SharedBreakerPolicy,
-    batch: OutcomeBatch,
-    now: number,
-  ): void {
+  private addToWindow(e: Entry, policy: SharedBreakerPolicy, batch: OutcomeBatch): void {
     const t = e.totals;
     if (policy.slidingWindow === 'time') {
-      const second = Math.floor(now / 1000);
+      const second = Math.floor(Date.now() / 1000);
       const bucket = e.seconds.get(second) ?? [0, 0, 0];
       bucket[0] += batch.calls;
       bucket[1] += batch.failures;
@@ -185,7 +182,7 @@ export class MemoryBreakerStore implements BreakerStore {
     trimCountWindow(e.batches, t, policy.windowSize);
   }
 
-  private open(name: string, e: Entry, policy: SharedBreakerPolicy, now: number): void {
+  private open(e: Entry, policy: SharedBreakerPolicy, now: number): void {
     e.state = 'open';
     e.openUntil = now + policy.openDurationMs;
     e.probes = 0;
@@ -193,17 +190,17 @@ export class MemoryBreakerStore implements BreakerStore {
     e.consecutive = 0;
     this.clearWindow(e);
     e.version++;
-    this.publish(name, e, now);
+    this.publish(e, now);
   }
 
-  private closeEntry(name: string, e: Entry, now: number): void {
+  private closeEntry(e: Entry, now: number): void {
     e.state = 'closed';
     e.probes = 0;
     e.successes = 0;
     e.consecutive = 0;
     this.clearWindow(e);
     e.version++;
-    this.publish(name, e, now);
+    this.publish(e, now);
   }
 
   private clearWindow(e: Entry): void {
@@ -222,8 +219,8 @@ export class MemoryBreakerStore implements BreakerStore {
     };
   }
 
-  private publish(name: string, e: Entry, now: number): void {
-    const message = { name, snapshot: this.snapshot(e, now) };
+  private publish(e: Entry, now: number): void {
+    const message = { name: e.name, snapshot: this.snapshot(e, now) };
     // Delivered asynchronously, like pub/sub: a listener never runs inside a store operation.
     queueMicrotask(() => {
       for (const listener of this.listeners) listener(message);
