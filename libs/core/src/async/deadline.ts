@@ -1,4 +1,5 @@
 import { KeelDeadlineError } from '../core.errors.js';
+import { noAnswerWithin } from '../core.messages.js';
 
 /**
  * Settles like `work`, or rejects with {@link KeelDeadlineError} (or the error `onTimeout`
@@ -19,7 +20,7 @@ import { KeelDeadlineError } from '../core.errors.js';
 export function withDeadline<T>(
   work: Promise<T>,
   ms: number,
-  onTimeout: () => Error = () => new KeelDeadlineError(`no answer within ${ms} ms`),
+  onTimeout: () => Error = () => new KeelDeadlineError(noAnswerWithin({ ms })),
 ): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {

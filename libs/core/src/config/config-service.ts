@@ -1,3 +1,5 @@
+import { configServiceValue } from '../core.messages.js';
+
 /**
  * What Keel reads of `@nestjs/config`'s `ConfigService`: `get(name)`. Structural, so `@keel/core`
  * does not depend on `@nestjs/config`; a `ConfigService` is one.
@@ -39,9 +41,7 @@ export function envFromConfigSource(read: ConfigSourceRead): Record<string, stri
     if (value === undefined || value === null) continue;
     const text = asText(value);
     if (text === undefined) {
-      problems.push(
-        `${name} (ConfigService): is ${Array.isArray(value) ? 'a list of non-scalars' : `of type ${typeof value}`}; Keel reads text, a number, a boolean or a list of them`,
-      );
+      problems.push(configServiceValue({ name, value }));
       continue;
     }
     result[name] = text;

@@ -7,6 +7,15 @@ import { CONFIG_DEFAULTS } from '../core.settings.js';
 import { envFromConfigSource, type KeelConfigSource } from './config-service.js';
 import { redisKeyPrefixSchema, redisUrlSchema, serviceNameSchema } from './value-schemas.js';
 import { keelZodErrorMap } from './zod-messages.js';
+import {
+  configFileNotMapping,
+  configFileNotYaml,
+  configFileUnreadable,
+  emptyVariable,
+  sectionNotMapping,
+  unknownSection,
+  unknownVariable,
+} from '../core.messages.js';
 
 /**
  * Keel's resolved configuration: environment variables over the optional YAML file
@@ -188,9 +197,7 @@ export function loadKeelConfig(options: LoadKeelConfigOptions = {}): KeelConfig 
   }
   for (const key of Object.keys(yamlRoot)) {
     if (!CORE_SECTIONS.has(key) && !MODULE_SECTIONS.has(key)) {
-      problems.push(
-        `${key} (${file}): unknown section; known: ${[...CORE_SECTIONS, ...MODULE_SECTIONS].join(', ')}`,
-      );
+      problems.push(unknownSection({ key, file, known: [...CORE_SECTIONS, ...MODULE_SECTIONS] }));
     }
   }
   const merged: Record<string, Record<string, unknown>> = {};
@@ -199,7 +206,7 @@ export function loadKeelConfig(options: LoadKeelConfigOptions = {}): KeelConfig 
     const value = yamlRoot[section];
     if (value === undefined || value === null) continue;
     if (typeof value !== 'object' || Array.isArray(value)) {
-      problems.push(`${section} (${file}): must be a mapping`);
+      problems.push(sectionNotMapping({ section, file }));
       continue;
     }
     merged[section] = { ...(value as Record<string, unknown>) };
@@ -211,7 +218,7 @@ export function loadKeelConfig(options: LoadKeelConfigOptions = {}): KeelConfig 
     if (isModuleVariable(name)) {
       const raw = env[name];
       if (raw === undefined) continue;
-      if (raw.trim() === '') problems.push(emptyVariable(name));
+      if (raw.trim() === '') problems.push(emptyVariable({ name }));
       else moduleEnv[name] = raw.trim();
       continue;
     }
@@ -221,9 +228,7 @@ export function loadKeelConfig(options: LoadKeelConfigOptions = {}): KeelConfig 
       !name.startsWith('KEEL_TEST_') &&
       !KEEL_ENV_VARIABLES.some((v) => v.name === name)
     ) {
-      problems.push(
-        `${name}: unknown Keel variable; known: ${KEEL_ENV_VARIABLES.map((v) => v.name).join(', ')}`,
-      );
+      problems.push(unknownVariable({ name, known: KEEL_ENV_VARIABLES.map((v) => v.name) }));
     }
   }
   // Aliases first so the KEEL_-prefixed spelling wins when both are set.
@@ -300,7 +305,7 @@ function readYaml(file: string, problems: string[]): Record<string, unknown> {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     problems.push(
-      `KEEL_CONFIG: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      configFileUnreadable({ file, code: (error as NodeJS.ErrnoException).code ?? 'error' }),
     );
     return {};
   }
@@ -308,18 +313,14 @@ function readYaml(file: string, problems: string[]): Record<string, unknown> {
     const parsed: unknown = parseYaml(text);
     if (parsed === null || parsed === undefined) return {};
     if (typeof parsed !== 'object' || Array.isArray(parsed)) {
-      problems.push(`${file}: the top level must be a mapping of sections`);
+      problems.push(configFileNotMapping({ file }));
       return {};
     }
     return parsed as Record<string, unknown>;
   } catch (error) {
-    problems.push(`${file}: not valid YAML (${(error as Error).message.split('\n')[0]})`);
+    problems.push(configFileNotYaml({ file, reason: (error as Error).message.split('\n')[0] }));
     return {};
   }
-}
-
-function emptyVariable(name: string): string {
-  return `${name}: is set but empty; give it a value or unset it`;
 }
 
 /**
@@ -337,7 +338,7 @@ function readVariables(
     const raw = env[name];
     if (raw === undefined) continue;
     if (raw.trim() === '') {
-      problems.push(emptyVariable(name));
+      problems.push(emptyVariable({ name }));
       continue;
     }
     values.set(name, raw.trim());

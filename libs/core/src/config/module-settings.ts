@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { KeelConfigError } from '../core.errors.js';
 import type { KeelConfig } from './keel-config.js';
 import { describeAccepted, keelZodErrorMap, schemaAt } from './zod-messages.js';
+import { unknownModuleVariable } from '../core.messages.js';
 
 /**
  * How an environment variable's text becomes a value before the module's schema validates it.
@@ -188,8 +189,9 @@ function readEnv(
   const known = new Set(Object.values(names));
   for (const name of Object.keys(env)) {
     if (name.startsWith(prefix) && !known.has(name)) {
-      const list = [...known].join(', ') || 'none';
-      problems.push(`${name}: unknown variable of ${spec.moduleName}; known: ${list}`);
+      problems.push(
+        unknownModuleVariable({ name, moduleName: spec.moduleName, known: [...known] }),
+      );
     }
   }
   const value: Record<string, unknown> = {};

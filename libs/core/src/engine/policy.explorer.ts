@@ -20,6 +20,11 @@ import {
   type Pipeline,
   type TrampolineRecord,
 } from './trampoline.js';
+import {
+  decoratedMethodProblems,
+  duplicatePolicyFactory,
+  policyModuleMissing,
+} from '../core.messages.js';
 
 /**
  * `PATTERN_METADATA` of `@nestjs/microservices/constants.js`, written out: @nestjs/microservices is
@@ -89,10 +94,7 @@ export class PolicyExplorer implements OnModuleInit, OnApplicationShutdown {
       }
     }
     if (problems.length > 0) {
-      throw new KeelDecoratorError(
-        `Keel found ${problems.length} problem${problems.length === 1 ? '' : 's'} with decorated methods:\n` +
-          problems.map((p) => `  - ${p}`).join('\n'),
-      );
+      throw new KeelDecoratorError(decoratedMethodProblems({ problems }));
     }
     this.methodCount = [...built.values()].filter((p) => p !== null).length;
     this.logger.debug(`policy pipelines built for ${this.methodCount} method(s)`);
@@ -118,7 +120,11 @@ export class PolicyExplorer implements OnModuleInit, OnApplicationShutdown {
       const existing = factories.get(kind);
       if (existing !== undefined && existing.constructor !== instance.constructor) {
         throw new KeelDecoratorError(
-          `two providers build '${kind}' policies: ${existing.constructor.name} and ${instance.constructor.name}`,
+          duplicatePolicyFactory({
+            kind,
+            first: existing.constructor.name,
+            second: instance.constructor.name,
+          }),
         );
       }
       factories.set(kind, instance as PolicyFactory);
@@ -155,9 +161,7 @@ export class PolicyExplorer implements OnModuleInit, OnApplicationShutdown {
       const factory = factories.get(declaration.kind);
       if (factory === undefined) {
         const owner = POLICY_OWNERS[declaration.kind];
-        problems.push(
-          `${target.label} uses ${owner.decorator}, but ${owner.module} (${owner.pkg}) is not imported; add ${owner.module}.forRoot() to the application's imports`,
-        );
+        problems.push(policyModuleMissing({ label: target.label, ...owner }));
         return null;
       }
       try {

@@ -8,6 +8,13 @@ import {
   type PolicyKind,
 } from './policy.constants.js';
 import type { PolicyDeclaration } from './policy.interfaces.js';
+import {
+  decoratorBetween,
+  decoratorTwice,
+  notAMethod,
+  policiesAmbiguous,
+  policiesNotBuilt,
+} from '../core.messages.js';
 
 /** A built pipeline for one method on one instance. @internal */
 export type Pipeline = (instance: object, args: unknown[]) => unknown;
@@ -67,15 +74,13 @@ export function createPolicyDecorator<O>(kind: PolicyKind, options: O): MethodDe
     const where = `${className(target)}.${String(propertyKey)}`;
     const owner = POLICY_OWNERS[kind];
     if (typeof descriptor.value !== 'function') {
-      throw new KeelDecoratorError(`${owner.decorator} on ${where}: only methods can be decorated`);
+      throw new KeelDecoratorError(notAMethod({ decorator: owner.decorator, where }));
     }
     let fn = descriptor.value as Function;
     let record = getTrampolineRecord(fn);
     if (record === undefined) {
       if (hasTrampolineBelow(target, propertyKey)) {
-        throw new KeelDecoratorError(
-          `${owner.decorator} on ${where}: another decorator between Keel decorators replaced the method; keep Keel decorators adjacent`,
-        );
+        throw new KeelDecoratorError(decoratorBetween({ decorator: owner.decorator, where }));
       }
       const installed = installTrampoline(fn, String(propertyKey));
       fn = installed.trampoline;
@@ -84,7 +89,7 @@ export function createPolicyDecorator<O>(kind: PolicyKind, options: O): MethodDe
       markPrototype(target, propertyKey);
     }
     if (record.declarations.some((d) => d.kind === kind)) {
-      throw new KeelDecoratorError(`${where} has ${owner.decorator} twice; declare it once`);
+      throw new KeelDecoratorError(decoratorTwice({ decorator: owner.decorator, where }));
     }
     record.declarations.push({ kind, options });
     Reflect.defineMetadata(KEEL_POLICIES_METADATA, sortDeclarations(record.declarations), fn);
@@ -199,14 +204,9 @@ function notInitializedMessage(record: TrampolineRecord, instance: object): stri
     .map((o) => `${o.module} (${o.pkg})`)
     .join(', ');
   if (record.lazyBuilders.size > 1) {
-    return `${where} (${decorators}) is request-scoped and provided by more than one application in this process; Keel cannot tell which application's policies apply. Make the provider a singleton.`;
+    return policiesAmbiguous({ where, decorators });
   }
-  return (
-    `${where} has ${decorators} but its policy pipeline was never built, so the call was refused rather than run without them. ` +
-    `Potential solutions: import ${modules} in the application's root module; ` +
-    `do not call the method before the application has initialized (use onApplicationBootstrap rather than a constructor or onModuleInit); ` +
-    `in a unit test that creates the instance with \`new\`, wrap it: withoutPolicies(new ${instance.constructor.name}(...)) from @keel/core runs its methods without the policies.`
-  );
+  return policiesNotBuilt({ where, decorators, modules, className: instance.constructor.name });
 }
 
 function isNestManaged(instance: object): boolean {

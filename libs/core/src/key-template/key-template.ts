@@ -1,4 +1,12 @@
 import { KeelDecoratorError, KeyTemplateValueError } from '../core.errors.js';
+import {
+  keyFunctionResult,
+  keyTemplateBrace,
+  keyTemplateInvalid,
+  keyValueLoneSurrogate,
+  keyValueUnusable,
+  placeholderInvalid,
+} from '../core.messages.js';
 
 /**
  * A key template: `'order:{orderId}'` names a parameter, `'{dto.customer.id}'` a path into one,
@@ -48,17 +56,13 @@ export function compileKeyTemplate(template: KeyTemplate, site: KeyTemplateSite)
     return (args) => {
       const key = fn(...args);
       if (typeof key !== 'string' || key === '') {
-        throw new KeyTemplateValueError(
-          `${where}: the key function returned ${describe(key)}; it must return a non-empty string`,
-        );
+        throw new KeyTemplateValueError(keyFunctionResult({ where, got: describe(key) }));
       }
       return key;
     };
   }
   if (typeof template !== 'string' || template === '') {
-    throw new KeelDecoratorError(
-      `${where}: a key template must be a non-empty string or a function`,
-    );
+    throw new KeelDecoratorError(keyTemplateInvalid({ where }));
   }
   const segments: Segment[] = [];
   let last = 0;
@@ -70,7 +74,7 @@ export function compileKeyTemplate(template: KeyTemplate, site: KeyTemplateSite)
   if (last < template.length) segments.push(template.slice(last));
   const stray = segments.find((s) => typeof s === 'string' && /[{}]/.test(s));
   if (stray !== undefined) {
-    throw new KeelDecoratorError(`${where}: unbalanced brace in key template '${template}'`);
+    throw new KeelDecoratorError(keyTemplateBrace({ where, template }));
   }
   if (segments.every((s) => typeof s === 'string')) {
     return () => template;
@@ -104,16 +108,15 @@ function resolvePlaceholder(
   const parts = raw.split('.');
   if (raw === '' || !parts.every((p) => PATH_PART.test(p))) {
     throw new KeelDecoratorError(
-      `${where}: placeholder '{${raw}}' in key template '${template}' is not a parameter name, position or dotted path`,
+      placeholderInvalid({ where, raw, template, problem: { kind: 'syntax' } }),
     );
   }
   const [head, ...path] = parts;
   if (/^\d+$/.test(head)) {
     const index = Number(head);
     if (index >= Math.max(site.parameterNames.length, 1) && !hasRest(site)) {
-      throw new KeelDecoratorError(
-        `${where}: placeholder '{${raw}}' in key template '${template}' refers to argument ${index}, but the method declares ${site.parameterNames.length} parameter(s)`,
-      );
+      const problem = { kind: 'position', index, declared: site.parameterNames.length } as const;
+      throw new KeelDecoratorError(placeholderInvalid({ where, raw, template, problem }));
     }
     return { index, path, raw };
   }
@@ -121,8 +124,7 @@ function resolvePlaceholder(
   if (index === -1) {
     const known = site.parameterNames.filter((n): n is string => n !== undefined);
     throw new KeelDecoratorError(
-      `${where}: placeholder '{${raw}}' in key template '${template}' names no parameter of the method` +
-        ` (parameters: ${known.length ? known.join(', ') : 'none'}). Use a parameter name, a position such as '{0}', or a function.`,
+      placeholderInvalid({ where, raw, template, problem: { kind: 'name', known } }),
     );
   }
   return { index, path, raw };
@@ -171,9 +173,7 @@ export function escapeKeyValue(value: unknown, placeholder?: string, where?: str
       if (lone !== null) {
         const unit = value.charCodeAt(lone.index).toString(16).toUpperCase();
         throw new KeyTemplateValueError(
-          `${subject(placeholder, where)} a string with a lone surrogate (U+${unit} at index ${lone.index}), ` +
-            'which is not text and cannot make a key; reject the input (it usually comes from a ' +
-            'malformed JSON escape such as "\\ud83d") or convert it with String.prototype.toWellFormed()',
+          keyValueLoneSurrogate({ subject: subject(placeholder, where), unit, index: lone.index }),
         );
       }
       return value.replace(NEEDS_ESCAPE, percentEncode);
@@ -186,7 +186,11 @@ export function escapeKeyValue(value: unknown, placeholder?: string, where?: str
       return String(value);
   }
   throw new KeyTemplateValueError(
-    `${subject(placeholder, where)} ${placeholder === undefined ? '' : 'value '}${describe(value)}; keys need a non-empty string, a finite number, a bigint or a boolean`,
+    keyValueUnusable({
+      subject: subject(placeholder, where),
+      placeholder: placeholder !== undefined,
+      got: describe(value),
+    }),
   );
 }
 

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { redisClosed } from '../core.messages.js';
+import { redisClosed, redisConnectionError, redisReconnected } from '../core.messages.js';
 import { KeelRedisClosedError } from '../core.errors.js';
 import type { KeelRedisOptions } from './redis.interfaces.js';
 
@@ -87,11 +87,11 @@ export class RedisConnectionFactory implements OnApplicationShutdown {
     tracked.client.on('error', (error: Error) => {
       if (!reported) {
         reported = true;
-        this.logger.warn(`Redis (${tracked.purpose} → ${tracked.target}): ${error.message}`);
+        this.logger.warn(redisConnectionError({ ...tracked, reason: error.message }));
       }
     });
     tracked.client.on('ready', () => {
-      if (reported) this.logger.log(`Redis (${tracked.purpose} → ${tracked.target}) reconnected`);
+      if (reported) this.logger.log(redisReconnected(tracked));
       reported = false;
     });
   }
