@@ -1,6 +1,10 @@
 import type { FastHistogram, FastHistogramChild, KeelMetrics } from '@keel/core';
-import type { Counter, Gauge } from 'prom-client';
 import { LOCKS_METRICS } from './locks.metrics.js';
+
+// Typed through KeelMetrics rather than imported from prom-client: prom-client is a dependency of
+// @keel/core, not of @keel/locks, and this class's declaration file must not name it.
+type Counter = ReturnType<KeelMetrics['counter']>;
+type Gauge = ReturnType<KeelMetrics['gauge']>;
 
 /** How an acquisition ended, as the `outcome` label of `keel_lock_acquire_seconds`. @internal */
 export type AcquireOutcome = 'acquired' | 'timeout' | 'deadlock' | 'aborted' | 'error';
@@ -17,7 +21,7 @@ export class LockInstruments {
   readonly acquiredSeconds: FastHistogramChild;
   readonly contended: Counter;
   readonly timeouts: Counter;
-  readonly lost: Counter<'reason'>;
+  readonly lost: Counter;
   readonly deadlocks: Counter;
   readonly held: Gauge;
 
