@@ -113,7 +113,7 @@ describe('README shape', () => {
 });
 
 /** The libs whose README follows the section skeleton of docs/lib-skeleton.md. */
-const SKELETON_READMES = ['core', 'health', 'locks', 'registry'];
+const SKELETON_READMES = ['core', 'health', 'locks', 'registry', 'coordination'];
 const README_SECTIONS = [
   'Setup',
   'Usage',
