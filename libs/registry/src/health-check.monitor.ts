@@ -20,6 +20,7 @@ import { RecordCodec } from './record.codec.js';
 import { MONITOR_HEADER, REGISTRY_SETTINGS } from './registry.constants.js';
 import { instanceJudged, monitoring, monitorLeaseLost } from './registry.messages.js';
 import { REGISTRY_METRICS } from './registry.metrics.js';
+import { PROBE_DEFAULTS } from './registry.settings.js';
 import { RegistryStore } from './stores/registry.store.js';
 import { ServiceDiscovery } from './service-discovery.js';
 
@@ -178,7 +179,7 @@ async function runCheck(
   check: ActiveCheckSpec,
   monitorId: string,
 ): Promise<CheckResult> {
-  const timeoutMs = check.timeoutMs ?? 2_000;
+  const timeoutMs = check.timeoutMs ?? PROBE_DEFAULTS[check.type].timeoutMs;
   if (check.type === 'http') {
     const host = instance.address.host.includes(':')
       ? `[${instance.address.host}]`
@@ -189,7 +190,9 @@ async function runCheck(
         headers: { [MONITOR_HEADER]: monitorId },
       });
       await response.body?.cancel();
-      return response.status === (check.expectStatus ?? 200) ? 'passing' : 'critical';
+      return response.status === (check.expectStatus ?? PROBE_DEFAULTS.http.expectStatus)
+        ? 'passing'
+        : 'critical';
     } catch {
       return 'critical';
     }

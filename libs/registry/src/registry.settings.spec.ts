@@ -1,7 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { isKeelConfigError, loadKeelConfig, type KeelConfigError } from '@keel/core';
 import { resolveCoreSettings } from '@keel/core/internal';
-import { DEFAULTS, SERVICE_DEFAULTS, resolveRegistrySettings } from './registry.settings.js';
+import {
+  DEFAULTS,
+  PROBE_DEFAULTS,
+  SERVICE_DEFAULTS,
+  resolveRegistrySettings,
+} from './registry.settings.js';
 import type { RegistryModuleOptions } from './interfaces/registry-options.interface.js';
 import {
   documentedDefaults,
@@ -24,7 +29,11 @@ describe('resolveRegistrySettings', () => {
   it('documents every default with the value DEFAULTS holds', () => {
     expect(
       undocumentedDefaults(
-        { ...DEFAULTS, service: SERVICE_DEFAULTS },
+        {
+          ...DEFAULTS,
+          service: SERVICE_DEFAULTS,
+          checks: { ...DEFAULTS.checks, ...PROBE_DEFAULTS },
+        },
         documentedDefaults(OPTIONS_FILE, 'RegistryModuleOptions'),
       ),
     ).toEqual([]);
@@ -33,6 +42,7 @@ describe('resolveRegistrySettings', () => {
     expect(Object.isFrozen(DEFAULTS.outlier)).toBe(true);
     expect(Object.isFrozen(DEFAULTS.discover)).toBe(true);
     expect(Object.isFrozen(SERVICE_DEFAULTS.tags)).toBe(true);
+    expect(Object.isFrozen(PROBE_DEFAULTS.http)).toBe(true);
   });
 
   it("refuses store: 'redis' when KeelCoreModule has no Redis, with core's message", () => {

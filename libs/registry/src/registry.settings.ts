@@ -151,6 +151,16 @@ export const SERVICE_DEFAULTS = deepFreeze({
 });
 
 /**
+ * Defaults of the active checks, applied by the monitor when it probes: a record carries the
+ * check as its instance declared it, so every monitor applies the defaults of its own version.
+ * @internal
+ */
+export const PROBE_DEFAULTS = deepFreeze({
+  http: { expectStatus: 200, timeoutMs: 2_000 },
+  tcp: { timeoutMs: 2_000 },
+});
+
+/**
  * How RegistryModule resolves its settings (see docs/lib-skeleton.md). No environment variable
  * yet: each needs its row in the root README's configuration table first.
  * @internal

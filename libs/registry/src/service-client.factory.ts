@@ -66,6 +66,8 @@ export class ServiceClientFactory implements OnApplicationShutdown {
    * const stock = await firstValueFrom(clients.send<Stock>('inventory', 'stock.get', { sku }));
    * ```
    */
+  // Positional like ClientProxy.send(pattern, data), with the service before and the options
+  // after: public API since the first release, so it keeps its four parameters.
   send<TResult = unknown, TInput = unknown>(
     service: string,
     pattern: unknown,

@@ -31,11 +31,17 @@ export interface RegistryChecksOptions {
   /** HTTP probe the fleet's monitor runs against every instance of the service. */
   readonly http?: {
     readonly path: string;
+    /** Status that counts as passing. @default 200 */
     readonly expectStatus?: number;
+    /** Time limit of one probe. @default 2000 */
     readonly timeoutMs?: number;
   };
   /** TCP connect probe the monitor runs (named port, else the main port). */
-  readonly tcp?: { readonly port?: string; readonly timeoutMs?: number };
+  readonly tcp?: {
+    readonly port?: string;
+    /** Time limit of one connect. @default 2000 */
+    readonly timeoutMs?: number;
+  };
   /** Checks the instance runs on itself (a database ping, a queue depth...). */
   readonly custom?: readonly CustomCheck[];
   /** Time between rounds of checks. @default 5000 */

@@ -61,7 +61,7 @@ export class MemoryRegistryStore implements RegistryStore {
     Object.assign(record, { registeredAt: now, heartbeatAt: now, updatedAt: now });
     const entry: Entry = { record, expiresAt: now + ttlMs, owner: sha1(proof) };
     entries.set(id, entry);
-    this.emitUp(service, id, entry, now);
+    this.emitUp({ service, id, entry, now });
     return 'ok';
   }
 
@@ -104,7 +104,7 @@ export class MemoryRegistryStore implements RegistryStore {
     if (entry.record[field] !== next) {
       entry.record[field] = next;
       entry.record.updatedAt = now;
-      this.emitUp(service, id, entry, now);
+      this.emitUp({ service, id, entry, now });
     }
     if (token !== undefined) this.fences.set(service, BigInt(token));
     return 'ok';
@@ -196,7 +196,13 @@ export class MemoryRegistryStore implements RegistryStore {
     return entries!;
   }
 
-  private emitUp(service: string, id: string, entry: Entry, now: number): void {
+  private emitUp(input: {
+    readonly service: string;
+    readonly id: string;
+    readonly entry: Entry;
+    readonly now: number;
+  }): void {
+    const { service, id, entry, now } = input;
     this.emit({
       type: 'up',
       service,
