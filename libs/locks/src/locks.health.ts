@@ -1,6 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { KeelHealthIndicator, type KeelHealthCheck, type KeelHealthReport } from '@keel/core';
 import { LockService } from './lock.service.js';
+import { connectionUnusable } from './locks.messages.js';
 import { LockStore } from './stores/lock.store.js';
 import { QuorumLockStore } from './stores/quorum-lock.store.js';
 
@@ -24,6 +25,13 @@ export class LocksHealthIndicator implements KeelHealthCheck {
       return {
         status: up === nodes.length ? 'up' : up >= this.store.quorum ? 'degraded' : 'down',
         details: { ...base, nodesUp: up, nodes: nodes.length, quorum: this.store.quorum },
+      };
+    }
+    const unusable = this.store.unusableConnection?.();
+    if (unusable !== undefined) {
+      return {
+        status: 'down',
+        details: { ...base, error: connectionUnusable({ state: unusable }) },
       };
     }
     try {

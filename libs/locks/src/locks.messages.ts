@@ -110,6 +110,11 @@ export function serviceShutDown(input: { readonly key: string }): string {
   return `LockService is shut down; cannot acquire '${input.key}'`;
 }
 
+/** The store's connection is not usable (a health detail): `connection reconnecting`. */
+export function connectionUnusable(input: { readonly state: string }): string {
+  return `connection ${input.state}`;
+}
+
 /** A store asked to subscribe after it was closed. */
 export function storeClosed(): string {
   return 'lock store closed';

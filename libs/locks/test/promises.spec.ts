@@ -209,6 +209,11 @@ describe('locks health on a single Redis (own redis-server with a password)', ()
     expect(down.details).not.toHaveProperty('roundTripMs');
     expect(secrets(down)).toEqual([]);
     expect(server.running).toBe(false);
+    // Once the client knows the connection is gone, readiness says so without a ping that would
+    // wait out the client's retries (~2.8 s a check before).
+    const again = await health.check();
+    expect(again).toMatchObject({ status: 'down', details: { store: 'redis', held: 0 } });
+    expect(again.details?.error).toMatch(/^connection (connecting|reconnecting|close|end)$/);
   });
 
   it('a wrong password is reported down without echoing either password', async () => {

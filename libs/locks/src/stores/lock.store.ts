@@ -74,6 +74,12 @@ export interface LockStore {
   waitsFor(chain: string): Promise<string | undefined>;
   /** Round trip to the store, in ms; throws when unreachable. */
   ping(): Promise<number>;
+  /**
+   * The state of the store's connection when it is known to be unusable right now (a Redis
+   * connection that is reconnecting or closed), else undefined. Readiness reports such a store
+   * down at once instead of waiting out the client's retries on a ping.
+   */
+  unusableConnection?(): string | undefined;
   /** Stops notifications and timers. Idempotent. */
   close(): Promise<void>;
   /**

@@ -173,8 +173,10 @@ export class QuorumLockStore implements LockStore {
 
   /** Reachability of each node, for health output. */
   async nodeStatus(): Promise<{ node: string; up: boolean }[]> {
-    const results = await this.all((node) => node.store.ping());
-    return results.map((r, i) => ({ node: this.nodes[i].label, up: r.ok }));
+    const results = await this.all((node) =>
+      node.store.unusableConnection?.() === undefined ? node.store.ping() : Promise.resolve(-1),
+    );
+    return results.map((r, i) => ({ node: this.nodes[i].label, up: r.ok && r.value >= 0 }));
   }
 
   async close(): Promise<void> {

@@ -302,6 +302,12 @@ export class RedisLockStore implements LockStore {
     return (await this.client.get(`${this.options.prefix}waits:${chain}`)) ?? undefined;
   }
 
+  unusableConnection(): string | undefined {
+    const { status } = this.client;
+    // 'wait' is a lazy client that has not connected yet: the ping connects it.
+    return status === 'ready' || status === 'wait' ? undefined : status;
+  }
+
   async ping(): Promise<number> {
     const start = performance.now();
     await this.client.ping();
