@@ -25,7 +25,56 @@ const core = (sections: Record<string, unknown> = {}, redis = false) => {
   return { ...base, config: { ...base.config, sections } };
 };
 
+const coreWithEnv = (env: Record<string, string>, sections: Record<string, unknown> = {}) => {
+  const base = resolveCoreSettings({
+    serviceName: 'orders',
+    redis: false,
+    config: loadKeelConfig({ env }),
+  });
+  return { ...base, config: { ...base.config, sections } };
+};
+
 describe('resolveRegistrySettings', () => {
+  it('applies forRoot > KEEL_REGISTRY_* > the YAML section > DEFAULTS, per key', () => {
+    const env = { KEEL_REGISTRY_TTL_MS: '9000', KEEL_REGISTRY_DRAIN_MS: '300' };
+    const yaml = { registry: { ttlMs: 6_000, drainMs: 10, resyncMs: 700 } };
+    expect(resolveRegistrySettings({}, coreWithEnv(env, yaml))).toMatchObject({
+      ttlMs: 9_000,
+      heartbeatMs: 3_000,
+      drainMs: 300,
+      resyncMs: 700,
+    });
+    expect(resolveRegistrySettings({ drainMs: 5 }, coreWithEnv(env, yaml))).toMatchObject({
+      ttlMs: 9_000,
+      drainMs: 5,
+    });
+    const secret = 'an-env-secret-0123456789';
+    expect(resolveRegistrySettings({}, coreWithEnv({ KEEL_REGISTRY_SECRET: secret })).secret).toBe(
+      secret,
+    );
+  });
+
+  it("reports KEEL_REGISTRY_* problems, never with the secret's text", () => {
+    const problems = configProblems(() =>
+      resolveRegistrySettings(
+        {},
+        coreWithEnv({
+          KEEL_REGISTRY_SECRET: 'too-short',
+          KEEL_REGISTRY_HEARTBEAT_MS: 'often',
+          KEEL_REGISTRY_TTL: '5',
+        }),
+      ),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'KEEL_REGISTRY_SECRET: must be at least 16 characters',
+        "KEEL_REGISTRY_HEARTBEAT_MS: must be a whole number from 10 to 3600000 (got 'often')",
+        expect.stringMatching(/^KEEL_REGISTRY_TTL: unknown variable of RegistryModule; known: /),
+      ]),
+    );
+    expect(problems.join('\n')).not.toContain('too-short');
+  });
+
   it('documents every default with the value DEFAULTS holds', () => {
     expect(
       undocumentedDefaults(

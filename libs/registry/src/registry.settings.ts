@@ -161,8 +161,9 @@ export const PROBE_DEFAULTS = deepFreeze({
 });
 
 /**
- * How RegistryModule resolves its settings (see docs/lib-skeleton.md). No environment variable
- * yet: each needs its row in the root README's configuration table first.
+ * How RegistryModule resolves its settings (see docs/lib-skeleton.md): the timings an operator
+ * tunes per deployment and the shared secret also come from `KEEL_REGISTRY_*` variables (the
+ * secret's text never appears in a problem).
  * @internal
  */
 export const REGISTRY_SETTINGS_SPEC: ModuleSettingsSpec<RegistryModuleOptions> = {
@@ -171,7 +172,7 @@ export const REGISTRY_SETTINGS_SPEC: ModuleSettingsSpec<RegistryModuleOptions> =
   schema,
   yamlSchema,
   defaults: DEFAULTS,
-  env: {},
+  env: { ttlMs: 'integer', heartbeatMs: 'integer', drainMs: 'integer', secret: 'secret' },
   // Services to preload add up: the YAML's and the options' lists both count.
   combine: {
     discover: (earlier, later) => [...new Set([...(earlier as string[]), ...(later as string[])])],
@@ -181,8 +182,8 @@ export const REGISTRY_SETTINGS_SPEC: ModuleSettingsSpec<RegistryModuleOptions> =
 type Resolved = RegistryModuleOptions & typeof DEFAULTS;
 
 /**
- * Resolves the module's settings: `forRoot` options > the YAML section `registry` > defaults,
- * per key; then the computed defaults (`heartbeatMs` a third of `ttlMs`, `recoveryMs` = `ttlMs`,
+ * Resolves the module's settings: `forRoot` options > `KEEL_REGISTRY_*` variables > the YAML
+ * section `registry` > defaults, per key; then the computed defaults (`heartbeatMs` a third of `ttlMs`, `recoveryMs` = `ttlMs`,
  * the store from whether `KeelCoreModule` has Redis) and the cross-key rules.
  * @throws KeelConfigError with one line per problem (`store: 'redis'` without Redis included).
  * @internal

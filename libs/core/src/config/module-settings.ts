@@ -6,10 +6,11 @@ import { unknownModuleVariable } from '../core.messages.js';
 
 /**
  * How an environment variable's text becomes a value before the module's schema validates it.
- * `list` splits on commas and drops empty items.
+ * `list` splits on commas and drops empty items; `secret` is read as a string whose text a
+ * problem never shows (a shared secret must not reach a log line).
  * @internal
  */
-export type EnvValueKind = 'string' | 'integer' | 'number' | 'boolean' | 'list';
+export type EnvValueKind = 'string' | 'integer' | 'number' | 'boolean' | 'list' | 'secret';
 
 /**
  * What a lib declares once, in `<lib>.settings.ts`, so that every lib resolves its settings the
@@ -218,7 +219,10 @@ function readEnv(
     const path = issue.path.map(String).join('.');
     const name = sourceOf.get(path) ?? longestSource(sourceOf, path) ?? `${prefix}*`;
     // The text is shown as a failed parse shows it, so a typo is as obvious in range as in type.
-    const shown = env[name] === undefined ? '' : ` (got '${env[name]}')`;
+    const secret = Object.entries(spec.env ?? {}).some(
+      ([key, kind]) => kind === 'secret' && names[key] === name,
+    );
+    const shown = env[name] === undefined || secret ? '' : ` (got '${env[name]}')`;
     problems.push(`${name}: ${issue.message}${shown}`);
   }
   return {};
@@ -229,6 +233,7 @@ type Parsed = { ok: true; value: unknown } | { ok: false; problem: string };
 function parseEnvText(text: string, kind: EnvValueKind): Parsed {
   switch (kind) {
     case 'string':
+    case 'secret':
       return { ok: true, value: text };
     case 'integer':
       return /^-?\d+$/.test(text)

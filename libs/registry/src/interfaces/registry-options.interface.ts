@@ -65,10 +65,12 @@ export interface OutlierOptions {
 }
 
 /**
- * Options of `RegistryModule.forRoot()`. Values also come from the YAML section `registry`
- * (`service`, `ttlMs`, `heartbeatMs`, `drainMs`, `resyncMs`, `emptyConfirmMs`, `discover`):
- * per key, options win over the YAML section, which wins over the defaults; nested objects
- * (`service`) merge key by key, and the two `discover` lists add up.
+ * Options of `RegistryModule.forRoot()`. Values also come from `KEEL_REGISTRY_TTL_MS`,
+ * `KEEL_REGISTRY_HEARTBEAT_MS`, `KEEL_REGISTRY_DRAIN_MS`, `KEEL_REGISTRY_SECRET` and the YAML
+ * section `registry` (`service`, `ttlMs`, `heartbeatMs`, `drainMs`, `resyncMs`,
+ * `emptyConfirmMs`, `discover`): per key, options win over the variables, which win over the
+ * YAML section, which wins over the defaults; nested objects (`service`) merge key by key, and
+ * the two `discover` lists add up.
  * @publicApi
  */
 export interface RegistryModuleOptions {
