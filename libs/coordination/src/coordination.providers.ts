@@ -1,6 +1,6 @@
 import { Logger, type Provider } from '@nestjs/common';
 import { RedisConnectionFactory, type KeelCoreSettings } from '@keel/core';
-import { KEEL_CORE_SETTINGS } from '@keel/core/internal';
+import { KEEL_CORE_SETTINGS, moduleSettingsProvider } from '@keel/core/internal';
 import { BreakerFleet } from './breaker/breaker-fleet.js';
 import { BreakerStore } from './breaker/stores/breaker.store.js';
 import { CircuitBreakerPolicyFactory } from './breaker/circuit-breaker.policy.js';
@@ -17,7 +17,6 @@ import { breakerStoreChosen } from './coordination.messages.js';
 import { COORDINATION_OPTIONS } from './coordination.module-definition.js';
 import { resolveCoordinationSettings } from './coordination.settings.js';
 import { FallbackPolicyFactory } from './fallback/fallback.policy.js';
-import type { CoordinationModuleOptions } from './interfaces/coordination-options.interface.js';
 import { RetryPolicyFactory } from './retry/retry.policy.js';
 import { TimeoutPolicyFactory } from './timeout/timeout.policy.js';
 import { ValidatePolicyFactory } from './validate/validate.policy.js';
@@ -58,12 +57,11 @@ function createBulkheadSlotStore(
 
 /** The providers `CoordinationModule` lists. @internal */
 export const coordinationProviders: Provider[] = [
-  {
+  moduleSettingsProvider({
     provide: COORDINATION_SETTINGS,
-    useFactory: (options: CoordinationModuleOptions | undefined, core: KeelCoreSettings) =>
-      resolveCoordinationSettings(options, core),
-    inject: [COORDINATION_OPTIONS, KEEL_CORE_SETTINGS],
-  },
+    options: COORDINATION_OPTIONS,
+    resolve: resolveCoordinationSettings,
+  }),
   {
     provide: BreakerStore,
     useFactory: createBreakerStore,

@@ -49,6 +49,10 @@ export {
   type EnvValueKind,
   type ModuleSettingsSpec,
 } from './config/module-settings.js';
+export {
+  moduleSettingsProvider,
+  type ModuleSettingsProviderSpec,
+} from './config/settings-provider.js';
 export { withDeadline } from './async/deadline.js';
 export type { KeelMetricDefinitions } from './metrics/metric-definitions.js';
 export { redisRequired } from './core.messages.js';

@@ -6,12 +6,12 @@ import {
   type KeelCoreSettings,
   type KeelRedisOptions,
 } from '@keel/core';
-import { KEEL_CORE_SETTINGS } from '@keel/core/internal';
+import { KEEL_CORE_SETTINGS, moduleSettingsProvider } from '@keel/core/internal';
 import { LOCKS_SETTINGS } from './locks.constants.js';
 import { memoryStoreLine, quorumStoreLine } from './locks.messages.js';
 import { LOCKS_MODULE_OPTIONS } from './locks.module-definition.js';
 import { resolveLocksSettings } from './locks.settings.js';
-import type { LocksModuleOptions, LocksSettings } from './interfaces/locks-options.interface.js';
+import type { LocksSettings } from './interfaces/locks-options.interface.js';
 import { LockStore } from './stores/lock.store.js';
 import { MemoryLockStore } from './stores/memory-lock.store.js';
 import { QuorumLockStore } from './stores/quorum-lock.store.js';
@@ -53,12 +53,11 @@ export function createLockStore(
 
 /** The providers `LocksModule` lists besides its services. @internal */
 export const locksProviders: Provider[] = [
-  {
+  moduleSettingsProvider({
     provide: LOCKS_SETTINGS,
-    useFactory: (options: LocksModuleOptions, core: KeelCoreSettings) =>
-      resolveLocksSettings(options, core),
-    inject: [LOCKS_MODULE_OPTIONS, KEEL_CORE_SETTINGS],
-  },
+    options: LOCKS_MODULE_OPTIONS,
+    resolve: resolveLocksSettings,
+  }),
   {
     provide: LockStore,
     useFactory: (

@@ -1,11 +1,8 @@
 import type { Provider } from '@nestjs/common';
 import { RedisConnectionFactory, type KeelCoreSettings } from '@keel/core';
-import { KEEL_CORE_SETTINGS } from '@keel/core/internal';
+import { KEEL_CORE_SETTINGS, moduleSettingsProvider } from '@keel/core/internal';
 import { HealthCheckMonitor } from './health-check.monitor.js';
-import type {
-  RegistryModuleOptions,
-  RegistrySettings,
-} from './interfaces/registry-options.interface.js';
+import type { RegistrySettings } from './interfaces/registry-options.interface.js';
 import { REGISTRY_OWNED_STORE, REGISTRY_SETTINGS } from './registry.constants.js';
 import { RegistryHealthIndicator } from './registry.health.js';
 import { REGISTRY_MODULE_OPTIONS } from './registry.module-definition.js';
@@ -39,12 +36,11 @@ function ownedStore(
 
 /** The providers `RegistryModule` lists. @internal */
 export const registryProviders: Provider[] = [
-  {
+  moduleSettingsProvider({
     provide: REGISTRY_SETTINGS,
-    useFactory: (options: RegistryModuleOptions, core: KeelCoreSettings) =>
-      resolveRegistrySettings(options, core),
-    inject: [REGISTRY_MODULE_OPTIONS, KEEL_CORE_SETTINGS],
-  },
+    options: REGISTRY_MODULE_OPTIONS,
+    resolve: resolveRegistrySettings,
+  }),
   {
     provide: REGISTRY_OWNED_STORE,
     useFactory: ownedStore,
