@@ -1,8 +1,8 @@
 /**
  * `@keel/coordination/internal`: what Keel's own tests need from this lib and applications should
  * not use — the metric definitions (the README's metrics table is the public statement) and the
- * fleet bulkhead's slot stores (for their contract suite). Not
- * public API and not covered by semver; applications import `@keel/coordination`.
+ * fleet bulkhead's slot stores (for their contract suite). Not public API and not covered by
+ * semver; applications import `@keel/coordination`.
  *
  * @packageDocumentation
  * @internal

@@ -34,9 +34,7 @@ export class RetryPolicyFactory
     @Inject(COORDINATION_SETTINGS) private readonly settings: CoordinationSettings,
     @Inject(KeelMetrics) metrics: KeelMetrics,
   ) {
-    this.attempts = metrics.counter({
-      ...COORDINATION_METRICS.retryAttempts,
-    });
+    this.attempts = metrics.counter(COORDINATION_METRICS.retryAttempts);
   }
 
   beforeApplicationShutdown(): void {

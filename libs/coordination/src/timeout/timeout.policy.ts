@@ -43,9 +43,7 @@ export class TimeoutPolicyFactory
     @Inject(COORDINATION_SETTINGS) private readonly settings: CoordinationSettings,
     @Inject(KeelMetrics) metrics: KeelMetrics,
   ) {
-    this.timeouts = metrics.counter({
-      ...COORDINATION_METRICS.timeouts,
-    });
+    this.timeouts = metrics.counter(COORDINATION_METRICS.timeouts);
   }
 
   beforeApplicationShutdown(): void {

@@ -51,9 +51,7 @@ export class ValidatePolicyFactory implements PolicyFactory<{
     @Inject(COORDINATION_SETTINGS) private readonly settings: CoordinationSettings,
     @Inject(KeelMetrics) metrics: KeelMetrics,
   ) {
-    this.failures = metrics.counter({
-      ...COORDINATION_METRICS.validationFailures,
-    });
+    this.failures = metrics.counter(COORDINATION_METRICS.validationFailures);
   }
 
   create(
