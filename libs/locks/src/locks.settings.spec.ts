@@ -92,10 +92,31 @@ describe('LocksModule settings', () => {
     });
   });
 
-  it('reads no environment variable, and says so for a KEEL_LOCKS_* one', () => {
+  it('reads KEEL_LOCKS_TTL_MS and KEEL_LOCKS_WAIT_MS between forRoot and the YAML section', () => {
+    const yaml = 'locks:\n  ttlMs: 3000\n  waitMs: 300\n';
+    const env = { KEEL_LOCKS_TTL_MS: '4000', KEEL_LOCKS_WAIT_MS: '400' };
+    expect(resolveLocksSettings({}, core({ yaml, env }))).toMatchObject({
+      ttlMs: 4_000,
+      waitMs: 400,
+    });
+    expect(resolveLocksSettings({ waitMs: 50 }, core({ yaml, env }))).toMatchObject({
+      ttlMs: 4_000,
+      waitMs: 50,
+    });
+  });
+
+  it('reports a bad or unknown KEEL_LOCKS_* variable, naming the known ones', () => {
     expect(
-      configProblems(() => resolveLocksSettings({}, core({ env: { KEEL_LOCKS_TTL_MS: '5' } }))),
-    ).toEqual(['KEEL_LOCKS_TTL_MS: unknown variable of LocksModule; known: none']);
+      configProblems(() =>
+        resolveLocksSettings(
+          {},
+          core({ env: { KEEL_LOCKS_TTL_MS: 'soon', KEEL_LOCKS_FAIR: '1' } }),
+        ),
+      ),
+    ).toEqual([
+      'KEEL_LOCKS_FAIR: unknown variable of LocksModule; known: KEEL_LOCKS_TTL_MS, KEEL_LOCKS_WAIT_MS',
+      "KEEL_LOCKS_TTL_MS: must be a whole number, at least 10 (got 'soon')",
+    ]);
   });
 
   it('fills in the quorum defaults, keeping what is given', () => {
@@ -137,7 +158,7 @@ describe('LocksModule settings', () => {
       expect.arrayContaining([
         `locks.fair (${file}): must be one of: true, false`,
         expect.stringMatching(new RegExp(`^locks \\(${file}\\): unknown key 'ttl'`)),
-        'KEEL_LOCKS_TTL: unknown variable of LocksModule; known: none',
+        'KEEL_LOCKS_TTL: unknown variable of LocksModule; known: KEEL_LOCKS_TTL_MS, KEEL_LOCKS_WAIT_MS',
         'LocksModule.waitMs (forRoot): must be a whole number, at least 0',
       ]),
     );

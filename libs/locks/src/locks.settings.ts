@@ -74,13 +74,14 @@ export const LOCKS_SETTINGS_SPEC: ModuleSettingsSpec<LocksModuleOptions> = {
   moduleName: 'LocksModule',
   schema,
   defaults: DEFAULTS,
-  // No environment variables: LocksModule has never read any (a `KEEL_LOCKS_*` variable is
-  // reported as unknown). One added here is also added to the root README's configuration table.
+  // The two an operator tunes per deployment; each is also in the root README's configuration
+  // table (checked by test/readme.spec.ts).
+  env: { ttlMs: 'integer', waitMs: 'integer' },
 };
 
 /**
- * Resolves the module's settings: `forRoot` options > the YAML section `locks` > defaults, per
- * key (the module reads no environment variable). A left-out `store` becomes `'redis'` when
+ * Resolves the module's settings: `forRoot` options > `KEEL_LOCKS_TTL_MS` / `KEEL_LOCKS_WAIT_MS` >
+ * the YAML section `locks` > defaults, per key. A left-out `store` becomes `'redis'` when
  * `KeelCoreModule` has Redis, else `'memory'`; `store: 'redis'` without it is a problem (the
  * message every lib gives). Quorum options get their defaults filled in.
  * @throws KeelConfigError with one line per problem.
