@@ -147,7 +147,8 @@ describe('README example', () => {
     expect(readme).toContain(fixture);
   });
 
-  it('boots and runs on embedded defaults', async () => {
+  it('boots and runs with Redis (REDIS_URL, as the test environment sets it)', async () => {
+    expect(process.env.REDIS_URL).toBeDefined();
     const { Test } = await import('@nestjs/testing');
     const { AppModule, PaymentsService } = await import('./fixtures/readme-example.js');
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
@@ -160,6 +161,36 @@ describe('README example', () => {
       });
     } finally {
       await app.close();
+    }
+  });
+
+  it('without Redis, stops at startup saying the breaker needs it', async () => {
+    const { Test } = await import('@nestjs/testing');
+    const { AppModule } = await import('./fixtures/readme-example.js');
+    const saved = { REDIS_URL: process.env.REDIS_URL, KEEL_REDIS_URL: process.env.KEEL_REDIS_URL };
+    delete process.env.REDIS_URL;
+    delete process.env.KEEL_REDIS_URL;
+    try {
+      const booted = Test.createTestingModule({ imports: [AppModule] })
+        .compile()
+        .then((moduleRef) => moduleRef.createNestApplication({ logger: false }).init());
+      const error = (await booted.then(
+        (app) => app.close().then(() => undefined),
+        (e: unknown) => e,
+      )) as Error | undefined;
+      expect(error?.message).toMatch(/redis/i);
+      expect(error?.message).toContain('PaymentsService');
+      // One line per problem, naming the method and what to set.
+      expect(error?.message.split('\n')).toEqual([
+        'Keel found 1 problem with decorated methods:',
+        expect.stringMatching(
+          /^ {2}- PaymentsService\.charge: @CircuitBreaker store: 'redis' .*REDIS_URL/,
+        ),
+      ]);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value !== undefined) process.env[name] = value;
+      }
     }
   });
 });

@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import { KeelDecoratorError } from '../core.errors.js';
+import { isKeelConfigError, KeelDecoratorError } from '../core.errors.js';
 import { readParameterNames } from '../key-template/parameter-names.js';
 import { KEEL_POLICY_FACTORY } from './policy-factory.decorator.js';
 import { POLICY_OWNERS, type PolicyKind } from './policy.constants.js';
@@ -167,7 +167,10 @@ export class PolicyExplorer implements OnModuleInit, OnApplicationShutdown {
       try {
         interceptors.push(factory.create(declaration.options, target));
       } catch (error) {
-        problems.push(error instanceof Error ? error.message : String(error));
+        // A factory's configuration error lists its own problems: they join this list, one line
+        // each, rather than nesting a second "Invalid Keel configuration" heading inside it.
+        if (isKeelConfigError(error)) problems.push(...error.problems);
+        else problems.push(error instanceof Error ? error.message : String(error));
         return null;
       }
     }
