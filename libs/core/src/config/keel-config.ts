@@ -191,17 +191,48 @@ export function loadKeelConfig(options: LoadKeelConfigOptions = {}): KeelConfig 
         });
   const values = readVariables(env, problems);
   const file = options.file ?? values.get('KEEL_CONFIG');
-  let yamlRoot: Record<string, unknown> = {};
-  if (file !== undefined) {
-    yamlRoot = readYaml(file, problems);
+  const yamlRoot = file === undefined ? {} : readYaml(file, problems);
+  const core = coreSectionsOf(yamlRoot, file, problems);
+  const moduleEnv = moduleVariablesOf(env, problems);
+  applyCoreVariables(values, core);
+  const data = parseCoreSections(core, problems);
+  if (problems.length > 0 || data === undefined) throw new KeelConfigError(problems);
+  const sections: Record<string, unknown> = {};
+  for (const section of MODULE_SECTIONS) {
+    if (yamlRoot[section] !== undefined) sections[section] = yamlRoot[section];
   }
+  return {
+    serviceName: data.service?.name ?? CONFIG_DEFAULTS.serviceName,
+    redisUrl: data.redis?.url,
+    redisKeyPrefix: data.redis?.keyPrefix ?? CONFIG_DEFAULTS.redisKeyPrefix,
+    databaseUrl: data.database?.url,
+    kafkaBrokers: data.kafka?.brokers,
+    port: data.http?.port ?? CONFIG_DEFAULTS.port,
+    defaultMetrics: data.metrics?.defaultMetrics ?? CONFIG_DEFAULTS.defaultMetrics,
+    file,
+    sections,
+    moduleEnv,
+  };
+}
+
+/** Core's sections before validation, and where each key came from (for problem lines). */
+interface CoreSectionsDraft {
+  readonly merged: Record<string, Record<string, unknown>>;
+  readonly sources: Map<string, string>;
+}
+
+/** The YAML file's core sections; an unknown section or one that is not a mapping is a problem. */
+function coreSectionsOf(
+  yamlRoot: Record<string, unknown>,
+  file: string | undefined,
+  problems: string[],
+): CoreSectionsDraft {
   for (const key of Object.keys(yamlRoot)) {
     if (!CORE_SECTIONS.has(key) && !MODULE_SECTIONS.has(key)) {
       problems.push(unknownSection({ key, file, known: [...CORE_SECTIONS, ...MODULE_SECTIONS] }));
     }
   }
-  const merged: Record<string, Record<string, unknown>> = {};
-  const sources = new Map<string, string>();
+  const draft: CoreSectionsDraft = { merged: {}, sources: new Map() };
   for (const section of CORE_SECTIONS) {
     const value = yamlRoot[section];
     if (value === undefined || value === null) continue;
@@ -209,10 +240,21 @@ export function loadKeelConfig(options: LoadKeelConfigOptions = {}): KeelConfig 
       problems.push(sectionNotMapping({ section, file }));
       continue;
     }
-    merged[section] = { ...(value as Record<string, unknown>) };
+    draft.merged[section] = { ...(value as Record<string, unknown>) };
     for (const key of Object.keys(value))
-      sources.set(`${section}.${key}`, `${section}.${key} (${file})`);
+      draft.sources.set(`${section}.${key}`, `${section}.${key} (${file})`);
   }
+  return draft;
+}
+
+/**
+ * The `KEEL_<SECTION>_*` variables of module sections, trimmed, for their modules to validate;
+ * any other unknown `KEEL_*` variable, and an empty module variable, is a problem.
+ */
+function moduleVariablesOf(
+  env: Readonly<Record<string, string | undefined>>,
+  problems: string[],
+): Record<string, string> {
   const moduleEnv: Record<string, string> = {};
   for (const name of Object.keys(env)) {
     if (isModuleVariable(name)) {
@@ -231,40 +273,34 @@ export function loadKeelConfig(options: LoadKeelConfigOptions = {}): KeelConfig 
       problems.push(unknownVariable({ name, known: KEEL_ENV_VARIABLES.map((v) => v.name) }));
     }
   }
+  return moduleEnv;
+}
+
+/** Core's variables over the YAML values, each recorded as its key's source. */
+function applyCoreVariables(values: ReadonlyMap<string, string>, draft: CoreSectionsDraft): void {
   // Aliases first so the KEEL_-prefixed spelling wins when both are set.
   for (const variable of KEEL_ENV_VARIABLES) {
     const value = values.get(variable.name);
     if (value === undefined || variable.path.length === 0) continue;
     const [section, key] = variable.path;
-    merged[section] = { ...merged[section], [key]: value };
-    sources.set(`${section}.${key}`, variable.name);
+    draft.merged[section] = { ...draft.merged[section], [key]: value };
+    draft.sources.set(`${section}.${key}`, variable.name);
   }
+}
+
+/** Validates core's sections; each problem names the variable or YAML key it came from. */
+function parseCoreSections(
+  { merged, sources }: CoreSectionsDraft,
+  problems: string[],
+): z.output<typeof CoreSchema> | undefined {
   const parsed = CoreSchema.safeParse(merged, { error: keelZodErrorMap });
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const path = issue.path.map(String).join('.');
-      const source = sources.get(issue.path.slice(0, 2).map(String).join('.')) ?? path;
-      problems.push(`${source}: ${issue.message}${showValue(merged, issue.path)}`);
-    }
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) {
+    const path = issue.path.map(String).join('.');
+    const source = sources.get(issue.path.slice(0, 2).map(String).join('.')) ?? path;
+    problems.push(`${source}: ${issue.message}${showValue(merged, issue.path)}`);
   }
-  if (problems.length > 0) throw new KeelConfigError(problems);
-  const data = parsed.data ?? {};
-  const sections: Record<string, unknown> = {};
-  for (const section of MODULE_SECTIONS) {
-    if (yamlRoot[section] !== undefined) sections[section] = yamlRoot[section];
-  }
-  return {
-    serviceName: data.service?.name ?? CONFIG_DEFAULTS.serviceName,
-    redisUrl: data.redis?.url,
-    redisKeyPrefix: data.redis?.keyPrefix ?? CONFIG_DEFAULTS.redisKeyPrefix,
-    databaseUrl: data.database?.url,
-    kafkaBrokers: data.kafka?.brokers,
-    port: data.http?.port ?? CONFIG_DEFAULTS.port,
-    defaultMetrics: data.metrics?.defaultMetrics ?? CONFIG_DEFAULTS.defaultMetrics,
-    file,
-    sections,
-    moduleEnv,
-  };
+  return undefined;
 }
 
 /** `KEEL_LOCKS_TTL_MS` and the like: validated by the module that owns the section. */
