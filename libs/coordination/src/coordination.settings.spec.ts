@@ -1,11 +1,8 @@
 import 'reflect-metadata';
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { KeelDecoratorError, loadKeelConfig, type KeelCoreSettings } from '@keel/core';
-import { resolveCoreSettings } from '@keel/core/internal';
+import { KeelDecoratorError, type KeelCoreSettings } from '@keel/core';
 import { configProblems } from '../../../test/support/config-problems.js';
+import { coreSettings } from '../../../test/support/core-settings.js';
 import {
   documentedDefaults,
   undocumentedDefaults,
@@ -20,15 +17,9 @@ const OPTIONS_FILE = new URL('./interfaces/coordination-options.interface.ts', i
 function core(
   input: { section?: unknown; env?: Record<string, string>; redis?: boolean } = {},
 ): KeelCoreSettings {
-  let file: string | undefined;
-  if (input.section !== undefined) {
-    file = join(mkdtempSync(join(tmpdir(), 'keel-coordination-')), 'keel.yaml');
-    writeFileSync(file, JSON.stringify({ coordination: input.section }));
-  }
-  return resolveCoreSettings({
-    redis: input.redis === true ? 'redis://127.0.0.1:6379' : false,
-    config: loadKeelConfig({ env: input.env ?? {}, file }),
-  });
+  const { section, ...rest } = input;
+  const yaml = section === undefined ? undefined : JSON.stringify({ coordination: section });
+  return coreSettings({ ...rest, yaml });
 }
 
 const policy = (kind: string, options: unknown) => ({ policies: { p: { [kind]: options } } });

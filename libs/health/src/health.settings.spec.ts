@@ -1,10 +1,5 @@
 import 'reflect-metadata';
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadKeelConfig, type KeelCoreSettings } from '@keel/core';
-import { resolveCoreSettings } from '@keel/core/internal';
 import {
   documentedDefaults,
   undocumentedDefaults,
@@ -12,24 +7,12 @@ import {
 import { DEFAULTS, ROUTE_DEFAULTS, resolveHealthSettings } from './health.settings.js';
 import type { HealthModuleOptions } from './interfaces/health-options.interface.js';
 import { configProblems } from '../../../test/support/config-problems.js';
+import { coreSettings } from '../../../test/support/core-settings.js';
 
 const OPTIONS_FILE = new URL('./interfaces/health-options.interface.ts', import.meta.url);
 
-function yamlFile(text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'keel-health-')), 'keel.yaml');
-  writeFileSync(file, text);
-  return file;
-}
-
-function core(
-  input: { env?: Record<string, string>; yaml?: string; redis?: boolean } = {},
-): KeelCoreSettings {
-  const file = input.yaml === undefined ? undefined : yamlFile(input.yaml);
-  return resolveCoreSettings({
-    redis: input.redis === true ? 'redis://127.0.0.1:6379' : false,
-    config: loadKeelConfig({ env: input.env ?? {}, file }),
-  });
-}
+/** Core settings from the given environment and YAML text. */
+const core = coreSettings;
 
 describe('HealthModule settings', () => {
   it('documents every default with the value DEFAULTS holds', () => {

@@ -1,11 +1,8 @@
 import 'reflect-metadata';
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadKeelConfig, type KeelCoreSettings } from '@keel/core';
-import { resolveCoreSettings } from '@keel/core/internal';
+import type { KeelCoreSettings } from '@keel/core';
 import { configProblems } from '../../../test/support/config-problems.js';
+import { coreSettings } from '../../../test/support/core-settings.js';
 import {
   documentedDefaults,
   undocumentedDefaults,
@@ -15,21 +12,8 @@ import { DEFAULTS, QUORUM_DEFAULTS, resolveLocksSettings } from './locks.setting
 
 const OPTIONS_FILE = new URL('./interfaces/locks-options.interface.ts', import.meta.url);
 
-function yamlFile(text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'keel-locks-')), 'keel.yaml');
-  writeFileSync(file, text);
-  return file;
-}
-
-function core(
-  input: { env?: Record<string, string>; yaml?: string; redis?: boolean } = {},
-): KeelCoreSettings {
-  const file = input.yaml === undefined ? undefined : yamlFile(input.yaml);
-  return resolveCoreSettings({
-    redis: input.redis === true ? 'redis://127.0.0.1:6379' : false,
-    config: loadKeelConfig({ env: input.env ?? {}, file }),
-  });
-}
+/** Core settings from the given environment and YAML text. */
+const core = coreSettings;
 
 /** Settings with the YAML section given as a value (no file: sources read `YAML`). */
 function withSection(locks: unknown): KeelCoreSettings {
