@@ -20,14 +20,14 @@ async function restricted(path: string, specifier: string): Promise<string[]> {
 
 describe('lint: import boundaries between libs', () => {
   it.each([
-    ['libs/locks/src/example.ts', '@keel/core/src/keel.errors.js'],
+    ['libs/locks/src/example.ts', '@keel/core/src/core.errors.js'],
     ['libs/locks/src/example.ts', '@keel/core/dist/index.js'],
-    ['libs/locks/src/stores/example.ts', '../../../core/src/keel.errors.js'],
+    ['libs/locks/src/stores/example.ts', '../../../core/src/core.errors.js'],
     ['libs/locks/src/example.ts', '@keel/coordination/internal'],
     ['libs/registry/test/example.spec.ts', '../../locks/src/lock.service.js'],
     ['test/example.spec.ts', '../libs/registry/src/record.codec.js'],
     ['test/example.spec.ts', '@keel/registry/src/record.codec.js'],
-    ['bench/example.bench.ts', '../libs/locks/src/stores/redis-lock.scripts.js'],
+    ['bench/example.bench.ts', '../libs/locks/src/stores/redis-lock.lua.js'],
     ['apps/demo/src/example.ts', '@keel/core/internal'],
     ['apps/demo/src/example.ts', '../../../libs/core/src/core.constants.js'],
   ])('%s may not import %s', async (path, specifier) => {
