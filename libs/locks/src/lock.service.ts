@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
-import { KeelMetrics } from '@keel/core';
+import { KeelArgumentError, KeelMetrics } from '@keel/core';
 import { DeadlockDetector } from './deadlock-detector.js';
 import { HoldRegistry } from './hold-registry.js';
 import { LockTarget, semaphoreTarget } from './hold-targets.js';
@@ -164,7 +164,7 @@ export class LockService implements BeforeApplicationShutdown {
   semaphore(key: string, permits: number): Semaphore {
     checkLockKey(key);
     if (!Number.isInteger(permits) || permits < 1) {
-      throw new RangeError(invalidPermits({ key, permits }));
+      throw new KeelArgumentError(invalidPermits({ key, permits }));
     }
     const handle = (weight: number, defaults: AcquireOptions): LockHandle =>
       this.handle(

@@ -85,6 +85,20 @@ describeStoreContract<ServiceUnderTest>(
       }
     });
 
+    it('refuses a semaphore without a whole, positive number of permits, with a Keel code', () => {
+      for (const permits of [0, -1, 1.5, Number.NaN]) {
+        let error: unknown;
+        try {
+          sut().locks.semaphore('permits', permits);
+        } catch (e) {
+          error = e;
+        }
+        expect(isKeelError(error) && error.code).toBe('KEEL_INVALID_ARGUMENT');
+        expect(isKeelError(error) && error.status).toBe(500);
+        expect((error as Error).message).toContain('permits');
+      }
+    });
+
     it('refuses an empty key with the same error', async () => {
       const error = await refusal(() => sut().locks.acquire(''));
       expect(isInvalidLockKeyError(error)).toBe(true);
