@@ -3,7 +3,7 @@ import type { CoordinationModuleOptions } from './interfaces/coordination-option
 
 export const {
   ConfigurableModuleClass: CoordinationConfigurableModule,
-  MODULE_OPTIONS_TOKEN: COORDINATION_OPTIONS,
+  MODULE_OPTIONS_TOKEN: COORDINATION_MODULE_OPTIONS,
   OPTIONS_TYPE: COORDINATION_OPTIONS_TYPE,
   ASYNC_OPTIONS_TYPE: COORDINATION_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<CoordinationModuleOptions>()

@@ -14,7 +14,7 @@ import { RedisBulkheadSlotStore } from './bulkhead/stores/redis-bulkhead-slot.st
 import { COORDINATION_SETTINGS } from './coordination.constants.js';
 import { CoordinationHealthIndicator } from './coordination.health.js';
 import { breakerStoreChosen } from './coordination.messages.js';
-import { COORDINATION_OPTIONS } from './coordination.module-definition.js';
+import { COORDINATION_MODULE_OPTIONS } from './coordination.module-definition.js';
 import { resolveCoordinationSettings } from './coordination.settings.js';
 import { FallbackPolicyFactory } from './fallback/fallback.policy.js';
 import { RetryPolicyFactory } from './retry/retry.policy.js';
@@ -59,7 +59,7 @@ function createBulkheadSlotStore(
 export const coordinationProviders: Provider[] = [
   moduleSettingsProvider({
     provide: COORDINATION_SETTINGS,
-    options: COORDINATION_OPTIONS,
+    options: COORDINATION_MODULE_OPTIONS,
     resolve: resolveCoordinationSettings,
   }),
   {
