@@ -14,7 +14,7 @@ async function boot(env: Record<string, string>, options: object = {}) {
   await moduleRef.close();
 }
 
-describe('AuditModule settings (a shell)', () => {
+describe('AuditModule settings', () => {
   it('boots with forRoot() and with isGlobal', async () => {
     await expect(boot({})).resolves.toBeUndefined();
     await expect(boot({}, { isGlobal: false })).resolves.toBeUndefined();
@@ -24,7 +24,9 @@ describe('AuditModule settings (a shell)', () => {
     const error = await boot({ KEEL_AUDIT_TYPO: '1' }, { typo: true }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KeelConfigError);
     expect((error as KeelConfigError).problems).toEqual([
-      'KEEL_AUDIT_TYPO: unknown variable of AuditModule; known: none',
+      expect.stringMatching(
+        /^KEEL_AUDIT_TYPO: unknown variable of AuditModule; known: KEEL_AUDIT_WRITER_MODE, /,
+      ),
       expect.stringMatching(/^AuditModule \(forRoot\): .*typo/),
     ]);
   });

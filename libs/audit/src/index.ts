@@ -1,2 +1,52 @@
 export { AuditModule } from './audit.module.js';
-export type { AuditModuleOptions } from './interfaces/audit-options.interface.js';
+export type {
+  AuditAnomaly,
+  AuditAnomalyOptions,
+  AuditChainOptions,
+  AuditCheckpointOptions,
+  AuditDataSource,
+  AuditModuleOptions,
+  AuditRedactionOptions,
+  AuditReportOptions,
+  AuditRetentionOptions,
+  AuditStoreOption,
+  AuditWriteMode,
+  AuditWriterOptions,
+} from './interfaces/audit-options.interface.js';
+export {
+  AUDIT_LEVELS,
+  AUDIT_OUTCOMES,
+  BUILT_IN_AUDIT_CATEGORIES,
+  type AuditCategory,
+  type AuditCategoryRegistry,
+  type AuditChainHead,
+  type AuditCheckpoint,
+  type AuditEventInput,
+  type AuditJson,
+  type AuditLevel,
+  type AuditOutcome,
+  type AuditRecord,
+  type AuditResource,
+  type PreparedAuditEvent,
+} from './audit-event.js';
+export {
+  GENESIS_HASH,
+  HASHED_FIELDS,
+  canonicalEvent,
+  canonicalJson,
+  checkpointSigningInput,
+  eventHash,
+  linkEvents,
+  type CheckpointBody,
+} from './chain/chain-format.js';
+export {
+  AuditStore,
+  InjectAuditStore,
+  type AppendOptions,
+  type AuditEntityManager,
+  type AuditFilter,
+  type AuditPageRequest,
+  type AuditPartition,
+  type AuditPosition,
+} from './stores/audit.store.js';
+export { AUDIT_ERRORS, AuditError, isAuditError, type AuditErrorCode } from './audit.errors.js';
