@@ -8,3 +8,27 @@
 export function storeLine(input: { readonly kind: string; readonly where: string }): string {
   return `audit events stored in ${input.kind} (${input.where})`;
 }
+
+/** The file store's directory is held by another live process. */
+export function fileStoreLocked(input: {
+  readonly directory: string;
+  readonly pid: number;
+}): string {
+  return (
+    `the audit file store ${input.directory} is in use by process ${input.pid}: the file store ` +
+    'serves one process. Give each process its own directory, or use PostgreSQL (DATABASE_URL) for several.'
+  );
+}
+
+/** A TypeORM DataSource was given whose driver has no pg pool to share. */
+export function dataSourceWithoutPool(): string {
+  return (
+    "the DataSource given to AuditModule is not a TypeORM 'postgres' DataSource with an initialized pg pool; " +
+    "pass an initialized postgres DataSource, or store: { type: 'postgres', url }"
+  );
+}
+
+/** Neither a URL nor a DataSource for the PostgreSQL store. */
+export function postgresStoreUnconfigured(): string {
+  return 'the PostgreSQL audit store needs a url (DATABASE_URL) or a dataSource; neither was given';
+}

@@ -36,6 +36,7 @@ export {
   canonicalJson,
   checkpointSigningInput,
   eventHash,
+  linkBatch,
   linkEvents,
   type CheckpointBody,
 } from './chain/chain-format.js';
@@ -50,3 +51,8 @@ export {
   type AuditPosition,
 } from './stores/audit.store.js';
 export { AUDIT_ERRORS, AuditError, isAuditError, type AuditErrorCode } from './audit.errors.js';
+export { FileAuditStore, type FileAuditStoreOptions } from './stores/file-audit.store.js';
+export {
+  PostgresAuditStore,
+  type PostgresAuditStoreOptions,
+} from './stores/postgres-audit.store.js';

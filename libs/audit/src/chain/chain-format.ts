@@ -161,3 +161,25 @@ export function checkpointSigningInput(checkpoint: CheckpointBody): Buffer {
   };
   return Buffer.from(canonicalJson(body), 'utf8');
 }
+
+/**
+ * Links a batch that may span several chains: each chain's events continue from `headOf(chain)`
+ * in the order given. Returns the records in the batch's order.
+ * @publicApi
+ */
+export function linkBatch(
+  events: readonly PreparedAuditEvent[],
+  headOf: (chain: string) => { readonly seq: number; readonly hash: string } | undefined,
+): AuditRecord[] {
+  const byChain = new Map<string, PreparedAuditEvent[]>();
+  for (const event of events) {
+    const list = byChain.get(event.chain);
+    if (list === undefined) byChain.set(event.chain, [event]);
+    else list.push(event);
+  }
+  const linked = new Map<string, AuditRecord>();
+  for (const [chain, list] of byChain) {
+    for (const record of linkEvents(list, headOf(chain))) linked.set(record.id, record);
+  }
+  return events.map((e) => linked.get(e.id)!);
+}
