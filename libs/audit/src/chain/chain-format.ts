@@ -15,6 +15,7 @@ import type { AuditCheckpoint, AuditRecord, PreparedAuditEvent } from '../audit-
  */
 
 // String.prototype.isWellFormed needs lib es2024; the same test as a pattern.
+const ANY_SURROGATE = /[\uD800-\uDFFF]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** prevHash of the first event of every chain: 64 zeros. @publicApi */
@@ -57,8 +58,10 @@ export function canonicalJson(value: unknown): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'string':
-      if (LONE_SURROGATE.test(value))
+      // The cheap test first: most strings hold no surrogate at all.
+      if (ANY_SURROGATE.test(value) && LONE_SURROGATE.test(value)) {
         throw new TypeError('canonical JSON: lone surrogate in a string');
+      }
       return JSON.stringify(value);
     case 'number':
       if (!Number.isFinite(value)) throw new TypeError(`canonical JSON: ${value} is not JSON`);
@@ -95,11 +98,11 @@ function canonicalObject(value: object): string {
 
 /** The canonical (JCS) form of an event's hashed fields. @publicApi */
 export function canonicalEvent(event: PreparedAuditEvent & { readonly seq: number }): string {
+  // The envelope's keys are known and already sorted: no sort, one concatenation.
   let out = '{';
   for (let i = 0; i < HASHED_FIELDS.length; i++) {
     const field = HASHED_FIELDS[i]!;
-    const value = event[field] ?? null;
-    out += (i === 0 ? '"' : ',"') + field + '":' + canonicalJson(value);
+    out += (i === 0 ? '"' : ',"') + field + '":' + canonicalJson(event[field] ?? null);
   }
   return out + '}';
 }
@@ -129,10 +132,10 @@ export function linkEvents(
   const linked: AuditRecord[] = [];
   for (const event of events) {
     seq += 1;
-    const withSeq = { ...event, seq, prevHash };
-    const hash = eventHash(withSeq, prevHash);
-    linked.push({ ...withSeq, hash });
-    prevHash = hash;
+    const record = { ...event, seq, prevHash, hash: '' };
+    record.hash = eventHash(record, prevHash);
+    linked.push(record);
+    prevHash = record.hash;
   }
   return linked;
 }
