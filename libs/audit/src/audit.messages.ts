@@ -32,3 +32,13 @@ export function dataSourceWithoutPool(): string {
 export function postgresStoreUnconfigured(): string {
   return 'the PostgreSQL audit store needs a url (DATABASE_URL) or a dataSource; neither was given';
 }
+
+/** A query cursor that this service did not issue (or that was cut or altered). */
+export function invalidCursor(): string {
+  return 'the cursor is not one this service issued: pass the nextCursor of the previous page unchanged, or leave it out to start over';
+}
+
+/** One problem of a query filter. */
+export function invalidFilter(input: { readonly field: string; readonly problem: string }): string {
+  return `audit filter ${input.field}: ${input.problem}`;
+}

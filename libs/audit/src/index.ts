@@ -56,3 +56,9 @@ export {
   PostgresAuditStore,
   type PostgresAuditStoreOptions,
 } from './stores/postgres-audit.store.js';
+export {
+  AuditQueryService,
+  type AuditExportFormat,
+  type AuditPage,
+  type AuditQueryOptions,
+} from './query/audit-query.service.js';
