@@ -11,6 +11,7 @@ const SUITES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   locks: () => import('./locks.bench.js'),
   registry: () => import('./registry.bench.js'),
   http: () => import('./http.bench.js'),
+  audit: () => import('./audit.bench.js'),
 };
 
 async function main(): Promise<void> {
