@@ -62,3 +62,4 @@ export {
   type AuditPage,
   type AuditQueryOptions,
 } from './query/audit-query.service.js';
+export { AnomalyDetector, type AuditAnomalyListener } from './anomaly/anomaly-detector.js';
