@@ -42,3 +42,90 @@ export function invalidCursor(): string {
 export function invalidFilter(input: { readonly field: string; readonly problem: string }): string {
   return `audit filter ${input.field}: ${input.problem}`;
 }
+
+// --- capture, writer, @Audited ---
+
+/** An event passed to record() is malformed. */
+export function invalidEvent(input: { readonly field: string; readonly problem: string }): string {
+  return `audit event rejected: ${input.field} ${input.problem}`;
+}
+
+/** A transactional record() on a store without transactions. */
+export function transactionsUnsupported(input: { readonly kind: string }): string {
+  return `record(event, { manager }) needs the PostgreSQL store; the ${input.kind} store has no transactions — record without a manager, or use store: { type: 'postgres' }`;
+}
+
+/** record() after shutdown began. */
+export function writerShutDown(): string {
+  return 'the audit writer is shutting down and takes no new events; record before beforeApplicationShutdown';
+}
+
+/** A sync-mode record() whose batch did not commit in time. */
+export function syncTimeout(input: {
+  readonly waitedMs: number;
+  readonly lastError: string;
+}): string {
+  return `audit event not committed within ${input.waitedMs} ms (last store error: ${input.lastError}); it stays buffered and is retried`;
+}
+
+/** A batch failed and will be retried. */
+export function batchFailed(input: {
+  readonly size: number;
+  readonly attempt: number;
+  readonly delayMs: number;
+  readonly error: string;
+}): string {
+  return `audit batch of ${input.size} events failed (attempt ${input.attempt}): ${input.error}; retrying in ${input.delayMs} ms`;
+}
+
+/** The first drop of a burst. */
+export function eventsDropping(input: { readonly bufferSize: number }): string {
+  return `audit buffer full (${input.bufferSize} events): dropping new events (writer.onFull 'drop'); counted in keel_audit_events_dropped_total`;
+}
+
+/** The end of a drop burst. */
+export function eventsDropped(input: { readonly count: number }): string {
+  return `audit buffer has room again; ${input.count} events were dropped`;
+}
+
+/** A commit listener failed (the events are stored anyway). */
+export function listenerFailed(input: { readonly error: string }): string {
+  return `an audit commit listener failed (the events are stored): ${input.error}`;
+}
+
+/** Shutdown could not drain the buffer in time. */
+export function drainIncomplete(input: {
+  readonly left: number;
+  readonly timeoutMs: number;
+}): string {
+  return `audit writer stopped with ${input.left} events not stored: the store did not take them within drainTimeoutMs (${input.timeoutMs} ms)`;
+}
+
+/** Draining the pending (transactional) table failed. */
+export function pendingDrainFailed(input: { readonly error: string }): string {
+  return `draining pending transactional audit events failed (retried next flush): ${input.error}`;
+}
+
+/** @Audited could not record its event; the method's outcome is unchanged. */
+export function auditedRecordFailed(input: {
+  readonly label: string;
+  readonly error: string;
+}): string {
+  return `@Audited on ${input.label} could not record its event: ${input.error}`;
+}
+
+/** @Audited misuse found at boot. */
+export function auditedInvalid(input: {
+  readonly label: string;
+  readonly problem: string;
+}): string {
+  return `@Audited on ${input.label}: ${input.problem}`;
+}
+
+/** The PostgreSQL store's optional peers are not installed. */
+export function missingPostgresPeers(input: { readonly missing: string }): string {
+  return (
+    `the PostgreSQL audit store needs the packages pg and pg-copy-streams (optional peers of @keel/audit; ` +
+    `${input.missing} is not installed): npm install pg pg-copy-streams — or use store: { type: 'file' } without DATABASE_URL`
+  );
+}

@@ -63,3 +63,12 @@ export {
   type AuditQueryOptions,
 } from './query/audit-query.service.js';
 export { AnomalyDetector, type AuditAnomalyListener } from './anomaly/anomaly-detector.js';
+export { AuditService, type AuditRecordOptions } from './audit.service.js';
+export { AuditHealthIndicator } from './audit.health.js';
+export {
+  Audited,
+  type AuditChangeSet,
+  type AuditChangesExtractor,
+  type AuditedCapture,
+  type AuditedOptions,
+} from './audited/audited.decorator.js';

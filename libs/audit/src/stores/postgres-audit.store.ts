@@ -7,7 +7,11 @@ import type {
   PreparedAuditEvent,
 } from '../audit-event.js';
 import { AuditError } from '../audit.errors.js';
-import { dataSourceWithoutPool, postgresStoreUnconfigured } from '../audit.messages.js';
+import {
+  dataSourceWithoutPool,
+  missingPostgresPeers,
+  postgresStoreUnconfigured,
+} from '../audit.messages.js';
 import { GENESIS_HASH, linkBatch } from '../chain/chain-format.js';
 import type { AuditDataSource } from '../interfaces/audit-options.interface.js';
 import type {
@@ -389,5 +393,16 @@ export class PostgresAuditStore implements AuditStore {
       () => undefined,
     );
     return pool;
+  }
+}
+
+/** Loads an optional peer, or says which packages to install. */
+async function importPeer(name: 'pg' | 'pg-copy-streams'): Promise<unknown> {
+  try {
+    return name === 'pg' ? await import('pg') : await import('pg-copy-streams');
+  } catch (error) {
+    throw new AuditError('KEEL_AUDIT_UNAVAILABLE', missingPostgresPeers({ missing: name }), {
+      cause: error,
+    });
   }
 }

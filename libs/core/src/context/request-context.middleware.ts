@@ -10,6 +10,8 @@ import type { ActorResolver, RequestContextSettings } from './request-context.se
 interface HttpRequestLike {
   headers: Record<string, string | string[] | undefined>;
   user?: unknown;
+  /** Set by Express (and Fastify) from the socket, or from `x-forwarded-for` under `trust proxy`. */
+  ip?: string;
 }
 interface HttpResponseLike {
   setHeader(name: string, value: string): unknown;
@@ -18,7 +20,7 @@ interface HttpResponseLike {
 /**
  * Opens the request context for the HTTP requests of the routes it is applied to: correlation id
  * from `x-correlation-id` (generated when absent or unsafe, and echoed in the response),
- * `traceparent`, tenant from `x-tenant-id`, and the actor from `request.user` once a guard has
+ * `traceparent`, tenant from `x-tenant-id`, client ip (`req.ip`) and `user-agent`, and the actor from `request.user` once a guard has
  * set it.
  *
  * Runs on every request of those routes, so it allocates only the request info and the context
@@ -44,6 +46,8 @@ export class RequestContextMiddleware implements NestMiddleware {
       tenant: this.tenantHeader === undefined ? undefined : first(headers[this.tenantHeader]),
       actorResolver: this.actor,
       actorSource: req,
+      ip: req.ip,
+      userAgent: first(headers['user-agent']),
     });
     res.setHeader(CORRELATION_ID_HEADER, info.correlationId);
     enterRequestContext(info, next);

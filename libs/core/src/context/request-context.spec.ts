@@ -55,6 +55,19 @@ describe('RequestContext', () => {
     expect(createRequestInfo({ correlationId: 'ok-1' }).correlationId).toBe('ok-1');
   });
 
+  it('keeps ip and user agent, cut to sane lengths, and leaves them out when absent', () => {
+    const info = createRequestInfo({ ip: '::ffff:10.0.0.7', userAgent: 'curl/8.5.0' });
+    expect(info.ip).toBe('::ffff:10.0.0.7');
+    expect(info.userAgent).toBe('curl/8.5.0');
+    const long = createRequestInfo({ ip: '1'.repeat(100), userAgent: 'a'.repeat(5_000) });
+    expect(long.ip).toHaveLength(64);
+    expect(long.userAgent).toHaveLength(512);
+    const none = createRequestInfo({ userAgent: '' });
+    expect(none.ip).toBeUndefined();
+    expect(none.userAgent).toBeUndefined();
+    expect(JSON.parse(JSON.stringify(none))).not.toHaveProperty('ip');
+  });
+
   it('resolves the actor lazily, after authentication', () => {
     let user: string | undefined;
     const info = createRequestInfo({ actorResolver: () => user });

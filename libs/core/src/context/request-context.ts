@@ -15,7 +15,16 @@ export interface RequestInfo {
    * opened: a getter, so `{ ...info }` leaves it out (`JSON.stringify(info)` keeps it).
    */
   readonly actor?: string;
+  /** Client address as the HTTP server saw it (`req.ip`; honours Express `trust proxy`). */
+  readonly ip?: string;
+  /** The `user-agent` header, cut to {@link MAX_USER_AGENT_LENGTH} characters. */
+  readonly userAgent?: string;
 }
+
+/** Longest `ip` kept in request info (an IPv6 address with a zone fits). @internal */
+export const MAX_IP_LENGTH = 64;
+/** Longest `userAgent` kept in request info: real agents are far shorter; the rest is noise. @internal */
+export const MAX_USER_AGENT_LENGTH = 512;
 
 /**
  * One frame of the call context. Frames form a chain so that nested calls can add values
@@ -146,7 +155,15 @@ export function createRequestInfo<S = undefined>(
     info.actor,
     info.actorResolver as ((source: unknown) => string | undefined) | undefined,
     info.actorSource,
+    cut(info.ip, MAX_IP_LENGTH),
+    cut(info.userAgent, MAX_USER_AGENT_LENGTH),
   );
+}
+
+// Slices only when too long, so the common case allocates nothing.
+function cut(value: string | undefined, max: number): string | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  return value.length > max ? value.slice(0, max) : value;
 }
 
 /** Request info made by {@link createRequestInfo}: `run()` takes it as it is (lazy actor kept). */
@@ -162,6 +179,8 @@ class BuiltRequestInfo implements RequestInfo {
     actor: string | undefined,
     resolve: ((source: unknown) => string | undefined) | undefined,
     source: unknown,
+    readonly ip: string | undefined,
+    readonly userAgent: string | undefined,
   ) {
     this.#actor = actor;
     this.#resolve = actor === undefined ? resolve : undefined;
@@ -186,6 +205,8 @@ class BuiltRequestInfo implements RequestInfo {
       traceparent: this.traceparent,
       tenant: this.tenant,
       actor: this.actor,
+      ip: this.ip,
+      userAgent: this.userAgent,
     };
   }
 }

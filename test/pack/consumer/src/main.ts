@@ -59,7 +59,8 @@ const serviceName = `pack-consumer-${process.pid}`;
     LocksModule.forRoot({}),
     RegistryModule.forRoot({ service: { version: '1.0.0' }, drainMs: 0 }),
     HealthModule.forRoot(),
-    AuditModule.forRoot({}),
+    // The embedded file store: this application installs no pg (an optional peer).
+    AuditModule.forRoot({ store: { type: 'file', directory: '.keel/audit' } }),
     MessagingModule.forRoot({}),
   ],
   controllers: [JobsController],
