@@ -46,6 +46,8 @@ interface PgClient {
     values?: unknown[],
   ): Promise<{ rows: R[]; rowCount: number | null }>;
   release(error?: Error | boolean): void;
+  on(event: 'error', listener: () => void): void;
+  off(event: 'error', listener: () => void): void;
 }
 interface PgPool {
   connect(): Promise<PgClient>;
@@ -343,6 +345,10 @@ export class PostgresAuditStore implements AuditStore {
 
   private async transaction<T>(work: (client: PgClient) => Promise<T>): Promise<T> {
     const client = await this.requirePool().connect();
+    // A checked-out client whose connection drops emits 'error'; unheard, that crashes the
+    // process. The query in flight rejects anyway, and the writer retries the batch.
+    const ignore = () => undefined;
+    client.on('error', ignore);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -354,6 +360,8 @@ export class PostgresAuditStore implements AuditStore {
       // A broken connection must not go back to the pool.
       client.release(error instanceof Error ? error : true);
       throw error;
+    } finally {
+      client.off('error', ignore);
     }
   }
 
