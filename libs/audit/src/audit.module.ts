@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { AnomalyDetector } from './anomaly/anomaly-detector.js';
 import { AuditHealthIndicator } from './audit.health.js';
+import { AuditIntegrityService } from './chain/audit-integrity.service.js';
 import { AuditQueryService } from './query/audit-query.service.js';
 import {
   AuditConfigurableModule,
@@ -37,8 +38,16 @@ import { AuditWriter } from './writer/audit-writer.js';
     AuditHealthIndicator,
     AuditQueryService,
     AnomalyDetector,
+    AuditIntegrityService,
   ],
-  exports: [AuditService, AuditStore, AuditCommitHub, AuditQueryService, AnomalyDetector],
+  exports: [
+    AuditService,
+    AuditStore,
+    AuditCommitHub,
+    AuditQueryService,
+    AnomalyDetector,
+    AuditIntegrityService,
+  ],
 })
 export class AuditModule extends AuditConfigurableModule {
   /** Registers the module; every option has a default. */

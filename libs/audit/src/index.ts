@@ -72,3 +72,12 @@ export {
   type AuditedCapture,
   type AuditedOptions,
 } from './audited/audited.decorator.js';
+export { AuditIntegrityService } from './chain/audit-integrity.service.js';
+export {
+  AuditVerifier,
+  type AuditBreak,
+  type AuditBreakReason,
+  type AuditChainReport,
+  type AuditVerifyReport,
+} from './chain/audit-verifier.js';
+export { CheckpointSigner } from './chain/checkpoint-signer.js';

@@ -72,8 +72,8 @@ export interface PostgresAuditStoreOptions {
 /**
  * The production store: PostgreSQL, monthly partitions, one head row per chain locked with
  * `SELECT … FOR UPDATE` while a batch is chained (replicas never fork a chain), rows written
- * with `COPY FROM STDIN` in the same transaction. `init()` creates the schema idempotently; the
- * same statements are shipped as a TypeORM migration ({@link auditMigration}).
+ * with `COPY FROM STDIN` in the same transaction. `init()` creates the schema idempotently,
+ * under an advisory lock (no TypeORM migration classes are shipped yet).
  * @publicApi
  */
 export class PostgresAuditStore implements AuditStore {

@@ -15,6 +15,7 @@ export type AuditCommitListener = (records: readonly AuditRecord[]) => void | Pr
 @Injectable()
 export class AuditCommitHub {
   private readonly listeners: AuditCommitListener[] = [];
+  private readonly closing: (() => Promise<void>)[] = [];
   private recorder: ((event: AuditEventInput) => Promise<void>) | undefined;
 
   subscribe(listener: AuditCommitListener): () => void {
@@ -28,6 +29,19 @@ export class AuditCommitHub {
   /** The current listeners, for the writer to call after each commit. */
   current(): readonly AuditCommitListener[] {
     return this.listeners;
+  }
+
+  /**
+   * Work to do after the writer has drained and before it closes the store (the final
+   * checkpoint): Nest gives no order between providers' shutdown hooks.
+   */
+  beforeClose(work: () => Promise<void>): void {
+    this.closing.push(work);
+  }
+
+  /** Runs the beforeClose work, in registration order (called by the writer). */
+  async runBeforeClose(): Promise<void> {
+    for (const work of this.closing) await work();
   }
 
   /** Installed by AuditService. */

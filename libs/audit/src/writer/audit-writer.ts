@@ -339,6 +339,7 @@ export class AuditWriter implements OnApplicationBootstrap, BeforeApplicationShu
     }
     clearTimeout(this.timer);
     this.depthGauge.set(this.depth());
+    await this.hub.runBeforeClose().catch((error: unknown) => this.logger.error(String(error)));
     await this.store.close();
   }
 

@@ -1,0 +1,119 @@
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type BeforeApplicationShutdown,
+} from '@nestjs/common';
+import type { AuditCheckpoint } from '../audit-event.js';
+import { AUDIT_SETTINGS } from '../audit.constants.js';
+import type { AuditSettings } from '../interfaces/audit-options.interface.js';
+import { AuditStore } from '../stores/audit.store.js';
+import { AuditCommitHub } from '../writer/audit-commit-hub.js';
+import { AuditVerifier, type AuditVerifyReport } from './audit-verifier.js';
+import { CheckpointSigner } from './checkpoint-signer.js';
+
+/**
+ * Signed checkpoints and verification. With `checkpoints.key` set, every `intervalMs` and at
+ * shutdown (after the writer drained) each chain that grew gets a checkpoint, stored beside the
+ * events and, with `checkpoints.file`, appended to that file too (out of the database's reach).
+ * @publicApi
+ */
+@Injectable()
+export class AuditIntegrityService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('KeelAudit');
+  private readonly signer: CheckpointSigner | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<AuditCheckpoint[]> | undefined;
+
+  constructor(
+    @Inject(AUDIT_SETTINGS) private readonly settings: AuditSettings,
+    @Inject(AuditStore) private readonly store: AuditStore,
+    @Inject(AuditCommitHub) private readonly hub: AuditCommitHub,
+  ) {
+    const { key, publicKey, keyId } = settings.checkpoints;
+    if (key !== undefined || publicKey !== undefined) {
+      this.signer = new CheckpointSigner(keyId, {
+        ...(key !== undefined ? { privateKey: key } : {}),
+        ...(publicKey !== undefined ? { publicKey } : {}),
+      });
+    }
+  }
+
+  onApplicationBootstrap(): void {
+    if (
+      this.signer === undefined ||
+      this.settings.checkpoints.key === undefined ||
+      this.timer !== undefined
+    )
+      return;
+    this.timer = setInterval(
+      () =>
+        void this.checkpointNow('interval').catch((e: unknown) =>
+          this.logger.warn(`checkpoint failed: ${String(e)}`),
+        ),
+      this.settings.checkpoints.intervalMs,
+    );
+    this.timer.unref();
+    this.hub.beforeClose(async () => {
+      await this.checkpointNow('shutdown');
+    });
+  }
+
+  beforeApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  /**
+   * Writes a checkpoint for every chain whose head moved since its last checkpoint.
+   * @returns the checkpoints written (none without a signing key).
+   */
+  checkpointNow(reason: AuditCheckpoint['reason'] = 'interval'): Promise<AuditCheckpoint[]> {
+    // One at a time: two overlapping runs would both extend the same previous checkpoint.
+    const run = (this.running ?? Promise.resolve([])).then(() => this.writeCheckpoints(reason));
+    this.running = run.catch(() => []);
+    return run;
+  }
+
+  /** Verifies every chain (or one) against its events and signed checkpoints. */
+  verify(options: { readonly chain?: string } = {}): Promise<AuditVerifyReport> {
+    return new AuditVerifier(this.store, this.signer).verify(options);
+  }
+
+  private async writeCheckpoints(reason: AuditCheckpoint['reason']): Promise<AuditCheckpoint[]> {
+    const signer = this.signer;
+    if (signer === undefined || this.settings.checkpoints.key === undefined) return [];
+    const written: AuditCheckpoint[] = [];
+    for (const head of await this.store.heads()) {
+      const last = (await this.store.checkpoints(head.chain)).at(-1);
+      if (last !== undefined && last.toSeq >= head.seq) continue;
+      const checkpoint = signer.sign({
+        chain: head.chain,
+        fromSeq: (last?.toSeq ?? 0) + 1,
+        toSeq: head.seq,
+        count: head.seq - (last?.toSeq ?? 0),
+        lastHash: head.hash,
+        createdAt: new Date().toISOString(),
+        reason,
+        previousSignature: last?.signature ?? '',
+      });
+      await this.store.appendCheckpoint(checkpoint);
+      this.copyToFile(checkpoint);
+      written.push(checkpoint);
+    }
+    return written;
+  }
+
+  private copyToFile(checkpoint: AuditCheckpoint): void {
+    const file = this.settings.checkpoints.file;
+    if (file === undefined) return;
+    const fd = openSync(file, 'a');
+    try {
+      writeSync(fd, JSON.stringify(checkpoint) + '\n');
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
