@@ -93,7 +93,7 @@ export class PostgresAuditStore implements AuditStore {
   async init(): Promise<void> {
     if (this.pool !== undefined) return;
     this.pool = await this.openPool();
-    const copy = (await import('pg-copy-streams')) as unknown as {
+    const copy = (await importPeer('pg-copy-streams')) as {
       from: (sql: string) => NodeJS.WritableStream;
     };
     this.copyFrom = copy.from as never;
@@ -386,7 +386,7 @@ export class PostgresAuditStore implements AuditStore {
     }
     if (this.options.url === undefined)
       throw new AuditError('KEEL_AUDIT_UNAVAILABLE', postgresStoreUnconfigured());
-    const pg = (await import('pg')) as unknown as {
+    const pg = (await importPeer('pg')) as {
       default: { Pool: new (config: object) => PgPool };
     };
     this.ownsPool = true;
