@@ -6,6 +6,7 @@ import { COORDINATION_ERRORS } from '@keel/coordination';
 import { HEALTH_ERRORS } from '@keel/health';
 import { LOCKS_ERRORS } from '@keel/locks';
 import { REGISTRY_ERRORS } from '@keel/registry';
+import { AUDIT_ERRORS } from '@keel/audit';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const libReadme = (lib: string) =>
@@ -60,6 +61,7 @@ describe('README', () => {
       ['locks', LOCKS_ERRORS, libReadme('locks')],
       ['registry', REGISTRY_ERRORS, libReadme('registry')],
       ['health', HEALTH_ERRORS, libReadme('health')],
+      ['audit', AUDIT_ERRORS, libReadme('audit')],
     ];
     const missing: string[] = [];
     for (const [lib, table, text] of tables) {
@@ -113,7 +115,7 @@ describe('README shape', () => {
 });
 
 /** The libs whose README follows the section skeleton of docs/lib-skeleton.md. */
-const SKELETON_READMES = ['core', 'health', 'locks', 'registry', 'coordination'];
+const SKELETON_READMES = ['core', 'health', 'locks', 'registry', 'coordination', 'audit'];
 const README_SECTIONS = [
   'Setup',
   'Usage',

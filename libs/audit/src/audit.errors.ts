@@ -29,14 +29,6 @@ export const AUDIT_ERRORS = {
     status: 500,
     meaning: 'the configured store cannot do this (a transactional write on the file store)',
   },
-  KEEL_AUDIT_LEGAL_HOLD: {
-    status: 409,
-    meaning: 'a purge was refused because the events are under legal hold',
-  },
-  KEEL_AUDIT_FORBIDDEN: {
-    status: 403,
-    meaning: "the AuditController's guard hook refused the request",
-  },
 } as const satisfies KeelErrorCodes;
 
 /** A code of {@link AUDIT_ERRORS}. @publicApi */
