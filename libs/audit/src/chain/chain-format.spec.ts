@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import canonicalizeModule from 'canonicalize';
 import {
   canonicalEvent,
   canonicalJson,
@@ -10,6 +10,10 @@ import {
   linkEvents,
 } from './chain-format.js';
 import type { PreparedAuditEvent } from '../audit-event.js';
+
+// canonicalize 2 (the last release that runs on Node 20) is CommonJS typed with `export default`;
+// imported from ESM, the default is module.exports itself: the function.
+const canonicalize = canonicalizeModule as unknown as (value: unknown) => string | undefined;
 
 /** A deterministic pseudo-random JSON value generator (no Math.random: a failure reproduces). */
 function* values(seed: number, count: number): Generator<unknown> {
