@@ -203,4 +203,19 @@ describe('FileAuditStore', () => {
     writeFileSync(join(directory, '.lock'), String(process.ppid));
     await expect(new FileAuditStore({ directory }).init()).rejects.toThrow(/in use by process/);
   });
+
+  it('refuses a second store on a directory this process already has open, until the first closes', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { FileAuditStore } = await import('@keel/audit');
+    const directory = mkdtempSync(join(tmpdir(), 'keel-audit-twice-'));
+    const first = new FileAuditStore({ directory });
+    await first.init();
+    await expect(new FileAuditStore({ directory }).init()).rejects.toThrow(/in use by process/);
+    await first.close();
+    const again = new FileAuditStore({ directory });
+    await expect(again.init()).resolves.toBeUndefined();
+    await again.close();
+  });
 });

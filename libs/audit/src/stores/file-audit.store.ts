@@ -23,6 +23,12 @@ const SEGMENT = /^events-(\d{4}-\d{2})\.ndjson$/;
 const CHECKPOINTS = 'checkpoints.ndjson';
 const LOCK = '.lock';
 
+/**
+ * Directories open in this process: the pid in the lock file cannot tell two stores of one
+ * process apart, and two in-memory views of one directory would fork its chains.
+ */
+const OPEN_DIRECTORIES = new Set<string>();
+
 /** Options of the {@link FileAuditStore}. @publicApi */
 export interface FileAuditStoreOptions {
   /** Directory of the store's files (created when missing). */
@@ -155,6 +161,7 @@ export class FileAuditStore implements AuditStore {
     this.opened = false;
     await this.tail.catch(() => undefined);
     await rm(join(this.directory, LOCK), { force: true });
+    OPEN_DIRECTORIES.delete(this.directory);
   }
 
   /** Runs store mutations one at a time, in call order (one process owns the directory). */
@@ -222,9 +229,16 @@ export class FileAuditStore implements AuditStore {
   }
 
   private async lock(): Promise<void> {
+    if (OPEN_DIRECTORIES.has(this.directory)) {
+      throw new AuditError(
+        'KEEL_AUDIT_UNAVAILABLE',
+        fileStoreLocked({ directory: this.directory, pid: process.pid }),
+      );
+    }
     const path = join(this.directory, LOCK);
     try {
       await writeFile(path, String(process.pid), { flag: 'wx' });
+      OPEN_DIRECTORIES.add(this.directory);
       return;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -237,6 +251,7 @@ export class FileAuditStore implements AuditStore {
       );
     }
     await writeFile(path, String(process.pid));
+    OPEN_DIRECTORIES.add(this.directory);
   }
 }
 
