@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Real services for the integration suites: Redis, PostgreSQL, MariaDB and the Kafka test broker,
-// plus promtool (Prometheus' linter) for the /metrics suites.
+// plus promtool (Prometheus' linter) for the /metrics suites and pdftotext (poppler-utils) for
+// the audit report suite.
 //
 //   node scripts/test-services.mjs ensure   make all of them available, write .test-services/env.json
 //   node scripts/test-services.mjs status   show what env.json points at and whether it answers
@@ -882,6 +883,32 @@ async function unpackPromtool() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// pdftotext (Debian's poppler-utils): the audit report suite reads the text of the PDFs it
+// renders. A small package with no daemon, so it is installed like the services' packages.
+
+async function probePdftotext() {
+  const fromEnv = process.env.PDFTOTEXT;
+  const version = (binary) =>
+    execFileAsync(binary, ['-v'], { timeout: 10_000 }).then(
+      ({ stdout, stderr }) => `${stdout}${stderr}`.split('\n')[0].trim(),
+    );
+  if (fromEnv) {
+    const line = await version(fromEnv).catch((err) => {
+      throw new ServiceError('pdftotext', `PDFTOTEXT=${fromEnv} is set but does not run: ${err.message}`);
+    });
+    return { value: fromEnv, how: `from PDFTOTEXT; ${line}` };
+  }
+  const found = () => commandPath('pdftotext');
+  const describe = async (how) => {
+    const binary = found();
+    if (binary === undefined) throw new ServiceError('pdftotext', 'pdftotext is not installed');
+    return { value: binary, how: `${how}; ${await version(binary)}` };
+  };
+  if (found() !== undefined) return describe('on PATH');
+  return { packages: [['pdftotext', 'poppler-utils']], start: () => describe('installed') };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Packages
 
 let aptUpdated = false;
@@ -931,6 +958,7 @@ const SERVICES = [
   ['MARIADB_URL', 'MariaDB', probeMariadb],
   ['KAFKA_BROKERS', 'Kafka', probeKafka],
   ['PROMTOOL', 'promtool', probePromtool],
+  ['PDFTOTEXT', 'pdftotext', probePdftotext],
 ];
 
 function failures(results) {
@@ -992,6 +1020,7 @@ async function status() {
     ['MariaDB', env?.MARIADB_URL, (v) => mariadbQuery(v, 'SELECT 1')],
     ['Kafka', env?.KAFKA_BROKERS, (v) => kafkaProbe(v.split(',')[0])],
     ['promtool', env?.PROMTOOL, (v) => promtoolVersion(v)],
+    ['pdftotext', env?.PDFTOTEXT, (v) => execFileAsync(v, ['-v'], { timeout: 10_000 })],
   ];
   let ok = Boolean(env);
   for (const [name, value, check] of checks) {

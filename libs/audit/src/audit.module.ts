@@ -3,6 +3,7 @@ import { AnomalyDetector } from './anomaly/anomaly-detector.js';
 import { AuditHealthIndicator } from './audit.health.js';
 import { AuditIntegrityService } from './chain/audit-integrity.service.js';
 import { AuditQueryService } from './query/audit-query.service.js';
+import { AuditReportService } from './reports/audit-report.service.js';
 import {
   AuditConfigurableModule,
   type AUDIT_ASYNC_OPTIONS_TYPE,
@@ -39,6 +40,7 @@ import { AuditWriter } from './writer/audit-writer.js';
     AuditQueryService,
     AnomalyDetector,
     AuditIntegrityService,
+    AuditReportService,
   ],
   exports: [
     AuditService,
@@ -47,6 +49,7 @@ import { AuditWriter } from './writer/audit-writer.js';
     AuditQueryService,
     AnomalyDetector,
     AuditIntegrityService,
+    AuditReportService,
   ],
 })
 export class AuditModule extends AuditConfigurableModule {

@@ -81,3 +81,14 @@ export {
   type AuditVerifyReport,
 } from './chain/audit-verifier.js';
 export { CheckpointSigner } from './chain/checkpoint-signer.js';
+export { AuditReportService } from './reports/audit-report.service.js';
+export {
+  AUDIT_REPORT_KINDS,
+  type AuditReport,
+  type AuditReportKind,
+  type AuditReportRequest,
+  type AuditReportRow,
+  type AuditReportSummary,
+  type AuditReportTally,
+} from './reports/audit-report.js';
+export type { AuditReportFormat } from './reports/report-render.js';
