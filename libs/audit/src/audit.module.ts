@@ -4,6 +4,7 @@ import { AuditHealthIndicator } from './audit.health.js';
 import { AuditIntegrityService } from './chain/audit-integrity.service.js';
 import { AuditQueryService } from './query/audit-query.service.js';
 import { AuditReportService } from './reports/audit-report.service.js';
+import { AuditRetentionService } from './retention/audit-retention.service.js';
 import {
   AuditConfigurableModule,
   type AUDIT_ASYNC_OPTIONS_TYPE,
@@ -41,6 +42,7 @@ import { AuditWriter } from './writer/audit-writer.js';
     AnomalyDetector,
     AuditIntegrityService,
     AuditReportService,
+    AuditRetentionService,
   ],
   exports: [
     AuditService,
@@ -50,6 +52,7 @@ import { AuditWriter } from './writer/audit-writer.js';
     AnomalyDetector,
     AuditIntegrityService,
     AuditReportService,
+    AuditRetentionService,
   ],
 })
 export class AuditModule extends AuditConfigurableModule {

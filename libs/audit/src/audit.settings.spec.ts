@@ -30,4 +30,19 @@ describe('AuditModule settings', () => {
       expect.stringMatching(/^AuditModule \(forRoot\): .*typo/),
     ]);
   });
+
+  it('stops startup when retention is set without a checkpoint key, one line per problem', async () => {
+    const error = await boot(
+      { KEEL_AUDIT_RETENTION_DEFAULT_DAYS: '30' },
+      { retention: { categories: { NOPE: 3 } } },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KeelConfigError);
+    expect((error as KeelConfigError).problems).toEqual([
+      expect.stringMatching(/^audit\.retention\.categories\.NOPE: unknown category/),
+      expect.stringMatching(/^audit\.retention: .*needs audit\.checkpoints\.key/),
+    ]);
+    await expect(
+      boot({}, { retention: { defaultDays: 30 }, checkpoints: { key: 'k'.repeat(32) } }),
+    ).resolves.toBeUndefined();
+  });
 });

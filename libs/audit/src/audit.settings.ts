@@ -249,6 +249,14 @@ export function resolveAuditSettings(
       );
     }
   }
+  const retains =
+    resolved.retention.defaultDays !== undefined ||
+    Object.keys(resolved.retention.categories).length > 0;
+  if (retains && resolved.checkpoints.key === undefined) {
+    problems.push(
+      'audit.retention: a purge is anchored by a signed checkpoint, so retention needs audit.checkpoints.key (KEEL_AUDIT_CHECKPOINTS_KEY)',
+    );
+  }
   if (resolved.writer.batchSize > resolved.writer.bufferSize) {
     problems.push(
       `audit.writer.batchSize: ${resolved.writer.batchSize} is larger than writer.bufferSize (${resolved.writer.bufferSize})`,

@@ -92,3 +92,9 @@ export {
   type AuditReportTally,
 } from './reports/audit-report.js';
 export type { AuditReportFormat } from './reports/report-render.js';
+export {
+  AuditRetentionService,
+  type AuditPurgeReport,
+  type AuditPurgeStop,
+  type AuditPurgedPartition,
+} from './retention/audit-retention.service.js';

@@ -65,6 +65,9 @@ class ScriptedStore implements AuditStore {
   async countInPartition() {
     return 0;
   }
+  async lastInPartition() {
+    return [];
+  }
   async dropPartition() {}
   async close() {
     this.closed++;

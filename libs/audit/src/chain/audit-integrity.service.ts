@@ -6,7 +6,7 @@ import {
   type OnApplicationBootstrap,
   type BeforeApplicationShutdown,
 } from '@nestjs/common';
-import type { AuditCheckpoint } from '../audit-event.js';
+import type { AuditChainHead, AuditCheckpoint } from '../audit-event.js';
 import { AUDIT_SETTINGS } from '../audit.constants.js';
 import type { AuditSettings } from '../interfaces/audit-options.interface.js';
 import { AuditStore } from '../stores/audit.store.js';
@@ -81,28 +81,90 @@ export class AuditIntegrityService implements OnApplicationBootstrap, BeforeAppl
     return new AuditVerifier(this.store, this.signer).verify(options);
   }
 
-  private async writeCheckpoints(reason: AuditCheckpoint['reason']): Promise<AuditCheckpoint[]> {
-    const signer = this.signer;
-    if (signer === undefined || this.settings.checkpoints.key === undefined) return [];
+  /** True when checkpoints can be written (a signing key is configured). */
+  get canSign(): boolean {
+    return this.signer !== undefined && this.settings.checkpoints.key !== undefined;
+  }
+
+  /**
+   * Writes a `purge-anchor` checkpoint for each chain about to lose its events up to
+   * `last.seq`, signing the hash of that last event: after the purge, verification resumes at
+   * the next seq and checks it continues from the signed hash. Chains already anchored that far
+   * are skipped. Must run before the events are dropped.
+   * @internal
+   */
+  anchorPurge(lasts: readonly AuditChainHead[]): Promise<AuditCheckpoint[]> {
+    const run = (this.running ?? Promise.resolve([])).then(() => this.writeAnchors(lasts));
+    this.running = run.catch(() => []);
+    return run;
+  }
+
+  private async writeAnchors(lasts: readonly AuditChainHead[]): Promise<AuditCheckpoint[]> {
+    const signer = this.requireSigner();
     const written: AuditCheckpoint[] = [];
-    for (const head of await this.store.heads()) {
-      const last = (await this.store.checkpoints(head.chain)).at(-1);
-      if (last !== undefined && last.toSeq >= head.seq) continue;
-      const checkpoint = signer.sign({
-        chain: head.chain,
-        fromSeq: (last?.toSeq ?? 0) + 1,
-        toSeq: head.seq,
-        count: head.seq - (last?.toSeq ?? 0),
-        lastHash: head.hash,
-        createdAt: new Date().toISOString(),
-        reason,
-        previousSignature: last?.signature ?? '',
-      });
-      await this.store.appendCheckpoint(checkpoint);
-      this.copyToFile(checkpoint);
-      written.push(checkpoint);
+    for (const last of lasts) {
+      const existing = await this.store.checkpoints(last.chain);
+      const anchored = Math.max(
+        0,
+        ...existing.filter((c) => c.reason === 'purge-anchor').map((c) => c.toSeq),
+      );
+      if (anchored >= last.seq) continue;
+      written.push(
+        await this.append(
+          signer.sign({
+            chain: last.chain,
+            fromSeq: anchored + 1,
+            toSeq: last.seq,
+            count: last.seq - anchored,
+            lastHash: last.hash,
+            createdAt: new Date().toISOString(),
+            reason: 'purge-anchor',
+            previousSignature: existing.at(-1)?.signature ?? '',
+          }),
+        ),
+      );
     }
     return written;
+  }
+
+  private async writeCheckpoints(reason: AuditCheckpoint['reason']): Promise<AuditCheckpoint[]> {
+    if (!this.canSign) return [];
+    const signer = this.requireSigner();
+    const written: AuditCheckpoint[] = [];
+    for (const head of await this.store.heads()) {
+      const existing = await this.store.checkpoints(head.chain);
+      // Ranges continue from the furthest checkpoint; a purge anchor may be newer but lower.
+      const covered = Math.max(0, ...existing.map((c) => c.toSeq));
+      if (covered >= head.seq) continue;
+      written.push(
+        await this.append(
+          signer.sign({
+            chain: head.chain,
+            fromSeq: covered + 1,
+            toSeq: head.seq,
+            count: head.seq - covered,
+            lastHash: head.hash,
+            createdAt: new Date().toISOString(),
+            reason,
+            previousSignature: existing.at(-1)?.signature ?? '',
+          }),
+        ),
+      );
+    }
+    return written;
+  }
+
+  private async append(checkpoint: AuditCheckpoint): Promise<AuditCheckpoint> {
+    await this.store.appendCheckpoint(checkpoint);
+    this.copyToFile(checkpoint);
+    return checkpoint;
+  }
+
+  private requireSigner(): CheckpointSigner {
+    if (this.signer === undefined || this.settings.checkpoints.key === undefined) {
+      throw new Error('audit checkpoints need checkpoints.key (a signing key)');
+    }
+    return this.signer;
   }
 
   private copyToFile(checkpoint: AuditCheckpoint): void {

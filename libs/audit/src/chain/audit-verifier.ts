@@ -85,18 +85,27 @@ export class AuditVerifier {
     const firstBad = earliest([
       walk.firstBad,
       signatureBreak,
-      await this.tailBreak(chain, walk.last, checkpoints),
+      // A walk that stopped early says nothing about the tail.
+      walk.firstBad === undefined
+        ? await this.tailBreak(chain, walk.reached, checkpoints)
+        : undefined,
     ]);
     return report(walk.checked, firstBad);
   }
 
   private async walk(chain: string, checkpoints: readonly AuditCheckpoint[]) {
-    const byToSeq = new Map(checkpoints.map((c) => [c.toSeq, c]));
-    let expectedSeq = 0;
-    let prevHash = GENESIS_HASH;
+    const byToSeq = new Map(
+      checkpoints.filter((c) => c.reason !== 'purge-anchor').map((c) => [c.toSeq, c]),
+    );
+    // After a purge the chain resumes after the newest anchor: events up to it were dropped
+    // (the few dated after the purged month but chained before its last event stay, unlinked).
+    const anchor = newestAnchor(checkpoints);
+    const start = (anchor?.toSeq ?? 0) + 1;
+    let expectedSeq = start;
+    let prevHash = anchor?.lastHash ?? GENESIS_HASH;
     let checked = 0;
     let last: AuditRecord | undefined;
-    for (let from = 1; ;) {
+    for (let from = start; ;) {
       const page = await this.store.readChain(chain, from, PAGE);
       for (const row of page) {
         checked += 1;
@@ -104,18 +113,16 @@ export class AuditVerifier {
           expectedSeq,
           prevHash,
           first: last === undefined,
-          byToSeq,
+          anchored: anchor !== undefined,
         });
-        if (bad !== undefined) return { checked, last, firstBad: bad };
+        if (bad !== undefined)
+          return { checked, last, reached: last?.seq ?? start - 1, firstBad: bad };
         const checkpoint = byToSeq.get(row.seq);
-        if (
-          checkpoint !== undefined &&
-          checkpoint.lastHash !== row.hash &&
-          checkpoint.reason !== 'purge-anchor'
-        ) {
+        if (checkpoint !== undefined && checkpoint.lastHash !== row.hash) {
           return {
             checked,
             last,
+            reached: row.seq,
             firstBad: brk(row, 'hash-mismatch', `checkpoint to seq ${row.seq} signed another hash`),
           };
         }
@@ -123,33 +130,39 @@ export class AuditVerifier {
         prevHash = row.hash;
         last = row;
       }
-      if (page.length < PAGE) return { checked, last, firstBad: undefined };
+      if (page.length < PAGE) return { checked, last, reached: last?.seq ?? start - 1 };
       from = last!.seq + 1;
     }
   }
 
   private checkRow(
     row: AuditRecord,
-    at: {
-      expectedSeq: number;
-      prevHash: string;
-      first: boolean;
-      byToSeq: ReadonlyMap<number, AuditCheckpoint>;
-    },
+    at: { expectedSeq: number; prevHash: string; first: boolean; anchored: boolean },
   ): AuditBreak | undefined {
-    if (at.first && row.seq !== 1) {
-      // After a purge the chain starts later; a checkpoint must anchor where it starts.
-      const anchor = at.byToSeq.get(row.seq - 1);
-      if (anchor === undefined || anchor.lastHash !== row.prevHash) {
+    if (at.first && row.seq !== at.expectedSeq) {
+      if (!at.anchored) {
         return brk(
           row,
           'unanchored-start',
-          `the chain starts at seq ${row.seq} and no checkpoint anchors seq ${row.seq - 1}`,
+          `the chain starts at seq ${row.seq} and no purge checkpoint anchors seq ${row.seq - 1}`,
         );
       }
-    } else if (at.first && row.prevHash !== GENESIS_HASH) {
-      return brk(row, 'prev-mismatch', 'seq 1 does not start from the genesis hash');
-    } else if (!at.first) {
+      return {
+        seq: at.expectedSeq,
+        reason: 'missing',
+        detail: `seq ${at.expectedSeq}, the first after the purge anchor, is missing (next found: ${row.seq})`,
+      };
+    }
+    if (at.first && row.prevHash !== at.prevHash) {
+      return brk(
+        row,
+        'prev-mismatch',
+        at.anchored
+          ? `seq ${row.seq} does not continue from the hash its purge anchor signed`
+          : 'seq 1 does not start from the genesis hash',
+      );
+    }
+    if (!at.first) {
       if (row.seq === at.expectedSeq - 1)
         return brk(row, 'duplicate-seq', `seq ${row.seq} appears twice`);
       if (row.seq !== at.expectedSeq)
@@ -168,10 +181,9 @@ export class AuditVerifier {
 
   private async tailBreak(
     chain: string,
-    last: AuditRecord | undefined,
+    reached: number,
     checkpoints: readonly AuditCheckpoint[],
   ): Promise<AuditBreak | undefined> {
-    const reached = last?.seq ?? 0;
     const beyond = checkpoints.find((c) => c.toSeq > reached);
     if (beyond !== undefined) {
       return {
@@ -212,6 +224,14 @@ export class AuditVerifier {
     }
     return undefined;
   }
+}
+
+/** The purge anchor reaching furthest: the chain is verified from the seq after it. */
+function newestAnchor(checkpoints: readonly AuditCheckpoint[]): AuditCheckpoint | undefined {
+  let newest: AuditCheckpoint | undefined;
+  for (const c of checkpoints)
+    if (c.reason === 'purge-anchor' && (newest === undefined || c.toSeq > newest.toSeq)) newest = c;
+  return newest;
 }
 
 function brk(row: AuditRecord, reason: AuditBreakReason, detail: string): AuditBreak {

@@ -95,6 +95,11 @@ export interface AuditStore {
   partitions(): Promise<AuditPartition[]>;
   /** How many events of a partition match `filter` (retention asks about categories and holds). */
   countInPartition(partition: AuditPartition, filter: AuditFilter): Promise<number>;
+  /**
+   * The last event (highest seq) of every chain within a partition: what a purge of that
+   * partition must anchor.
+   */
+  lastInPartition(partition: AuditPartition): Promise<AuditChainHead[]>;
   /** Removes a whole partition (a DROP for PostgreSQL, a file delete for the file store). */
   dropPartition(partition: AuditPartition): Promise<void>;
   /**

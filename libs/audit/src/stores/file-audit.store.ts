@@ -141,6 +141,18 @@ export class FileAuditStore implements AuditStore {
     return this.ordered.filter(matches).length;
   }
 
+  async lastInPartition(partition: AuditPartition): Promise<AuditChainHead[]> {
+    const inside = compileFilter({ from: partition.from, to: partition.to });
+    const last = new Map<string, AuditChainHead>();
+    for (const record of this.ordered) {
+      if (!inside(record)) continue;
+      const known = last.get(record.chain);
+      if (known === undefined || record.seq > known.seq)
+        last.set(record.chain, { chain: record.chain, seq: record.seq, hash: record.hash });
+    }
+    return [...last.values()].sort((a, b) => (a.chain < b.chain ? -1 : 1));
+  }
+
   dropPartition(partition: AuditPartition): Promise<void> {
     return this.serialized(async () => {
       await rm(join(this.directory, partition.name), { force: true });

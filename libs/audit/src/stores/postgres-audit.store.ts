@@ -250,6 +250,15 @@ export class PostgresAuditStore implements AuditStore {
     return Number(rows[0]?.n ?? 0);
   }
 
+  async lastInPartition(partition: AuditPartition): Promise<AuditChainHead[]> {
+    const known = await this.partitions();
+    if (!known.some((p) => p.name === partition.name)) return [];
+    const { rows } = await this.requirePool().query<{ chain: string; seq: string; hash: string }>(
+      `SELECT DISTINCT ON (chain) chain, seq, hash FROM ${partition.name} ORDER BY chain, seq DESC`,
+    );
+    return rows.map((r) => ({ chain: r.chain, seq: Number(r.seq), hash: r.hash }));
+  }
+
   async dropPartition(partition: AuditPartition): Promise<void> {
     const known = await this.partitions();
     if (!known.some((p) => p.name === partition.name)) return;
