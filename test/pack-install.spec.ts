@@ -376,6 +376,18 @@ describe('packed and installed in a fresh NestJS application', () => {
     );
   }, 60_000);
 
+  it('installs the keel-audit command, which verifies the trail the application wrote', async () => {
+    const out = await run(
+      join(app, 'node_modules/.bin/keel-audit'),
+      ['verify', '--dir', '.keel/audit'],
+      {
+        cwd: app,
+        timeoutMs: 30_000,
+      },
+    );
+    expect(out).toMatch(/verified: \d+ chains intact|no chains: the trail is empty/);
+  });
+
   it('stops at startup, naming the packages, when a DTO class is validated without class-validator', async () => {
     const out = await run(process.execPath, ['dist/main.js', 'dto'], {
       cwd: app,

@@ -15,7 +15,7 @@ export const AUDIT_ERRORS = {
   },
   KEEL_AUDIT_INVALID_FILTER: {
     status: 400,
-    meaning: 'a query, export or report filter is malformed (bad date, unknown category…)',
+    meaning: 'a query, export or report request is malformed (bad date, unknown category…)',
   },
   KEEL_AUDIT_UNAVAILABLE: {
     status: 503,
@@ -27,7 +27,8 @@ export const AUDIT_ERRORS = {
   },
   KEEL_AUDIT_UNSUPPORTED: {
     status: 500,
-    meaning: 'the configured store cannot do this (a transactional write on the file store)',
+    meaning:
+      'the configured store or installation cannot do this (a transactional write on the file store, a PDF without pdfkit, a checkpoint without a key)',
   },
 } as const satisfies KeelErrorCodes;
 

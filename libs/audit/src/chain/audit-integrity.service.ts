@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import type { AuditChainHead, AuditCheckpoint } from '../audit-event.js';
 import { AUDIT_SETTINGS } from '../audit.constants.js';
+import { AuditError } from '../audit.errors.js';
 import type { AuditSettings } from '../interfaces/audit-options.interface.js';
 import { AuditStore } from '../stores/audit.store.js';
 import { AuditCommitHub } from '../writer/audit-commit-hub.js';
@@ -162,7 +163,10 @@ export class AuditIntegrityService implements OnApplicationBootstrap, BeforeAppl
 
   private requireSigner(): CheckpointSigner {
     if (this.signer === undefined || this.settings.checkpoints.key === undefined) {
-      throw new Error('audit checkpoints need checkpoints.key (a signing key)');
+      throw new AuditError(
+        'KEEL_AUDIT_UNSUPPORTED',
+        'writing a checkpoint needs audit.checkpoints.key (a signing key); none is configured',
+      );
     }
     return this.signer;
   }

@@ -1,3 +1,4 @@
+import { AuditError } from '../audit.errors.js';
 import { csvCell } from '../export/csv.js';
 import type { AuditReport, AuditReportRow, AuditReportTally } from './audit-report.js';
 
@@ -96,7 +97,8 @@ async function loadPdfKit(): Promise<PdfConstructor> {
     const loaded = (await import('pdfkit')) as unknown as { default: PdfConstructor };
     return loaded.default;
   } catch (cause) {
-    throw new Error(
+    throw new AuditError(
+      'KEEL_AUDIT_UNSUPPORTED',
       'PDF reports need the optional peer dependency pdfkit: npm install pdfkit (JSON and CSV need nothing)',
       { cause },
     );

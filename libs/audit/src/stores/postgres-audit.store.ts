@@ -67,6 +67,11 @@ export interface PostgresAuditStoreOptions {
   readonly hardening?: boolean;
   /** Pool size when the store opens its own pool. @default 4 */
   readonly poolSize?: number;
+  /**
+   * Only read (verify, query, export): `init()` connects but creates nothing, so a SELECT-only
+   * role will do — the `keel-audit` CLI opens the store this way. @default false
+   */
+  readonly readOnly?: boolean;
 }
 
 /**
@@ -93,6 +98,7 @@ export class PostgresAuditStore implements AuditStore {
   async init(): Promise<void> {
     if (this.pool !== undefined) return;
     this.pool = await this.openPool();
+    if (this.options.readOnly === true) return;
     const copy = (await importPeer('pg-copy-streams')) as {
       from: (sql: string) => NodeJS.WritableStream;
     };
@@ -116,6 +122,12 @@ export class PostgresAuditStore implements AuditStore {
     options: AppendOptions = {},
   ): Promise<AuditRecord[]> {
     if (events.length === 0) return [];
+    if (this.options.readOnly === true) {
+      throw new AuditError(
+        'KEEL_AUDIT_UNSUPPORTED',
+        'this PostgreSQL audit store was opened read-only',
+      );
+    }
     await this.ensurePartitions(events);
     return this.transaction((client) => this.appendWithin(client, events, options.retry === true));
   }
