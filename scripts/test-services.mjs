@@ -889,12 +889,15 @@ async function unpackPromtool() {
 async function probePdftotext() {
   const fromEnv = process.env.PDFTOTEXT;
   const version = (binary) =>
-    execFileAsync(binary, ['-v'], { timeout: 10_000 }).then(
-      ({ stdout, stderr }) => `${stdout}${stderr}`.split('\n')[0].trim(),
+    execFileAsync(binary, ['-v'], { timeout: 10_000 }).then(({ stdout, stderr }) =>
+      `${stdout}${stderr}`.split('\n')[0].trim(),
     );
   if (fromEnv) {
     const line = await version(fromEnv).catch((err) => {
-      throw new ServiceError('pdftotext', `PDFTOTEXT=${fromEnv} is set but does not run: ${err.message}`);
+      throw new ServiceError(
+        'pdftotext',
+        `PDFTOTEXT=${fromEnv} is set but does not run: ${err.message}`,
+      );
     });
     return { value: fromEnv, how: `from PDFTOTEXT; ${line}` };
   }

@@ -3,7 +3,14 @@
 // can point one suite elsewhere.
 import { readFileSync } from 'node:fs';
 
-const KEYS = ['REDIS_URL', 'DATABASE_URL', 'MARIADB_URL', 'KAFKA_BROKERS', 'PROMTOOL', 'PDFTOTEXT'] as const;
+const KEYS = [
+  'REDIS_URL',
+  'DATABASE_URL',
+  'MARIADB_URL',
+  'KAFKA_BROKERS',
+  'PROMTOOL',
+  'PDFTOTEXT',
+] as const;
 const envFile = new URL('../../.test-services/env.json', import.meta.url);
 
 let values: Partial<Record<(typeof KEYS)[number], string>> | undefined;
