@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import request from 'supertest';
+import { AuditIntegrityService, AuditQueryService, type AuditRecord } from '@keel/audit';
 import { KeelConfigError } from '@keel/core';
 import { createDemoApp } from '../apps/demo/src/app.js';
 import { ORDER_CREATED_TOPIC } from '../apps/demo/src/orders/orders.controller.js';
@@ -19,7 +20,12 @@ import { waitFor } from './support/wait-for.js';
 // tests (libs/registry/test: registry.app.spec.ts, multi-process.spec.ts).
 const configDir = mkdtempSync(join(tmpdir(), 'keel-demo-'));
 const configFile = join(configDir, 'keel.yaml');
-writeFileSync(configFile, 'registry:\n  drainMs: 0\n');
+// Each test file's demo keeps its audit trail in its own directory (a file store serves one
+// process; jest runs files in parallel workers).
+writeFileSync(
+  configFile,
+  `registry:\n  drainMs: 0\naudit:\n  store:\n    type: file\n    directory: ${join(configDir, 'audit')}\n`,
+);
 const EMBEDDED = { PORT: '0', KEEL_CONFIG: configFile };
 
 describe('demo app', () => {
@@ -120,6 +126,51 @@ describe('demo app', () => {
     );
     const metrics = await request(server).get('/metrics').expect(200);
     expect(metrics.text).toMatch(/keel_breaker_state\{[^}]*name="payments"[^}]*\} 1/);
+  });
+
+  /** The demo's audit events about these orders, once all are committed. */
+  async function auditedOrders(target: INestApplication, ids: readonly string[]) {
+    const queries = target.get(AuditQueryService);
+    return waitFor(
+      async () => {
+        const found: AuditRecord[] = [];
+        for await (const record of queries.records({ resourceType: 'order' }))
+          if (ids.includes(record.resourceId ?? '')) found.push(record);
+        return found.filter((r) => r.action === 'order.create').length >= ids.length
+          ? found
+          : undefined;
+      },
+      { timeoutMs: 10_000, message: 'audit events of the accepted orders' },
+    );
+  }
+
+  it('records one audit event for every order it accepts, and none for a rejected one', async () => {
+    const demo = await boot(EMBEDDED);
+    const server = demo.getHttpServer();
+    const ids: string[] = [];
+    for (const customerId of ['c-1', 'c-2', 'c-3']) {
+      const res = await request(server)
+        .post('/orders')
+        .set('x-correlation-id', `corr-${customerId}`)
+        .send({ customerId, amountCents: 500 })
+        .expect(201);
+      ids.push(res.body.id as string);
+    }
+    await request(server).post('/orders').send({ customerId: '', amountCents: -1 }).expect(400);
+    await request(server).get(`/orders/${ids[0]}`).expect(200);
+    const events = await auditedOrders(demo, ids);
+    const created = events.filter((e) => e.action === 'order.create');
+    expect(created.map((e) => [e.resourceId, e.subject, e.correlationId, e.tags])).toEqual(
+      ids.map((id, i) => [id, `c-${i + 1}`, `corr-c-${i + 1}`, ['sox']]),
+    );
+    expect(events.filter((e) => e.action === 'order.read').map((e) => e.resourceId)).toEqual([
+      ids[0],
+    ]);
+    const rejected = await demo
+      .get(AuditQueryService)
+      .query({ action: 'order.create', subject: '' });
+    expect(rejected.items).toEqual([]);
+    expect((await demo.get(AuditIntegrityService).verify()).ok).toBe(true);
   });
 
   it('registers itself in the registry once listening', async () => {
@@ -282,6 +333,18 @@ describe('demo app', () => {
         timeoutMs: 20_000,
         message: 'readiness to recover after Redis restarts',
       });
+    });
+
+    it('records the audit trail in PostgreSQL through its own DataSource', async () => {
+      const demo = await boot({ ...EMBEDDED, REDIS_URL: redis.url, DATABASE_URL: databaseUrl() });
+      const res = await request(demo.getHttpServer())
+        .post('/orders')
+        .send({ customerId: 'c-pg', amountCents: 700 })
+        .expect(201);
+      const [event] = await auditedOrders(demo, [res.body.id as string]);
+      expect(event).toMatchObject({ action: 'order.create', subject: 'c-pg', service: 'orders' });
+      const ready = await request(demo.getHttpServer()).get('/health/ready').expect(200);
+      expect(ready.body.details.audit).toMatchObject({ status: 'up', store: 'postgres' });
     });
 
     it('never shows credentials in health output', async () => {

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { AuditModule } from '@keel/audit';
 import { KeelCoreModule, type KeelConfig } from '@keel/core';
 import { CoordinationModule } from '@keel/coordination';
 import { HealthModule } from '@keel/health';
@@ -51,6 +52,11 @@ export class DemoAppModule {
         }),
         // Locks live in Redis when REDIS_URL is set (shared by every replica), else in memory.
         LocksModule.forRoot({ ttlMs: 10_000, waitMs: 5_000 }),
+        // The audit trail: in PostgreSQL through the demo's own DataSource when DATABASE_URL is
+        // set, else in the embedded file store (./.keel/audit, or audit.store in KEEL_CONFIG).
+        AuditModule.forRoot(
+          dataSource !== undefined ? { store: { type: 'postgres', dataSource } } : {},
+        ),
         RegistryModule.forRoot({
           service: { version: '0.1.0', tags: ['http', 'demo'] },
           checks: { http: { path: '/health/live' } },

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Inject, Param, Post } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { z } from 'zod';
+import { Audited } from '@keel/audit';
 import { Timed } from '@keel/core';
 import { Validate } from '@keel/coordination';
 import { OrdersService, type CreateOrderInput, type Order } from './orders.service.js';
@@ -27,6 +28,11 @@ export class OrdersController {
 
   @Timed()
   @Get(':id')
+  @Audited({
+    action: 'order.read',
+    category: 'DATA_ACCESS',
+    resource: { type: 'order', id: '{id}' },
+  })
   find(@Param('id') id: string): Order {
     return this.orders.find(id);
   }

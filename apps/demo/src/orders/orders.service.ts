@@ -1,5 +1,6 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { AuditService } from '@keel/audit';
 import { RequestContext, Timed } from '@keel/core';
 import { CircuitBreaker, Fallback, Retry, Timeout } from '@keel/coordination';
 import { WithLock, currentLock } from '@keel/locks';
@@ -31,7 +32,10 @@ export class OrdersService {
   /** Events consumed from Kafka, with the correlation id they arrived with. */
   readonly received: { event: unknown; correlationId: string | undefined }[] = [];
 
-  constructor(@Inject(PaymentsGateway) private readonly payments: PaymentsGateway) {}
+  constructor(
+    @Inject(PaymentsGateway) private readonly payments: PaymentsGateway,
+    @Inject(AuditService) private readonly audit: AuditService,
+  ) {}
 
   @Timed()
   async create(input: CreateOrderInput): Promise<Order> {
@@ -44,6 +48,16 @@ export class OrdersService {
       status: 'new',
     };
     this.orders.set(order.id, order);
+    // Every accepted order leaves one audit event (chained, tamper-evident); recording only
+    // enqueues it, so the request does not wait on the store.
+    await this.audit.record({
+      action: 'order.create',
+      category: 'DATA_CHANGE',
+      resource: { type: 'order', id: order.id },
+      subject: order.customerId,
+      tags: ['sox'],
+      data: { amountCents: order.amountCents },
+    });
     return order;
   }
 
