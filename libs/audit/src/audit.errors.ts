@@ -17,6 +17,11 @@ export const AUDIT_ERRORS = {
     status: 400,
     meaning: 'a query, export or report request is malformed (bad date, unknown category…)',
   },
+  KEEL_AUDIT_FORBIDDEN: {
+    status: 403,
+    meaning:
+      'the audit HTTP API refused the request (its guard said no, or no guard is configured)',
+  },
   KEEL_AUDIT_UNAVAILABLE: {
     status: 503,
     meaning: 'the audit store could not be written in time (sync mode) or read',

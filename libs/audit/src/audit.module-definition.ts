@@ -1,4 +1,10 @@
-import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
+import {
+  AUDIT_HTTP_GUARD,
+  AuditController,
+  AuditHttpGuard,
+  type AuditHttpOptions,
+} from './http/audit.controller.js';
 import type { AuditModuleOptions } from './interfaces/audit-options.interface.js';
 
 export const {
@@ -9,8 +15,22 @@ export const {
 } = new ConfigurableModuleBuilder<AuditModuleOptions>()
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createAuditOptions')
-  .setExtras({ isGlobal: true }, (definition, extras) => ({
-    ...definition,
-    global: extras.isGlobal,
-  }))
+  // `http` decides which controllers the module has, so it cannot wait for an async factory:
+  // it is an extra, given beside useFactory in forRootAsync.
+  .setExtras(
+    { isGlobal: true, http: undefined as AuditHttpOptions | undefined },
+    (definition, extras) => {
+      if (extras.http === undefined) return { ...definition, global: extras.isGlobal };
+      const guard: Provider[] =
+        extras.http.guard !== undefined
+          ? [{ provide: AUDIT_HTTP_GUARD, useClass: extras.http.guard }]
+          : [];
+      return {
+        ...definition,
+        global: extras.isGlobal,
+        controllers: [...(definition.controllers ?? []), AuditController],
+        providers: [...(definition.providers ?? []), AuditHttpGuard, ...guard],
+      };
+    },
+  )
   .build();

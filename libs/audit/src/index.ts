@@ -98,3 +98,4 @@ export {
   type AuditPurgeStop,
   type AuditPurgedPartition,
 } from './retention/audit-retention.service.js';
+export { AuditController, type AuditHttpOptions } from './http/audit.controller.js';
