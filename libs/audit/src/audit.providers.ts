@@ -42,6 +42,7 @@ export function createAuditStore(settings: AuditSettings): AuditStore {
     ...(option.url !== undefined ? { url: option.url } : {}),
     ...(option.dataSource !== undefined ? { dataSource: option.dataSource } : {}),
     tablePrefix: settings.tablePrefix,
+    ...(option.hardening === true ? { hardening: true } : {}),
   });
 }
 

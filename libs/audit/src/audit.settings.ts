@@ -19,6 +19,7 @@ const storeSchema = z.union(
         type: z.literal('postgres'),
         url: z.string().startsWith('postgres', 'must be a postgres:// URL').optional(),
         dataSource: z.custom<object>((v) => typeof v === 'object' && v !== null).optional(),
+        hardening: z.boolean().optional(),
       })
       .strict(),
     z.object({ type: z.literal('file'), directory: z.string().min(1).optional() }).strict(),
@@ -31,7 +32,7 @@ const storeSchema = z.union(
   ],
   {
     error:
-      "must be { type: 'postgres', url? | dataSource? }, { type: 'file', directory? } or { type: 'custom', store }",
+      "must be { type: 'postgres', url? | dataSource?, hardening? }, { type: 'file', directory? } or { type: 'custom', store }",
   },
 );
 

@@ -99,3 +99,10 @@ export {
   type AuditPurgedPartition,
 } from './retention/audit-retention.service.js';
 export { AuditController, type AuditHttpOptions } from './http/audit.controller.js';
+export {
+  auditMigrations,
+  type AuditMigration,
+  type AuditMigrationClass,
+  type AuditMigrationOptions,
+  type AuditMigrationRunner,
+} from './stores/audit-migrations.js';

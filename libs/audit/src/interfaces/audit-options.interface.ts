@@ -13,7 +13,13 @@ export interface AuditDataSource {
 
 /** Where events are stored. @publicApi */
 export type AuditStoreOption =
-  | { readonly type: 'postgres'; readonly url?: string; readonly dataSource?: AuditDataSource }
+  | {
+      readonly type: 'postgres';
+      readonly url?: string;
+      readonly dataSource?: AuditDataSource;
+      /** The append-only trigger and the `<prefix>_writer` role (see `auditMigrations`). @default false */
+      readonly hardening?: boolean;
+    }
   | { readonly type: 'file'; readonly directory?: string }
   | { readonly type: 'custom'; readonly store: AuditStore };
 
