@@ -129,3 +129,34 @@ export function missingPostgresPeers(input: { readonly missing: string }): strin
     `${input.missing} is not installed): npm install pg pg-copy-streams — or use store: { type: 'file' } without DATABASE_URL`
   );
 }
+
+// --- spool ---
+
+/** A second process (or writer) opened a spool directory. */
+export function spoolLocked(input: { readonly directory: string; readonly pid: number }): string {
+  return `the audit spool ${input.directory} is in use by process ${input.pid}: give each process its own writer.spoolDirectory`;
+}
+
+/** Writing an event to the spool failed: it was not acknowledged. */
+export function spoolWriteFailed(input: {
+  readonly directory: string;
+  readonly error: string;
+}): string {
+  return `audit event not acknowledged: writing it to the spool ${input.directory} failed (${input.error})`;
+}
+
+/** Events found in the spool at startup, written again. */
+export function spoolReplaying(input: {
+  readonly count: number;
+  readonly directory: string;
+}): string {
+  return `audit spool ${input.directory}: ${input.count} acknowledged events were not confirmed stored before the last stop; writing them now (ids already stored are skipped)`;
+}
+
+/** A spool line that is not an event (not the torn last line of a crash). */
+export function spoolLineUnreadable(input: {
+  readonly file: string;
+  readonly line: number;
+}): string {
+  return `audit spool ${input.file}: line ${input.line} is not an event and was skipped`;
+}

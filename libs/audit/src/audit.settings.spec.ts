@@ -45,4 +45,17 @@ describe('AuditModule settings', () => {
       boot({}, { retention: { defaultDays: 30 }, checkpoints: { key: 'k'.repeat(32) } }),
     ).resolves.toBeUndefined();
   });
+
+  it('refuses a spool in sync mode (the spool is what makes async mode durable)', async () => {
+    const error = await boot(
+      { KEEL_AUDIT_WRITER_SPOOL_DIRECTORY: '/tmp/never-created' },
+      { writer: { mode: 'sync' } },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KeelConfigError);
+    expect((error as KeelConfigError).problems).toEqual([
+      expect.stringMatching(
+        /^audit\.writer\.spoolDirectory: .*sync mode already resolves after the commit/,
+      ),
+    ]);
+  });
 });

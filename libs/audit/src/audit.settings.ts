@@ -54,6 +54,7 @@ const schema = z
         retryBaseMs: positive.optional(),
         retryMaxMs: positive.optional(),
         drainTimeoutMs: nonNegative.optional(),
+        spoolDirectory: z.string().min(1).optional(),
       })
       .strict()
       .optional(),
@@ -208,6 +209,7 @@ export const AUDIT_SETTINGS_SPEC: ModuleSettingsSpec<AuditModuleOptions> = {
     'writer.mode': 'string',
     'writer.bufferSize': 'integer',
     'writer.onFull': 'string',
+    'writer.spoolDirectory': 'string',
     'chain.by': 'string',
     'checkpoints.key': 'secret',
     'checkpoints.keyId': 'string',
@@ -256,6 +258,11 @@ export function resolveAuditSettings(
   if (retains && resolved.checkpoints.key === undefined) {
     problems.push(
       'audit.retention: a purge is anchored by a signed checkpoint, so retention needs audit.checkpoints.key (KEEL_AUDIT_CHECKPOINTS_KEY)',
+    );
+  }
+  if (resolved.writer.spoolDirectory !== undefined && resolved.writer.mode === 'sync') {
+    problems.push(
+      'audit.writer.spoolDirectory: the spool makes async mode durable; sync mode already resolves after the commit — drop one of them',
     );
   }
   if (resolved.writer.batchSize > resolved.writer.bufferSize) {

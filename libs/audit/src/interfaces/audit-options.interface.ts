@@ -52,6 +52,12 @@ export interface AuditWriterOptions {
   readonly retryMaxMs?: number;
   /** At shutdown, how long the buffer may take to drain. @default 30000 */
   readonly drainTimeoutMs?: number;
+  /**
+   * Async mode only: a local directory where each event is appended and fsync'd (group
+   * commit) before `record()` resolves, so an acknowledged event survives a crash; events left
+   * there are written again at the next start. One process per directory. @default none
+   */
+  readonly spoolDirectory?: string;
 }
 
 /** How events are split into chains. @publicApi */
@@ -195,7 +201,8 @@ export interface AuditModuleOptions {
 export interface AuditSettings {
   readonly store: AuditStoreOption;
   readonly categories: readonly string[];
-  readonly writer: Required<AuditWriterOptions>;
+  readonly writer: Required<Omit<AuditWriterOptions, 'spoolDirectory'>> &
+    Pick<AuditWriterOptions, 'spoolDirectory'>;
   readonly chain: Required<AuditChainOptions>;
   readonly checkpoints: AuditCheckpointOptions & {
     readonly keyId: string;

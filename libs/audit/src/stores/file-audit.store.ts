@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, truncate } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type {
   AuditChainHead,
@@ -17,17 +17,11 @@ import type {
   AuditPartition,
   AuditStore,
 } from './audit.store.js';
+import { lockDirectory, unlockDirectory } from './directory-lock.js';
 import { compileFilter, comparePosition, monthBounds, monthOf } from './filter.js';
 
 const SEGMENT = /^events-(\d{4}-\d{2})\.ndjson$/;
 const CHECKPOINTS = 'checkpoints.ndjson';
-const LOCK = '.lock';
-
-/**
- * Directories open in this process: the pid in the lock file cannot tell two stores of one
- * process apart, and two in-memory views of one directory would fork its chains.
- */
-const OPEN_DIRECTORIES = new Set<string>();
 
 /** Options of the {@link FileAuditStore}. @publicApi */
 export interface FileAuditStoreOptions {
@@ -172,8 +166,7 @@ export class FileAuditStore implements AuditStore {
     if (!this.opened) return;
     this.opened = false;
     await this.tail.catch(() => undefined);
-    await rm(join(this.directory, LOCK), { force: true });
-    OPEN_DIRECTORIES.delete(this.directory);
+    await unlockDirectory(this.directory);
   }
 
   /** Runs store mutations one at a time, in call order (one process owns the directory). */
@@ -240,39 +233,14 @@ export class FileAuditStore implements AuditStore {
       .map((line) => JSON.parse(line) as T);
   }
 
-  private async lock(): Promise<void> {
-    if (OPEN_DIRECTORIES.has(this.directory)) {
-      throw new AuditError(
-        'KEEL_AUDIT_UNAVAILABLE',
-        fileStoreLocked({ directory: this.directory, pid: process.pid }),
-      );
-    }
-    const path = join(this.directory, LOCK);
-    try {
-      await writeFile(path, String(process.pid), { flag: 'wx' });
-      OPEN_DIRECTORIES.add(this.directory);
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const holder = Number(await readFile(path, 'utf8').catch(() => '0'));
-    if (holder !== process.pid && isAlive(holder)) {
-      throw new AuditError(
-        'KEEL_AUDIT_UNAVAILABLE',
-        fileStoreLocked({ directory: this.directory, pid: holder }),
-      );
-    }
-    await writeFile(path, String(process.pid));
-    OPEN_DIRECTORIES.add(this.directory);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  private lock(): Promise<void> {
+    return lockDirectory(
+      this.directory,
+      (pid) =>
+        new AuditError(
+          'KEEL_AUDIT_UNAVAILABLE',
+          fileStoreLocked({ directory: this.directory, pid }),
+        ),
+    );
   }
 }

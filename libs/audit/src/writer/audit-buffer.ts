@@ -7,6 +7,8 @@ export interface BufferedEvent {
   readonly bufferedAt: number;
   /** Settles a sync-mode record(); `undefined` in async mode (no allocation per event). */
   readonly settle: ((error?: Error) => void) | undefined;
+  /** Read back from the spool at startup: the store may hold it already. */
+  readonly replayed?: true;
 }
 
 /**

@@ -25,6 +25,7 @@ import type { AuditSettings } from '../interfaces/audit-options.interface.js';
 import { AuditStore } from '../stores/audit.store.js';
 import { AuditBuffer, type BufferedEvent } from './audit-buffer.js';
 import { AuditCommitHub } from './audit-commit-hub.js';
+import { AuditSpool } from './audit-spool.js';
 
 /** How many retryMaxMs a store may fail for before health says `down`. @internal */
 export const DOWN_AFTER_RETRY_MAX = 3;
@@ -80,6 +81,11 @@ export class AuditWriter implements OnApplicationBootstrap, BeforeApplicationShu
   private lastDropAt = -Infinity;
   private pendingHint = false;
   private lastPendingDrain = 0;
+  private readonly spool: AuditSpool | undefined;
+  /** Opens the spool and buffers what it holds, before any new event is spooled. */
+  private spoolReady: Promise<void> | undefined;
+  /** Events on their way to the spool file, buffered once synced. */
+  private spooling = 0;
 
   constructor(
     @Inject(AUDIT_SETTINGS) private readonly settings: AuditSettings,
@@ -91,10 +97,13 @@ export class AuditWriter implements OnApplicationBootstrap, BeforeApplicationShu
     this.droppedCounter = metrics.counter({ ...AUDIT_METRICS.dropped, labelNames: [] });
     this.failures = metrics.counter({ ...AUDIT_METRICS.batchFailures, labelNames: [] });
     this.depthGauge = metrics.gauge({ ...AUDIT_METRICS.queueDepth, labelNames: [] });
+    const spoolDirectory = settings.writer.spoolDirectory;
+    this.spool = spoolDirectory === undefined ? undefined : new AuditSpool(spoolDirectory);
   }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.store.init();
+    if (this.spool !== undefined) await this.openSpool(this.spool);
     this.started = true;
     if (this.store.drainPending !== undefined) {
       this.idleTimer = setInterval(() => this.startFlush(), PENDING_IDLE_MS);
@@ -118,15 +127,21 @@ export class AuditWriter implements OnApplicationBootstrap, BeforeApplicationShu
     if (this.stopping) throw new AuditError('KEEL_AUDIT_SHUT_DOWN', writerShutDown());
     const sync = this.settings.writer.mode === 'sync';
     const full = this.depth() >= this.settings.writer.bufferSize || this.roomWaiters.length > 0;
+    const push = (): Promise<void> | undefined =>
+      sync
+        ? this.pushSync(event)
+        : this.spool
+          ? this.pushSpooled(this.spool, event)
+          : this.pushAsync(event);
     if (!full) {
       this.endDropBurst();
-      return sync ? this.pushSync(event) : this.pushAsync(event);
+      return push();
     }
     if (this.settings.writer.onFull === 'drop') {
       this.drop();
       return undefined;
     }
-    return this.waitForRoom().then(() => (sync ? this.pushSync(event) : this.pushAsync(event)));
+    return this.waitForRoom().then(push);
   }
 
   /** A transactional event was inserted as pending: drain soon. */
@@ -151,7 +166,29 @@ export class AuditWriter implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private depth(): number {
-    return this.buffer.length + this.inFlight.length;
+    return this.buffer.length + this.inFlight.length + this.spooling;
+  }
+
+  /** On disk first, then buffered: the buffer's order is the spool's (see AuditSpool). */
+  private async pushSpooled(spool: AuditSpool, event: PreparedAuditEvent): Promise<void> {
+    this.spooling++;
+    try {
+      await this.openSpool(spool);
+      await spool.append(event);
+      this.pushAsync(event);
+    } finally {
+      this.spooling--;
+    }
+  }
+
+  private openSpool(spool: AuditSpool): Promise<void> {
+    this.spoolReady ??= spool.open().then((replay) => {
+      const bufferedAt = performance.now();
+      for (const event of replay) {
+        this.buffer.push({ event, bufferedAt, settle: undefined, replayed: true });
+      }
+    });
+    return this.spoolReady;
   }
 
   private pushAsync(event: PreparedAuditEvent): undefined {
@@ -233,6 +270,9 @@ export class AuditWriter implements OnApplicationBootstrap, BeforeApplicationShu
       this.depthGauge.set(this.depth());
       const committed = await this.commit(this.inFlight);
       if (!committed) return;
+      await this.spool
+        ?.committed(this.inFlight.length)
+        .catch((error: unknown) => this.logger.error(errorText(error)));
       this.inFlight = [];
       this.depthGauge.set(this.depth());
       this.wakeWaiters();
@@ -245,7 +285,9 @@ export class AuditWriter implements OnApplicationBootstrap, BeforeApplicationShu
     const events = batch.map((item) => item.event);
     for (let attempt = 0; ; attempt++) {
       try {
-        const records = await this.store.append(events, attempt > 0 ? { retry: true } : undefined);
+        // A replayed event may have been stored before the crash: the store skips stored ids.
+        const retry = attempt > 0 || batch.some((item) => item.replayed === true);
+        const records = await this.store.append(events, retry ? { retry: true } : undefined);
         this.failingSince = undefined;
         this.lastError = undefined;
         for (const item of batch) item.settle?.();
@@ -340,6 +382,10 @@ export class AuditWriter implements OnApplicationBootstrap, BeforeApplicationShu
     clearTimeout(this.timer);
     this.depthGauge.set(this.depth());
     await this.hub.runBeforeClose().catch((error: unknown) => this.logger.error(String(error)));
+    // Segments are deleted only if every event was committed; else the next start replays them.
+    if (this.spoolReady !== undefined) {
+      await this.spool?.close().catch((error: unknown) => this.logger.error(errorText(error)));
+    }
     await this.store.close();
   }
 
@@ -349,6 +395,12 @@ export class AuditWriter implements OnApplicationBootstrap, BeforeApplicationShu
     const deadline = performance.now() + ms;
     let finalPass = false;
     for (;;) {
+      // Spooled events reach the buffer once on disk: let them, so this drain takes them too.
+      if (this.spooling > 0) {
+        if (!(await raceTimeout(this.spool?.flushed(), deadline - performance.now()))) return false;
+        await Promise.resolve();
+        continue;
+      }
       const idle =
         this.flushing === undefined &&
         this.buffer.length === 0 &&
