@@ -1,6 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { text } from 'node:stream/consumers';
+import pg from 'pg';
 import { AuditQueryService, type AuditEventInput, type AuditStore } from '@keel/audit';
+import { startFixture, type FixtureProcess } from '../../../test/support/child-process.js';
+import { databaseUrl } from '../../../test/support/services.js';
 import { describeStoreContract } from '../../../test/support/store-contract.js';
 import { AuditCommitHub } from '../src/writer/audit-commit-hub.js';
 import type { AuditSettings } from '../src/interfaces/audit-options.interface.js';
@@ -108,4 +111,44 @@ describe('keyset pagination at scale (PostgreSQL)', () => {
       await postgresStoreImplementation.destroy!(store);
     }
   }, 180_000);
+});
+
+describe('export at scale (PostgreSQL)', () => {
+  it('streams 1 000 000 rows as NDJSON with RSS growth under 100 MB (measured in a process of its own)', async () => {
+    const store = await postgresStoreImplementation.create();
+    const prefix = (store as unknown as { prefix: string }).prefix;
+    const client = new pg.Client({ connectionString: databaseUrl() });
+    await client.connect();
+    let child: FixtureProcess | undefined;
+    try {
+      await store.append([preparedEvent({ occurredAt: '2026-11-01T00:00:00.000Z' })]);
+      // Rows made by PostgreSQL itself (the export reads rows; it does not check the chain), and
+      // without the filter indexes, which the export does not use: seconds instead of a minute.
+      for (const index of ['actor', 'tenant', 'resource', 'correlation', 'subject', 'chain_seq']) {
+        await client.query(`DROP INDEX ${prefix}_events_${index}`);
+      }
+      await client.query(
+        `INSERT INTO ${prefix}_events (id, chain, seq, occurred_at, service, category, level, action,
+           outcome, actor, tenant, ip, user_agent, correlation_id, resource_type, resource_id, tags,
+           duration_ms, data, prev_hash, hash)
+         SELECT gen_random_uuid(), 'bulk', n, timestamptz '2026-11-01' + n * interval '1 ms', 'test',
+           'DATA_ACCESS', 'INFO', 'order.read', 'success', 'user-' || (n % 500), 'acme', '10.0.0.1',
+           'jest', 'c-' || n, 'order', 'o-' || n, '{}', 1.5,
+           jsonb_build_object('n', n, 'note', repeat('x', 200), 'items', jsonb_build_array(1, 2, 3)),
+           repeat('0', 64), repeat('f', 64)
+         FROM generate_series(1, 1000000) AS n`,
+      );
+      await store.close();
+      child = startFixture('libs/audit/test/fixtures/audit-export-process.ts', {
+        env: { DATABASE_URL: databaseUrl(), AUDIT_PREFIX: prefix },
+      });
+      const result = await child.waitForMessage((m) => typeof m.rows === 'number', 120_000);
+      expect(result.rows).toBe(1_000_001);
+      expect((result.peakMb as number) - (result.baselineMb as number)).toBeLessThan(100);
+    } finally {
+      await child?.kill();
+      await client.end();
+      await postgresStoreImplementation.destroy!(store);
+    }
+  }, 300_000);
 });

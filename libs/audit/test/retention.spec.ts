@@ -154,6 +154,24 @@ describeStoreContract(
       expect(report.chains[0]).toMatchObject({ chain: 'shard-0', checked: 1 });
     });
 
+    it('a chain whose every event was purged goes on from its last seq and hash, not from genesis', async () => {
+      await fourMonths(store());
+      await store().append([
+        at('2026-08-20T10:00:00.000Z', 'shard-9'),
+        at('2026-08-21T10:00:00.000Z', 'shard-9'),
+      ]);
+      const before = (await store().heads()).find((h) => h.chain === 'shard-9')!;
+      const { retention, integrity } = services(store(), RETENTION);
+      await retention.purge(NOW);
+      expect((await store().readChain('shard-9', 1, 10)).length).toBe(0);
+      expect((await store().heads()).find((h) => h.chain === 'shard-9')).toEqual(before);
+      const [next] = await store().append([at('2026-12-14T10:00:00.000Z', 'shard-9')]);
+      expect(next).toMatchObject({ seq: before.seq + 1, prevHash: before.hash });
+      const report = await integrity.verify();
+      expect(report.ok).toBe(true);
+      expect(report.chains.find((c) => c.chain === 'shard-9')).toMatchObject({ checked: 1 });
+    });
+
     it('without a purge anchor, a chain whose start was removed is reported', async () => {
       await fourMonths(store());
       const { integrity } = services(store(), RETENTION);

@@ -1,5 +1,5 @@
 import { Inject, Logger } from '@nestjs/common';
-import { KeelDecoratorError, isKeelError } from '@keel/core';
+import { KeelDecoratorError, isKeelError, type KeyTemplate } from '@keel/core';
 import {
   compileKeyTemplate,
   isPromiseLike,
@@ -74,11 +74,11 @@ export class AuditedPolicyFactory implements PolicyFactory<AuditedOptions> {
     const resourceId: KeyBuilder | undefined =
       options.resource?.id === undefined
         ? undefined
-        : compileKeyTemplate(options.resource.id, site('@Audited resource.id'));
+        : valueTemplate(options.resource.id, site('@Audited resource.id'));
     const subject: KeyBuilder | undefined =
       options.subject === undefined
         ? undefined
-        : compileKeyTemplate(options.subject, site('@Audited subject'));
+        : valueTemplate(options.subject, site('@Audited subject'));
     const capture = options.capture ?? {};
     const tags = options.tags === undefined ? undefined : [...new Set(options.tags)].sort();
     return (end) => {
@@ -148,6 +148,28 @@ function intercept(
       });
     },
   );
+}
+
+/**
+ * A key template for a stored value: placeholders are escaped for keys (`@` → `%40`), which an
+ * audit field must not be — a subject report for `ann@example.com` has to find it — so a string
+ * template's result is unescaped (the escaping is reversible). A function's result is used as
+ * given, as in keys.
+ */
+function valueTemplate(
+  template: KeyTemplate,
+  site: Parameters<typeof compileKeyTemplate>[1],
+): KeyBuilder {
+  const build = compileKeyTemplate(template, site);
+  if (typeof template !== 'string') return build;
+  return (args) => {
+    const key = build(args);
+    try {
+      return decodeURIComponent(key);
+    } catch {
+      return key; // a literal '%' in the template itself
+    }
+  };
 }
 
 /** `denied` for 401/403 (an HttpException, or a Keel error with that status), else `failure`. */

@@ -61,13 +61,23 @@ export class FileAuditStore implements AuditStore {
     if (this.opened) return;
     await mkdir(this.directory, { recursive: true });
     await this.lock();
+    try {
+      await this.load();
+    } catch (error) {
+      // Unreadable files must not leave the directory locked for the next attempt.
+      await unlockDirectory(this.directory);
+      throw error;
+    }
+    this.opened = true;
+  }
+
+  private async load(): Promise<void> {
     const names = (await readdir(this.directory)).filter((n) => SEGMENT.test(n)).sort();
     for (const name of names)
       for (const record of await this.readLines<AuditRecord>(name)) this.index(record);
     this.ordered.sort(comparePosition);
     for (const list of this.chains.values()) list.sort((a, b) => a.seq - b.seq);
     this.checkpointList = await this.readLines<AuditCheckpoint>(CHECKPOINTS);
-    this.opened = true;
   }
 
   append(
@@ -106,10 +116,26 @@ export class FileAuditStore implements AuditStore {
   }
 
   async heads(): Promise<AuditChainHead[]> {
-    return [...this.chains.entries()]
-      .filter(([, list]) => list.length > 0)
-      .map(([chain, list]) => ({ chain, seq: list.at(-1)!.seq, hash: list.at(-1)!.hash }))
+    const chains = new Set([...this.chains.keys(), ...this.checkpointList.map((c) => c.chain)]);
+    return [...chains]
+      .map((chain) => this.headOf(chain))
+      .filter((head): head is AuditChainHead => head !== undefined)
       .sort((a, b) => (a.chain < b.chain ? -1 : 1));
+  }
+
+  /**
+   * A chain's last event; when retention purged every one of them, the newest checkpoint — a
+   * purge anchor holds the seq and hash of the last purged event — so the chain goes on from
+   * there instead of starting again at genesis (PostgreSQL keeps a heads table for this).
+   */
+  private headOf(chain: string): AuditChainHead | undefined {
+    const last = this.chains.get(chain)?.at(-1);
+    if (last !== undefined) return { chain, seq: last.seq, hash: last.hash };
+    let newest: AuditCheckpoint | undefined;
+    for (const c of this.checkpointList) {
+      if (c.chain === chain && (newest === undefined || c.toSeq > newest.toSeq)) newest = c;
+    }
+    return newest === undefined ? undefined : { chain, seq: newest.toSeq, hash: newest.lastHash };
   }
 
   appendCheckpoint(checkpoint: AuditCheckpoint): Promise<void> {
@@ -177,7 +203,7 @@ export class FileAuditStore implements AuditStore {
   }
 
   private link(events: readonly PreparedAuditEvent[]): AuditRecord[] {
-    return linkBatch(events, (chain) => this.chains.get(chain)?.at(-1));
+    return linkBatch(events, (chain) => this.headOf(chain));
   }
 
   private index(record: AuditRecord, live = false): void {

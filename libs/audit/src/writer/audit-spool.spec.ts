@@ -5,31 +5,9 @@ import { join } from 'node:path';
 import type { PreparedAuditEvent } from '../audit-event.js';
 import { AuditError } from '../audit.errors.js';
 import { AuditSpool } from './audit-spool.js';
+import { preparedEvent } from '../../test/events.js';
 
-function event(n: number): PreparedAuditEvent {
-  return {
-    id: `00000000-0000-7000-8000-${String(n).padStart(12, '0')}`,
-    chain: 'shard-0',
-    occurredAt: new Date(Date.UTC(2026, 11, 3) + n).toISOString(),
-    service: 'test',
-    category: 'SYSTEM_TASK',
-    level: 'INFO',
-    action: 'spool.test',
-    outcome: 'success',
-    errorCode: null,
-    actor: null,
-    tenant: null,
-    ip: null,
-    userAgent: null,
-    correlationId: null,
-    resourceType: 'load',
-    resourceId: `ev-${n}`,
-    subject: null,
-    tags: [],
-    durationMs: null,
-    data: null,
-  } as PreparedAuditEvent;
-}
+const event = (n: number): PreparedAuditEvent => preparedEvent({ resourceId: `ev-${n}` });
 
 describe('AuditSpool', () => {
   const directories: string[] = [];
