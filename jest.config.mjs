@@ -26,14 +26,14 @@ export default {
   rootDir: '.',
   testTimeout: 30_000,
   // `npm run test:coverage` (the unit project; .ci/run prints its report). Every library source
-  // file counts, loaded by a unit spec or not. Measured 41.8 / 39.1 / 36.8 / 43.2 % on 2026-12-02;
+  // file counts, loaded by a unit spec or not. Measured 50.6 / 49.3 / 45.2 / 51.7 % on 2026-12-03;
   // the thresholds sit about five points below, because code covered only by the integration
   // suites (a new store, a split class) lowers the unit figure without any test getting weaker,
   // and that must not turn CI red. Raise them when unit coverage rises.
   collectCoverageFrom: ['libs/*/src/**/*.ts', '!**/*.spec.ts'],
   coverageReporters: ['text', 'text-summary'],
   coverageThreshold: {
-    global: { statements: 36, branches: 34, functions: 31, lines: 38 },
+    global: { statements: 45, branches: 44, functions: 40, lines: 46 },
   },
   projects: [
     {
