@@ -6,15 +6,32 @@
  * interleaved rounds of one run. Each subject writes into its own table of the same shape.
  * `ingest_sustained` appends AUDIT_BENCH_SUSTAINED_ROWS (default 3 000 000) and reports the rate
  * over the last third; `export` streams every row as NDJSON through AuditQueryService.
+ * `decorator_overhead` is what `@Audited` adds to an async provider method, in ns per call:
+ * sequential awaited calls of the decorated and the undecorated method in interleaved rounds,
+ * median of (decorated − plain), in a Nest application with AuditModule's defaults (async
+ * writer, redaction, anomaly rules) and a store that takes batches and keeps nothing — the
+ * request path only; what the writer does with a batch later is what `ingest` measures.
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { DataSource, EntitySchema } from 'typeorm';
 import { v7 } from 'uuid';
-import { AuditQueryService, PostgresAuditStore, type PreparedAuditEvent } from '@keel/audit';
+import { Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { KeelCoreModule, loadKeelConfig } from '@keel/core';
+import {
+  Audited,
+  AuditModule,
+  AuditQueryService,
+  PostgresAuditStore,
+  type AuditRecord,
+  type AuditStore,
+  type PreparedAuditEvent,
+} from '@keel/audit';
 import { median, printTable, reportMetric } from './report.js';
 
 const URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -220,7 +237,157 @@ async function close(s: Subjects & { prefix: string }): Promise<void> {
   await s.pool.end();
 }
 
+@Injectable()
+class Orders {
+  async plain(id: string, dto: { total: number }): Promise<number> {
+    return dto.total + id.length;
+  }
+
+  @Audited({
+    action: 'order.update',
+    category: 'DATA_CHANGE',
+    resource: { type: 'order', id: '{id}' },
+  })
+  async audited(id: string, dto: { total: number }): Promise<number> {
+    return dto.total + id.length;
+  }
+
+  @Audited({
+    action: 'order.update',
+    category: 'DATA_CHANGE',
+    resource: { type: 'order', id: '{id}' },
+    capture: { args: true },
+  })
+  async withArgs(id: string, dto: { total: number }): Promise<number> {
+    return dto.total + id.length;
+  }
+}
+
+/** Takes every batch and keeps nothing: the decorator benchmark measures the request path. */
+function discardingStore(): AuditStore {
+  const none = async () => [];
+  return {
+    kind: 'discard',
+    init: async () => undefined,
+    append: async (events) =>
+      events.map((e, i): AuditRecord => ({ ...e, seq: i + 1, prevHash: '', hash: '' })),
+    query: none,
+    readChain: none,
+    heads: none,
+    appendCheckpoint: async () => undefined,
+    checkpoints: none,
+    partitions: none,
+    countInPartition: async () => 0,
+    lastInPartition: none,
+    dropPartition: async () => undefined,
+    close: async () => undefined,
+  };
+}
+
+interface CallCost {
+  /** Median latency of one awaited call: what a request waits. */
+  readonly p50: number;
+  /** Wall time per call over the round, the writer's and the anomaly rules' work included. */
+  readonly amortised: number;
+}
+
+interface DecoratorCosts {
+  readonly plain: CallCost;
+  /** Keel minus plain, median over rounds. */
+  readonly audited: CallCost;
+  readonly withArgs: CallCost;
+}
+
+async function timeCalls(fn: () => Promise<number>, calls: number): Promise<CallCost> {
+  const latencies = new Float64Array(calls);
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < calls; i++) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    latencies[i] = Number(process.hrtime.bigint() - t0);
+    // A server's event loop turns between requests (I/O); a loop of awaits that never yields
+    // would starve the writer's flush (setImmediate) and let the buffer fill.
+    if ((i & 63) === 63) await yieldToLoop();
+  }
+  const amortised = Number(process.hrtime.bigint() - start) / calls;
+  latencies.sort();
+  return { p50: latencies[calls >> 1]!, amortised };
+}
+
+async function decoratorOverhead(): Promise<DecoratorCosts> {
+  @Module({
+    imports: [
+      KeelCoreModule.forRoot({
+        serviceName: 'bench',
+        redis: false,
+        config: loadKeelConfig({ env: {} }),
+      }),
+      AuditModule.forRoot({ store: { type: 'custom', store: discardingStore() } }),
+    ],
+    providers: [Orders],
+  })
+  class DecoratorBenchModule {}
+  const app = await NestFactory.createApplicationContext(DecoratorBenchModule, { logger: false });
+  await app.init();
+  const orders = app.get(Orders);
+  const dto = { total: 12.5 };
+  const subjects = {
+    plain: () => orders.plain('o-1', dto),
+    audited: () => orders.audited('o-1', dto),
+    withArgs: () => orders.withArgs('o-1', dto),
+  };
+  const names = Object.keys(subjects) as (keyof typeof subjects)[];
+  for (const name of names) await timeCalls(subjects[name], 20_000); // warm-up, JIT
+  const perRound = {
+    plain: [] as CallCost[],
+    audited: [] as CallCost[],
+    withArgs: [] as CallCost[],
+  };
+  for (let round = 0; round < ROUNDS * 2; round++) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(k + round) % names.length]!;
+      perRound[name].push(await timeCalls(subjects[name], 50_000));
+    }
+  }
+  await app.close();
+  const added = (name: 'audited' | 'withArgs', field: keyof CallCost) =>
+    median(perRound[name].map((cost, i) => cost[field] - perRound.plain[i]![field]));
+  const overhead = (name: 'audited' | 'withArgs'): CallCost => ({
+    p50: added(name, 'p50'),
+    amortised: added(name, 'amortised'),
+  });
+  return {
+    plain: {
+      p50: median(perRound.plain.map((c) => c.p50)),
+      amortised: median(perRound.plain.map((c) => c.amortised)),
+    },
+    audited: overhead('audited'),
+    withArgs: overhead('withArgs'),
+  };
+}
+
 export async function run(): Promise<void> {
+  const decorator = await decoratorOverhead();
+  printTable(
+    `@Audited on an async provider method (${ROUNDS * 2} interleaved rounds × 50 000 calls, medians)`,
+    ['p50 ns/call', 'amortised ns/call'],
+    [
+      ['undecorated method', decorator.plain.p50, decorator.plain.amortised],
+      ['@Audited adds (resource template)', decorator.audited.p50, decorator.audited.amortised],
+      [
+        '@Audited adds, capture: { args: true }',
+        decorator.withArgs.p50,
+        decorator.withArgs.amortised,
+      ],
+    ],
+  );
+  // The request path: what a call waits (p50). The amortised figure adds the writer's batches
+  // and the anomaly rules, which run on the same thread between requests.
+  reportMetric('audit', 'decorator_overhead', 'ns', decorator.audited.p50, {});
+  reportMetric('audit', 'decorator_overhead_capture_args', 'ns', decorator.withArgs.p50, {});
+  reportMetric('audit', 'decorator_cost_amortised', 'ns', decorator.audited.amortised, {});
+  // Only the request path (no PostgreSQL needed): AUDIT_BENCH_DECORATOR_ONLY=1.
+  if (process.env['AUDIT_BENCH_DECORATOR_ONLY'] === '1') return;
   const s = await open();
   try {
     const keel: number[] = [];

@@ -105,6 +105,7 @@ const schema = z
     anomalies: z
       .object({
         enabled: z.boolean().optional(),
+        suppressMs: nonNegative.optional(),
         failedLogins: z
           .object({
             threshold: positive.optional(),
@@ -177,6 +178,7 @@ export const DEFAULTS = Object.freeze({
   }),
   anomalies: Object.freeze({
     enabled: true,
+    suppressMs: 600_000,
     failedLogins: Object.freeze({
       threshold: 5,
       windowMs: 300_000,

@@ -1,10 +1,10 @@
-import { v7 } from 'uuid';
+import { uuidV7 } from '@keel/core/internal';
 
 /**
  * A new event id: a UUIDv7, so ids sort by creation time (keyset pages and the PostgreSQL
- * index stay append-mostly). Node 20's crypto has no v7, hence the `uuid` package.
+ * index stay append-mostly), monotonic within a millisecond.
  * @internal
  */
 export function newEventId(): string {
-  return v7();
+  return uuidV7();
 }

@@ -103,3 +103,60 @@ describe('AnomalyDetector', () => {
     }
   });
 });
+
+describe('AnomalyDetector suppression', () => {
+  async function detector(suppressMs: number) {
+    const moduleRef = await Test.createTestingModule({
+      imports: [KeelCoreModule.forRoot({ redis: false, config: loadKeelConfig({ env: {} }) })],
+      providers: [
+        AuditCommitHub,
+        AnomalyDetector,
+        { provide: AUDIT_SETTINGS, useValue: { anomalies: { ...DEFAULTS.anomalies, suppressMs } } },
+      ],
+    }).compile();
+    const app = moduleRef.createNestApplication();
+    await app.init();
+    const hub = app.get(AuditCommitHub);
+    hub.setRecorder(async () => undefined);
+    const seen: string[] = [];
+    app
+      .get(AnomalyDetector)
+      .subscribe((x) => seen.push(`${x.rule} ${x.key} ${x.event.occurredAt}`));
+    const deliver = async (actor: string, occurredAt: string) => {
+      const [record] = linkEvents(
+        [preparedEvent({ actor, occurredAt, category: 'DATA_ACCESS' })],
+        undefined,
+      );
+      for (const listener of hub.current()) await listener([record!]);
+    };
+    return { app, seen, deliver };
+  }
+
+  it('a night of batch work is one off-hours anomaly per actor per suppressMs, not one per event', async () => {
+    const { app, seen, deliver } = await detector(600_000);
+    try {
+      for (let s = 0; s < 30; s++)
+        await deliver('night-batch', `2026-12-02T02:00:${String(s).padStart(2, '0')}.000Z`);
+      await deliver('bob', '2026-12-02T02:05:00.000Z');
+      await deliver('night-batch', '2026-12-02T02:09:59.000Z'); // still quiet
+      await deliver('night-batch', '2026-12-02T02:10:00.000Z'); // 10 min after the first
+      expect(seen).toEqual([
+        'off-hours night-batch 2026-12-02T02:00:00.000Z',
+        'off-hours bob 2026-12-02T02:05:00.000Z',
+        'off-hours night-batch 2026-12-02T02:10:00.000Z',
+      ]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('suppressMs 0 raises every occurrence', async () => {
+    const { app, seen, deliver } = await detector(0);
+    try {
+      for (let s = 0; s < 3; s++) await deliver('night-batch', `2026-12-02T02:00:0${s}.000Z`);
+      expect(seen).toHaveLength(3);
+    } finally {
+      await app.close();
+    }
+  });
+});

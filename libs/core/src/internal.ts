@@ -57,3 +57,5 @@ export { withDeadline } from './async/deadline.js';
 export type { KeelMetricDefinitions } from './metrics/metric-definitions.js';
 export { redisRequired } from './core.messages.js';
 export { KEEL_HEALTH_INDICATOR } from './health/health-indicator.js';
+
+export { uuidV7 } from './ids/uuid-v7.js';

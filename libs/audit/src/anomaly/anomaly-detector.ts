@@ -20,6 +20,9 @@ import {
   type WindowCounter,
 } from './window-counter.js';
 
+/** Keys remembered for suppression before expired ones are swept. */
+const MAX_QUIET_KEYS = 10_000;
+
 /** A subscriber of {@link AnomalyDetector.subscribe}. @publicApi */
 export type AuditAnomalyListener = (anomaly: AuditAnomaly) => void;
 
@@ -38,6 +41,8 @@ export class AnomalyDetector implements OnApplicationBootstrap, BeforeApplicatio
   private readonly counter;
   private unsubscribe: (() => void) | undefined;
   private warnedFallback = false;
+  /** `rule|key` → event time (ms) until which a repeat is suppressed. */
+  private readonly quietUntil = new Map<string, number>();
 
   constructor(
     @Inject(AUDIT_SETTINGS) private readonly settings: AuditSettings,
@@ -74,8 +79,26 @@ export class AnomalyDetector implements OnApplicationBootstrap, BeforeApplicatio
   async observe(records: readonly AuditRecord[]): Promise<void> {
     if (this.rules === undefined) return;
     for (const record of records) {
-      for (const anomaly of await this.rules.evaluate(record)) await this.raise(anomaly);
+      for (const anomaly of await this.rules.evaluate(record)) {
+        if (this.suppressed(anomaly)) continue;
+        await this.raise(anomaly);
+      }
     }
+  }
+
+  /** A repeat of the same rule for the same key within suppressMs (event time) of the last one. */
+  private suppressed(anomaly: AuditAnomaly): boolean {
+    const suppressMs = this.settings.anomalies.suppressMs ?? 0;
+    if (suppressMs === 0) return false;
+    const at = Date.parse(anomaly.event.occurredAt);
+    const id = `${anomaly.rule}|${anomaly.key}`;
+    const until = this.quietUntil.get(id);
+    if (until !== undefined && at < until) return true;
+    if (this.quietUntil.size >= MAX_QUIET_KEYS) {
+      for (const [key, end] of this.quietUntil) if (end <= at) this.quietUntil.delete(key);
+    }
+    this.quietUntil.set(id, at + suppressMs);
+    return false;
   }
 
   private async raise(anomaly: AuditAnomaly): Promise<void> {

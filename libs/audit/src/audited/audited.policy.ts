@@ -164,6 +164,7 @@ function valueTemplate(
   if (typeof template !== 'string') return build;
   return (args) => {
     const key = build(args);
+    if (!key.includes('%')) return key;
     try {
       return decodeURIComponent(key);
     } catch {

@@ -133,8 +133,17 @@ function invalid(field: string, problem: string): AuditError {
   return new AuditError('KEEL_AUDIT_INVALID_EVENT', invalidEvent({ field, problem }));
 }
 
+let lastIsoMs = Number.NaN;
+let lastIso = '';
+
+/** ISO text of the time; under load many events share a millisecond, and toISOString is ~1 µs. */
 function occurredAt(value: Date | undefined): string {
-  return (value ?? new Date()).toISOString();
+  const ms = value === undefined ? Date.now() : value.getTime();
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
 }
 
 // Free-text columns: neutralised like payload strings, capped so one field cannot bloat a row.

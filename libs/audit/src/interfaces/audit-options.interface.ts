@@ -132,6 +132,12 @@ export interface AuditAnomaly {
 export interface AuditAnomalyOptions {
   /** @default true */
   readonly enabled?: boolean;
+  /**
+   * After an anomaly, how long the same rule stays quiet for the same key (actor, IP,
+   * actor|action), in event time: a night of batch work is one off-hours anomaly per actor,
+   * not one per event. 0 raises every occurrence. @default 600000
+   */
+  readonly suppressMs?: number;
   /** N failed logins by one actor or IP within a window. */
   readonly failedLogins?: {
     readonly threshold?: number;

@@ -115,9 +115,16 @@ function settings(writer: AuditWriterOptions = {}): AuditSettings {
   return { ...resolved, writer: { ...resolved.writer, ...WRITER, ...writer } };
 }
 
-/** Runs every pending promise job (fake timers leave them alone). */
+/**
+ * Runs every pending promise job (fake timers leave them alone) and every callback due now —
+ * a full batch is flushed on the next turn of the event loop (setImmediate), never inside the
+ * record() that filled it.
+ */
 async function settle(): Promise<void> {
-  for (let i = 0; i < 50; i++) await Promise.resolve();
+  for (let i = 0; i < 50; i++) {
+    await Promise.resolve();
+    if (i % 5 === 0) jest.advanceTimersByTime(0);
+  }
 }
 
 async function metric(metrics: KeelMetrics, name: string): Promise<number> {
@@ -181,6 +188,16 @@ describe('AuditWriter', () => {
     ]);
     expect(writer.status()).toMatchObject({ depth: 0, lagMs: 0, failingForMs: undefined });
     expect(await metric(metrics, 'keel_audit_events_written_total')).toBe(2);
+  });
+
+  it('never writes a full batch inside the enqueue that filled it (the next turn does)', async () => {
+    const { store, writer } = setup();
+    await writer.onApplicationBootstrap();
+    for (let i = 0; i < 3; i++) writer.enqueue(preparedEvent());
+    await Promise.resolve();
+    expect(store.appends).toEqual([]);
+    await settle();
+    expect(store.appends.map((a) => a.ids.length)).toEqual([3]);
   });
 
   it('flushes at once when a batch is full, and the backlog behind it in batches of batchSize', async () => {

@@ -68,6 +68,7 @@ export class AuditWriter implements OnApplicationBootstrap, BeforeApplicationShu
   private inFlight: BufferedEvent[] = [];
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private started = false;
   private stopping = false;
@@ -243,11 +244,20 @@ export class AuditWriter implements OnApplicationBootstrap, BeforeApplicationShu
     this.burstDropped = 0;
   }
 
-  /** Flushes now when a batch is full (or `now`), else within flushIntervalMs. */
+  /**
+   * Flushes soon when a batch is full (or `now`), else within flushIntervalMs. "Soon" is the
+   * next turn of the event loop, never inside the `record()` that filled the batch: a store may
+   * link the batch synchronously, and that must not land on one unlucky request.
+   */
   private kick(now = false): void {
     if (!this.started || this.flushing !== undefined) return;
     if (now || this.buffer.length >= this.settings.writer.batchSize) {
-      this.startFlush();
+      if (this.immediate === undefined) {
+        this.immediate = setImmediate(() => {
+          this.immediate = undefined;
+          this.startFlush();
+        });
+      }
     } else if (this.buffer.length > 0 && this.timer === undefined) {
       this.timer = setTimeout(() => this.startFlush(), this.settings.writer.flushIntervalMs);
     }
@@ -380,6 +390,7 @@ export class AuditWriter implements OnApplicationBootstrap, BeforeApplicationShu
       this.inFlight = [];
     }
     clearTimeout(this.timer);
+    clearImmediate(this.immediate);
     this.depthGauge.set(this.depth());
     await this.hub.runBeforeClose().catch((error: unknown) => this.logger.error(String(error)));
     // Segments are deleted only if every event was committed; else the next start replays them.
