@@ -7,6 +7,7 @@ import { HEALTH_ERRORS } from '@keel/health';
 import { LOCKS_ERRORS } from '@keel/locks';
 import { REGISTRY_ERRORS } from '@keel/registry';
 import { AUDIT_ERRORS } from '@keel/audit';
+import { MESSAGING_ERRORS } from '@keel/messaging';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const libReadme = (lib: string) =>
@@ -62,6 +63,7 @@ describe('README', () => {
       ['registry', REGISTRY_ERRORS, libReadme('registry')],
       ['health', HEALTH_ERRORS, libReadme('health')],
       ['audit', AUDIT_ERRORS, libReadme('audit')],
+      ['messaging', MESSAGING_ERRORS, libReadme('messaging')],
     ];
     const missing: string[] = [];
     for (const [lib, table, text] of tables) {
@@ -115,7 +117,15 @@ describe('README shape', () => {
 });
 
 /** The libs whose README follows the section skeleton of docs/lib-skeleton.md. */
-const SKELETON_READMES = ['core', 'health', 'locks', 'registry', 'coordination', 'audit'];
+const SKELETON_READMES = [
+  'core',
+  'health',
+  'locks',
+  'registry',
+  'coordination',
+  'audit',
+  'messaging',
+];
 const README_SECTIONS = [
   'Setup',
   'Usage',

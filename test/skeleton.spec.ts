@@ -30,8 +30,8 @@ const LIBS: readonly LibProfile[] = [
   { name: 'coordination', full: true, health: true },
   { name: 'locks', full: true, health: true },
   { name: 'registry', full: true, health: true },
-  { name: 'audit', full: false, health: false },
-  { name: 'messaging', full: false, health: false },
+  { name: 'audit', full: true, health: true },
+  { name: 'messaging', full: true, health: false },
 ];
 
 const ROOT = new URL('../', import.meta.url).pathname;

@@ -1,2 +1,21 @@
 export { MessagingModule } from './messaging.module.js';
-export type { MessagingModuleOptions } from './interfaces/messaging-options.interface.js';
+export type {
+  CloudEventMode,
+  MessagingKafkaOptions,
+  MessagingModuleOptions,
+  MessagingTopicOptions,
+} from './interfaces/messaging-options.interface.js';
+export {
+  MESSAGING_ERRORS,
+  MessagingError,
+  isMessagingError,
+  type MessagingErrorCode,
+} from './messaging.errors.js';
+export { EventBus, type EventInput, type PublishedEvent } from './events/event-bus.js';
+export type { KeelCloudEvent } from './events/cloud-event.js';
+export { MessageTransport, type OutgoingRecord } from './kafka/message-transport.js';
+export {
+  MemoryTransport,
+  type RecordListener,
+  type StoredRecord,
+} from './kafka/memory-transport.js';

@@ -1,12 +1,14 @@
 import { Module } from '@nestjs/common';
+import { EventBus } from './events/event-bus.js';
+import { MessageTransport } from './kafka/message-transport.js';
 import { MessagingConfigurableModule } from './messaging.module-definition.js';
 import { messagingProviders } from './messaging.providers.js';
 
 /**
- * Module shell of @keel/messaging (Kafka messaging with idempotent consumers): it follows the lib skeleton (forRoot /
- * forRootAsync, settings resolved and validated like every Keel module) but has no behaviour
- * yet — its issue has not been taken. Needs `KeelCoreModule.forRoot()`.
+ * Kafka messaging: `EventBus.publish()` sends CloudEvents 1.0 through an idempotent kafkajs
+ * producer, or through the embedded transport when no brokers are configured. Global by default.
+ * Needs `KeelCoreModule.forRoot()`.
  * @publicApi
  */
-@Module({ providers: messagingProviders })
+@Module({ providers: messagingProviders, exports: [EventBus, MessageTransport] })
 export class MessagingModule extends MessagingConfigurableModule {}

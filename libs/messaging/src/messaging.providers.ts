@@ -3,6 +3,18 @@ import { moduleSettingsProvider } from '@keel/core/internal';
 import { MESSAGING_SETTINGS } from './messaging.constants.js';
 import { MESSAGING_MODULE_OPTIONS } from './messaging.module-definition.js';
 import { resolveMessagingSettings } from './messaging.settings.js';
+import { EventBus } from './events/event-bus.js';
+import type { MessagingSettings } from './interfaces/messaging-options.interface.js';
+import { KafkajsTransport } from './kafka/kafkajs-transport.js';
+import { MemoryTransport } from './kafka/memory-transport.js';
+import { MessageTransport } from './kafka/message-transport.js';
+
+/** Kafka when brokers are configured, else the embedded transport. @internal */
+export function createTransport(settings: MessagingSettings): MessageTransport {
+  return settings.transport === 'kafka'
+    ? new KafkajsTransport(settings.kafka)
+    : new MemoryTransport();
+}
 
 /** @internal */
 export const messagingProviders: Provider[] = [
@@ -11,4 +23,10 @@ export const messagingProviders: Provider[] = [
     options: MESSAGING_MODULE_OPTIONS,
     resolve: resolveMessagingSettings,
   }),
+  {
+    provide: MessageTransport,
+    useFactory: (settings: MessagingSettings) => createTransport(settings),
+    inject: [MESSAGING_SETTINGS],
+  },
+  EventBus,
 ];

@@ -2,7 +2,15 @@ import 'reflect-metadata';
 import { describe, expect, it } from '@jest/globals';
 import { Test } from '@nestjs/testing';
 import { KeelConfigError, KeelCoreModule, loadKeelConfig } from '@keel/core';
+import {
+  documentedDefaults,
+  undocumentedDefaults,
+} from '../../../test/support/documented-defaults.js';
+import { coreSettings } from '../../../test/support/core-settings.js';
 import { MessagingModule } from './messaging.module.js';
+import { DEFAULTS, resolveMessagingSettings } from './messaging.settings.js';
+
+const OPTIONS_FILE = new URL('./interfaces/messaging-options.interface.ts', import.meta.url);
 
 async function boot(env: Record<string, string>, options: object = {}) {
   const moduleRef = await Test.createTestingModule({
@@ -14,18 +22,55 @@ async function boot(env: Record<string, string>, options: object = {}) {
   await moduleRef.close();
 }
 
-describe('MessagingModule settings (a shell)', () => {
-  it('boots with forRoot() and with isGlobal', async () => {
-    await expect(boot({})).resolves.toBeUndefined();
-    await expect(boot({}, { isGlobal: false })).resolves.toBeUndefined();
+describe('MessagingModule settings', () => {
+  it('documents every default with the value DEFAULTS holds', () => {
+    expect(
+      undocumentedDefaults(DEFAULTS, documentedDefaults(OPTIONS_FILE, 'MessagingModuleOptions')),
+    ).toEqual([]);
+    expect(Object.isFrozen(DEFAULTS)).toBe(true);
   });
 
-  it('reports a KEEL_MESSAGING_* variable or an option it does not know instead of ignoring it', async () => {
-    const error = await boot({ KEEL_MESSAGING_TYPO: '1' }, { typo: true }).catch((e: unknown) => e);
+  it('uses the embedded transport without brokers, Kafka with core’s KAFKA_BROKERS', () => {
+    const embedded = resolveMessagingSettings(
+      {},
+      coreSettings({ env: { KEEL_SERVICE_NAME: 'orders' } }),
+    );
+    expect(embedded).toMatchObject({
+      transport: 'memory',
+      source: '/orders',
+      kafka: { brokers: [], clientId: 'orders', connectionTimeoutMs: 3_000, retries: 5 },
+      warnAboveBytes: 65_536,
+    });
+    const kafka = resolveMessagingSettings(
+      {},
+      coreSettings({
+        env: { KAFKA_BROKERS: 'k1:9092,k2:9092', KEEL_MESSAGING_SOURCE: '/shop/orders' },
+      }),
+    );
+    expect(kafka).toMatchObject({
+      transport: 'kafka',
+      source: '/shop/orders',
+      kafka: { brokers: ['k1:9092', 'k2:9092'] },
+    });
+    // forRoot wins over the environment, per key.
+    expect(
+      resolveMessagingSettings(
+        { kafka: { brokers: ['mine:9092'] } },
+        coreSettings({ env: { KAFKA_BROKERS: 'k1:9092' } }),
+      ).kafka.brokers,
+    ).toEqual(['mine:9092']);
+  });
+
+  it('stops startup on bad options, one line per problem', async () => {
+    const error = await boot(
+      { KEEL_MESSAGING_TYPO: '1' },
+      { kafka: { brokers: ['no-port'] }, topics: { orders: { mode: 'fancy' } } },
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KeelConfigError);
     expect((error as KeelConfigError).problems).toEqual([
-      'KEEL_MESSAGING_TYPO: unknown variable of MessagingModule; known: none',
-      expect.stringMatching(/^MessagingModule \(forRoot\): .*typo/),
+      'KEEL_MESSAGING_TYPO: unknown variable of MessagingModule; known: KEEL_MESSAGING_SOURCE',
+      expect.stringMatching(/kafka\.brokers\.0.*must be host:port/),
+      expect.stringMatching(/topics\.orders\.mode/),
     ]);
   });
 });

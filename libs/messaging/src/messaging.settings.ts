@@ -6,10 +6,45 @@ import type {
   MessagingSettings,
 } from './interfaces/messaging-options.interface.js';
 
-/** The one place each default is written (none yet: the module is a shell). @internal */
-export const DEFAULTS = Object.freeze({});
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port');
 
-const schema: z.ZodType<MessagingModuleOptions> = z.object({}).strict();
+const schema = z
+  .object({
+    kafka: z
+      .object({
+        brokers: z.array(hostPort).min(1).optional(),
+        clientId: z.string().min(1).optional(),
+        ssl: z.boolean().optional(),
+        sasl: z
+          .object({
+            mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+            username: z.string().min(1),
+            password: z.string().min(1),
+          })
+          .strict()
+          .optional(),
+        connectionTimeoutMs: z.number().int().positive().optional(),
+        retries: z.number().int().min(0).max(100).optional(),
+      })
+      .strict()
+      .optional(),
+    source: z.string().min(1).optional(),
+    topics: z
+      .record(
+        z.string().min(1),
+        z.object({ mode: z.enum(['binary', 'structured']).optional() }).strict(),
+      )
+      .optional(),
+    warnAboveBytes: z.number().int().positive().optional(),
+  })
+  .strict() as unknown as z.ZodType<MessagingModuleOptions>;
+
+/** The one place each default is written. @internal */
+export const DEFAULTS = Object.freeze({
+  kafka: Object.freeze({ ssl: false, connectionTimeoutMs: 3_000, retries: 5 }),
+  topics: Object.freeze({}),
+  warnAboveBytes: 65_536,
+});
 
 /** How MessagingModule resolves its settings (see docs/lib-skeleton.md). @internal */
 export const MESSAGING_SETTINGS_SPEC: ModuleSettingsSpec<MessagingModuleOptions> = {
@@ -17,12 +52,13 @@ export const MESSAGING_SETTINGS_SPEC: ModuleSettingsSpec<MessagingModuleOptions>
   moduleName: 'MessagingModule',
   schema,
   defaults: DEFAULTS,
-  env: {},
+  env: { source: 'string' },
 };
 
 /**
  * Resolves the module's settings: `forRoot` options > `KEEL_MESSAGING_*` variables > the YAML
- * section `messaging` > defaults. A shell has no keys yet, so any key or variable is reported.
+ * section `messaging` > defaults. Brokers come from `kafka.brokers` or core's `KAFKA_BROKERS`;
+ * without either, events stay in this process (the embedded transport).
  * @throws KeelConfigError with one line per problem.
  * @internal
  */
@@ -30,5 +66,24 @@ export function resolveMessagingSettings(
   options: MessagingModuleOptions,
   core: KeelCoreSettings,
 ): MessagingSettings {
-  return resolveModuleSettings(MESSAGING_SETTINGS_SPEC, options, core.config);
+  const resolved = resolveModuleSettings(
+    MESSAGING_SETTINGS_SPEC,
+    options,
+    core.config,
+  ) as unknown as Omit<MessagingSettings, 'transport' | 'serviceName' | 'source' | 'kafka'> & {
+    readonly source?: string;
+    readonly kafka: MessagingSettings['kafka'] & { readonly brokers?: readonly string[] };
+  };
+  const brokers = resolved.kafka.brokers ?? core.config.kafkaBrokers ?? [];
+  return {
+    ...resolved,
+    transport: brokers.length > 0 ? 'kafka' : 'memory',
+    kafka: {
+      ...resolved.kafka,
+      brokers,
+      clientId: resolved.kafka.clientId ?? core.serviceName,
+    },
+    source: resolved.source ?? `/${core.serviceName}`,
+    serviceName: core.serviceName,
+  };
 }

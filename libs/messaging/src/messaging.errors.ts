@@ -1,0 +1,39 @@
+import { KeelError, isKeelError, type KeelErrorCodes } from '@keel/core';
+
+/**
+ * The error codes of `@keel/messaging`, with the HTTP status Keel's exception filter answers with.
+ * @publicApi
+ */
+export const MESSAGING_ERRORS = {
+  KEEL_MESSAGING_INVALID_EVENT: {
+    status: 400,
+    meaning:
+      'an event passed to publish() is malformed (bad topic name, empty type, data JSON cannot hold, a reserved header)',
+  },
+  KEEL_MESSAGING_UNAVAILABLE: {
+    status: 503,
+    meaning: 'Kafka did not take the event (brokers unreachable, or the send failed after retries)',
+  },
+  KEEL_MESSAGING_SHUT_DOWN: {
+    status: 503,
+    meaning: 'the event bus is shutting down and takes no new events',
+  },
+} as const satisfies KeelErrorCodes;
+
+/** A code of {@link MESSAGING_ERRORS}. @publicApi */
+export type MessagingErrorCode = keyof typeof MESSAGING_ERRORS;
+
+/**
+ * Base of every error `@keel/messaging` throws; takes its HTTP status from {@link MESSAGING_ERRORS}.
+ * @publicApi
+ */
+export class MessagingError extends KeelError {
+  constructor(code: MessagingErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, { ...options, status: MESSAGING_ERRORS[code].status });
+  }
+}
+
+/** True when `error` is a {@link MessagingError} (any code). @publicApi */
+export function isMessagingError(error: unknown): error is MessagingError {
+  return isKeelError(error) && error.code in MESSAGING_ERRORS;
+}
