@@ -3,6 +3,7 @@ export type {
   CloudEventMode,
   MessagingKafkaOptions,
   MessagingModuleOptions,
+  MessagingOutboxOptions,
   MessagingTopicOptions,
 } from './interfaces/messaging-options.interface.js';
 export {
@@ -19,3 +20,5 @@ export {
   type RecordListener,
   type StoredRecord,
 } from './kafka/memory-transport.js';
+export { OutboxRelay } from './outbox/outbox-relay.js';
+export type { OutboxEntityManager } from './stores/outbox.store.js';

@@ -1,2 +1,5 @@
 /** Token of the resolved {@link MessagingSettings}. @internal */
 export const MESSAGING_SETTINGS = Symbol('KEEL_MESSAGING_SETTINGS');
+
+/** Token of the outbox store (present only when the outbox is enabled). @internal */
+export const OUTBOX_STORE = Symbol('KEEL_OUTBOX_STORE');

@@ -14,6 +14,11 @@ export const MESSAGING_ERRORS = {
     status: 503,
     meaning: 'Kafka did not take the event (brokers unreachable, or the send failed after retries)',
   },
+  KEEL_MESSAGING_OUTBOX_DISABLED: {
+    status: 500,
+    meaning:
+      'publishInTransaction() was called but the outbox is off (no PostgreSQL configured, or outbox.enabled: false)',
+  },
   KEEL_MESSAGING_SHUT_DOWN: {
     status: 503,
     meaning: 'the event bus is shutting down and takes no new events',

@@ -42,3 +42,25 @@ export function largeEvent(input: {
 export function busShutDown(): string {
   return 'the event bus is shutting down and takes no new events; publish before beforeApplicationShutdown';
 }
+
+/** This process became the fleet's outbox relay. */
+export function relayLeading(input: { readonly table: string }): string {
+  return `this process now relays the outbox ${input.table}_outbox (it holds the relay lock)`;
+}
+
+/** A relay round failed; it is retried. */
+export function relayFailed(input: { readonly error: string; readonly delayMs: number }): string {
+  return `outbox relay round failed (${input.error}); retrying in ${input.delayMs} ms — unsent events stay in the outbox`;
+}
+
+/** publishInTransaction without an outbox. */
+export function outboxDisabled(input: { readonly reason?: string } = {}): string {
+  return input.reason === undefined
+    ? 'publishInTransaction() needs the outbox, which needs PostgreSQL: set DATABASE_URL, or outbox: { url } or { dataSource } in MessagingModule.forRoot()'
+    : `publishInTransaction() needs the outbox, which could not open: ${input.reason}`;
+}
+
+/** The outbox implied by DATABASE_URL could not open; it is off. */
+export function outboxOff(input: { readonly reason: string }): string {
+  return `the outbox is off (${input.reason}); publish() works, publishInTransaction() will refuse — set outbox.enabled: false to silence this`;
+}

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { EventBus } from './events/event-bus.js';
 import { MessageTransport } from './kafka/message-transport.js';
+import { OutboxRelay } from './outbox/outbox-relay.js';
 import { MessagingConfigurableModule } from './messaging.module-definition.js';
 import { messagingProviders } from './messaging.providers.js';
 
@@ -10,5 +11,5 @@ import { messagingProviders } from './messaging.providers.js';
  * Needs `KeelCoreModule.forRoot()`.
  * @publicApi
  */
-@Module({ providers: messagingProviders, exports: [EventBus, MessageTransport] })
+@Module({ providers: messagingProviders, exports: [EventBus, MessageTransport, OutboxRelay] })
 export class MessagingModule extends MessagingConfigurableModule {}

@@ -1,6 +1,8 @@
 import type { Provider } from '@nestjs/common';
 import { moduleSettingsProvider } from '@keel/core/internal';
-import { MESSAGING_SETTINGS } from './messaging.constants.js';
+import { MESSAGING_SETTINGS, OUTBOX_STORE } from './messaging.constants.js';
+import { OutboxRelay } from './outbox/outbox-relay.js';
+import { PostgresOutboxStore } from './stores/postgres-outbox.store.js';
 import { MESSAGING_MODULE_OPTIONS } from './messaging.module-definition.js';
 import { resolveMessagingSettings } from './messaging.settings.js';
 import { EventBus } from './events/event-bus.js';
@@ -28,5 +30,22 @@ export const messagingProviders: Provider[] = [
     useFactory: (settings: MessagingSettings) => createTransport(settings),
     inject: [MESSAGING_SETTINGS],
   },
+  {
+    provide: OUTBOX_STORE,
+    useFactory: (settings: MessagingSettings) => createOutboxStore(settings),
+    inject: [MESSAGING_SETTINGS],
+  },
   EventBus,
+  OutboxRelay,
 ];
+
+/** The outbox store, or `null` when the outbox is off (no database). @internal */
+export function createOutboxStore(settings: MessagingSettings): PostgresOutboxStore | null {
+  const { outbox } = settings;
+  if (!outbox.enabled) return null;
+  return new PostgresOutboxStore({
+    ...(outbox.url !== undefined ? { url: outbox.url } : {}),
+    ...(outbox.dataSource !== undefined ? { dataSource: outbox.dataSource } : {}),
+    tablePrefix: outbox.tablePrefix,
+  });
+}

@@ -73,4 +73,18 @@ describe('MessagingModule settings', () => {
       expect.stringMatching(/topics\.orders\.mode/),
     ]);
   });
+
+  it('turns the outbox on with a database, off without; asked for without one, it stops startup', () => {
+    expect(resolveMessagingSettings({}, coreSettings()).outbox).toMatchObject({
+      enabled: false,
+      requested: false,
+    });
+    expect(
+      resolveMessagingSettings({}, coreSettings({ env: { DATABASE_URL: 'postgres://db/app' } }))
+        .outbox,
+    ).toMatchObject({ enabled: true, requested: false, url: 'postgres://db/app' });
+    expect(() => resolveMessagingSettings({ outbox: { enabled: true } }, coreSettings())).toThrow(
+      /messaging\.outbox\.enabled: the outbox needs PostgreSQL/,
+    );
+  });
 });

@@ -1,4 +1,4 @@
-import type { KeelCoreSettings } from '@keel/core';
+import { KeelConfigError, type KeelCoreSettings } from '@keel/core';
 import { resolveModuleSettings, type ModuleSettingsSpec } from '@keel/core/internal';
 import { z } from 'zod';
 import type {
@@ -24,7 +24,12 @@ const schema = z
           .strict()
           .optional(),
         connectionTimeoutMs: z.number().int().positive().optional(),
-        retries: z.number().int().min(0).max(100).optional(),
+        retries: z
+          .number()
+          .int()
+          .min(1, 'must be at least 1 (an idempotent producer needs retries)')
+          .max(100)
+          .optional(),
       })
       .strict()
       .optional(),
@@ -36,6 +41,22 @@ const schema = z
       )
       .optional(),
     warnAboveBytes: z.number().int().positive().optional(),
+    outbox: z
+      .object({
+        enabled: z.boolean().optional(),
+        url: z.string().startsWith('postgres', 'must be a postgres:// URL').optional(),
+        dataSource: z.custom<object>((v) => typeof v === 'object' && v !== null).optional(),
+        tablePrefix: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]{0,40}$/, 'must be a lowercase SQL identifier')
+          .optional(),
+        pollIntervalMs: z.number().int().positive().optional(),
+        batchSize: z.number().int().positive().max(10_000).optional(),
+        retryBaseMs: z.number().int().positive().optional(),
+        retryMaxMs: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict() as unknown as z.ZodType<MessagingModuleOptions>;
 
@@ -44,6 +65,13 @@ export const DEFAULTS = Object.freeze({
   kafka: Object.freeze({ ssl: false, connectionTimeoutMs: 3_000, retries: 5 }),
   topics: Object.freeze({}),
   warnAboveBytes: 65_536,
+  outbox: Object.freeze({
+    tablePrefix: 'keel_messaging',
+    pollIntervalMs: 250,
+    batchSize: 500,
+    retryBaseMs: 200,
+    retryMaxMs: 30_000,
+  }),
 });
 
 /** How MessagingModule resolves its settings (see docs/lib-skeleton.md). @internal */
@@ -70,9 +98,13 @@ export function resolveMessagingSettings(
     MESSAGING_SETTINGS_SPEC,
     options,
     core.config,
-  ) as unknown as Omit<MessagingSettings, 'transport' | 'serviceName' | 'source' | 'kafka'> & {
+  ) as unknown as Omit<
+    MessagingSettings,
+    'transport' | 'serviceName' | 'source' | 'kafka' | 'outbox'
+  > & {
     readonly source?: string;
     readonly kafka: MessagingSettings['kafka'] & { readonly brokers?: readonly string[] };
+    readonly outbox: Omit<MessagingSettings['outbox'], 'enabled'> & { readonly enabled?: boolean };
   };
   const brokers = resolved.kafka.brokers ?? core.config.kafkaBrokers ?? [];
   return {
@@ -84,6 +116,29 @@ export function resolveMessagingSettings(
       clientId: resolved.kafka.clientId ?? core.serviceName,
     },
     source: resolved.source ?? `/${core.serviceName}`,
+    outbox: outboxSettings(resolved.outbox, core.config.databaseUrl),
     serviceName: core.serviceName,
+  };
+}
+
+/** The outbox is on when a database is at hand, unless `enabled: false`; its URL defaults to core's. */
+function outboxSettings(
+  outbox: Omit<MessagingSettings['outbox'], 'enabled'> & { readonly enabled?: boolean },
+  databaseUrl: string | undefined,
+): MessagingSettings['outbox'] {
+  const url = outbox.url ?? (outbox.dataSource === undefined ? databaseUrl : undefined);
+  const available = url !== undefined || outbox.dataSource !== undefined;
+  if (outbox.enabled === true && !available) {
+    throw new KeelConfigError([
+      'messaging.outbox.enabled: the outbox needs PostgreSQL — set DATABASE_URL, outbox.url or outbox.dataSource',
+    ]);
+  }
+  const requested =
+    outbox.enabled === true || outbox.url !== undefined || outbox.dataSource !== undefined;
+  return {
+    ...outbox,
+    ...(url !== undefined ? { url } : {}),
+    enabled: (outbox.enabled ?? true) && available,
+    requested,
   };
 }

@@ -166,7 +166,7 @@ describe('EventBus', () => {
       try {
         const port = await freePort();
         const app = await boot({
-          kafka: { brokers: [`127.0.0.1:${port}`], retries: 0, connectionTimeoutMs: 500 },
+          kafka: { brokers: [`127.0.0.1:${port}`], retries: 1, connectionTimeoutMs: 500 },
         });
         expect(warnings.some((w) => w.includes('could not connect to Kafka'))).toBe(true);
         const error = await app
@@ -229,6 +229,14 @@ describe('EventBus', () => {
         expect(message).toContain(`event rejected: ${field} `);
       }
       expect(app.get<MemoryTransport>(MessageTransport).records('bad topic!')).toEqual([]);
+    });
+
+    it('refuses publishInTransaction without a database (KEEL_MESSAGING_OUTBOX_DISABLED)', async () => {
+      const app = await boot();
+      const manager = { query: async () => [] };
+      await expect(
+        app.get(EventBus).publishInTransaction(manager, 'orders', { type: 'x', data: 1 }),
+      ).rejects.toMatchObject({ code: 'KEEL_MESSAGING_OUTBOX_DISABLED', status: 500 });
     });
 
     it('refuses events once shutdown began (KEEL_MESSAGING_SHUT_DOWN)', async () => {

@@ -8,13 +8,16 @@ import {
 import { KeelMetrics, RequestContext } from '@keel/core';
 import { uuidV7 } from '@keel/core/internal';
 import type { Counter } from 'prom-client';
-import { MESSAGING_SETTINGS } from '../messaging.constants.js';
+import { MESSAGING_SETTINGS, OUTBOX_STORE } from '../messaging.constants.js';
+import type { OutboxEntityManager } from '../stores/outbox.store.js';
+import type { PostgresOutboxStore } from '../stores/postgres-outbox.store.js';
 import { MessagingError } from '../messaging.errors.js';
 import {
   busShutDown,
   connectFailed,
   invalidEvent,
   largeEvent,
+  outboxDisabled,
   sendFailed,
   transportLine,
 } from '../messaging.messages.js';
@@ -69,6 +72,7 @@ export class EventBus implements OnApplicationBootstrap, BeforeApplicationShutdo
     @Inject(MESSAGING_SETTINGS) private readonly settings: MessagingSettings,
     @Inject(MessageTransport) private readonly transport: MessageTransport,
     @Inject(KeelMetrics) metrics: KeelMetrics,
+    @Inject(OUTBOX_STORE) private readonly outbox: PostgresOutboxStore | null,
   ) {
     this.published = metrics.counter(MESSAGING_METRICS.published);
     this.failures = metrics.counter(MESSAGING_METRICS.publishFailures);
@@ -100,6 +104,48 @@ export class EventBus implements OnApplicationBootstrap, BeforeApplicationShutdo
    */
   async publish<T>(topic: string, input: EventInput<T>): Promise<PublishedEvent> {
     if (this.stopping) throw new MessagingError('KEEL_MESSAGING_SHUT_DOWN', busShutDown());
+    const { event, record } = this.encode(topic, input);
+    try {
+      await this.transport.send(topic, [record]);
+    } catch (error) {
+      this.failures.inc({ topic });
+      throw new MessagingError(
+        'KEEL_MESSAGING_UNAVAILABLE',
+        sendFailed({ topic, error: errorText(error) }),
+        { cause: error },
+      );
+    }
+    this.published.inc({ topic });
+    return { topic, key: input.key, event };
+  }
+
+  /**
+   * Writes the event to the outbox **in the caller's transaction** (`manager`: TypeORM's
+   * EntityManager of `dataSource.transaction(...)`): it is published if and only if the
+   * transaction commits, by the fleet's one relay, in outbox order per key, at least once. The
+   * event — its id, time, correlation id and trace context — is fixed now and published unchanged.
+   * @throws MessagingError KEEL_MESSAGING_INVALID_EVENT, KEEL_MESSAGING_OUTBOX_DISABLED (no
+   *   database configured); the manager's own error if the insert fails (the transaction then
+   *   fails with it).
+   */
+  async publishInTransaction<T>(
+    manager: OutboxEntityManager,
+    topic: string,
+    input: EventInput<T>,
+  ): Promise<PublishedEvent> {
+    if (this.outbox === null || this.outbox.disabledReason !== undefined) {
+      const reason = this.outbox?.disabledReason;
+      throw new MessagingError(
+        'KEEL_MESSAGING_OUTBOX_DISABLED',
+        outboxDisabled(reason === undefined ? {} : { reason }),
+      );
+    }
+    const { event, record } = this.encode(topic, input);
+    await this.outbox.add(manager, [{ ...record, id: event.id, topic }]);
+    return { topic, key: input.key, event };
+  }
+
+  private encode<T>(topic: string, input: EventInput<T>) {
     const { event, data } = this.build(topic, input);
     const mode = this.settings.topics[topic]?.mode ?? 'binary';
     const record = toKafkaRecord(event, {
@@ -113,18 +159,7 @@ export class EventBus implements OnApplicationBootstrap, BeforeApplicationShutdo
       const limit = this.settings.warnAboveBytes;
       this.logger.warn(largeEvent({ topic, type: event.type, bytes, limit }));
     }
-    try {
-      await this.transport.send(topic, [record]);
-    } catch (error) {
-      this.failures.inc({ topic });
-      throw new MessagingError(
-        'KEEL_MESSAGING_UNAVAILABLE',
-        sendFailed({ topic, error: errorText(error) }),
-        { cause: error },
-      );
-    }
-    this.published.inc({ topic });
-    return { topic, key: input.key, event };
+    return { event, record };
   }
 
   private build<T>(

@@ -16,7 +16,7 @@ export interface MessagingKafkaOptions {
   };
   /** How long a connection attempt may take, in milliseconds. @default 3000 */
   readonly connectionTimeoutMs?: number;
-  /** kafkajs' retries of a failed connect or send (exponential backoff from 300 ms). @default 5 */
+  /** kafkajs' retries of a failed connect or send (backoff from 300 ms; at least 1). @default 5 */
   readonly retries?: number;
 }
 
@@ -24,6 +24,26 @@ export interface MessagingKafkaOptions {
 export interface MessagingTopicOptions {
   /** @default 'binary' */
   readonly mode?: CloudEventMode;
+}
+
+/** The transactional outbox and its relay. @publicApi */
+export interface MessagingOutboxOptions {
+  /** @default true when a database is configured (DATABASE_URL, `url` or `dataSource`) */
+  readonly enabled?: boolean;
+  /** A `postgres://` URL; the outbox opens its own small pool. @default core's DATABASE_URL */
+  readonly url?: string;
+  /** An initialized TypeORM postgres DataSource whose pool the outbox shares. */
+  readonly dataSource?: { readonly isInitialized: boolean };
+  /** Table prefix: the table is `<prefix>_outbox`. @default 'keel_messaging' */
+  readonly tablePrefix?: string;
+  /** How often the relay looks for rows when no commit woke it, in milliseconds. @default 250 */
+  readonly pollIntervalMs?: number;
+  /** Rows read per relay round. @default 500 */
+  readonly batchSize?: number;
+  /** First retry delay of a failed round, doubled up to `retryMaxMs`. @default 200 */
+  readonly retryBaseMs?: number;
+  /** @default 30000 */
+  readonly retryMaxMs?: number;
 }
 
 /** Options of `MessagingModule.forRoot()`. @publicApi */
@@ -36,6 +56,7 @@ export interface MessagingModuleOptions {
   readonly topics?: Readonly<Record<string, MessagingTopicOptions>>;
   /** An event larger than this (bytes, encoded) is sent, with a warning. @default 65536 */
   readonly warnAboveBytes?: number;
+  readonly outbox?: MessagingOutboxOptions;
 }
 
 /** The settings in force. @internal */
@@ -50,5 +71,11 @@ export interface MessagingSettings {
   readonly source: string;
   readonly topics: Readonly<Record<string, MessagingTopicOptions>>;
   readonly warnAboveBytes: number;
+  readonly outbox: Required<Omit<MessagingOutboxOptions, 'url' | 'dataSource' | 'enabled'>> &
+    Pick<MessagingOutboxOptions, 'url' | 'dataSource'> & {
+      readonly enabled: boolean;
+      /** Asked for (enabled: true, url or dataSource), not only implied by DATABASE_URL. */
+      readonly requested: boolean;
+    };
   readonly serviceName: string;
 }
