@@ -4,6 +4,7 @@ import {
   Logger,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
+  type OnApplicationShutdown,
 } from '@nestjs/common';
 import { KeelMetrics, RequestContext } from '@keel/core';
 import { uuidV7 } from '@keel/core/internal';
@@ -62,7 +63,9 @@ const RESERVED_HEADER = /^(ce_|content-type$)/i;
  * @publicApi
  */
 @Injectable()
-export class EventBus implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class EventBus
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly logger = new Logger('KeelMessaging');
   private readonly published: Counter<string>;
   private readonly failures: Counter<string>;
@@ -92,8 +95,12 @@ export class EventBus implements OnApplicationBootstrap, BeforeApplicationShutdo
     });
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
+  beforeApplicationShutdown(): void {
     this.stopping = true;
+  }
+
+  /** After every beforeApplicationShutdown hook: the outbox relay has finished its last send. */
+  async onApplicationShutdown(): Promise<void> {
     await this.transport.close();
   }
 
