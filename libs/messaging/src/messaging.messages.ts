@@ -64,3 +64,23 @@ export function outboxDisabled(input: { readonly reason?: string } = {}): string
 export function outboxOff(input: { readonly reason: string }): string {
   return `the outbox is off (${input.reason}); publish() works, publishInTransaction() will refuse — set outbox.enabled: false to silence this`;
 }
+
+/** The outbox was given a DataSource that has no pg pool to share. */
+export function outboxDataSourceWithoutPool(): string {
+  return 'the outbox DataSource is not an initialized TypeORM postgres DataSource with a pg pool';
+}
+
+/** The outbox has a URL but pg is not installed. */
+export function outboxNeedsPg(): string {
+  return 'the outbox needs the pg package (an optional peer of @keel/messaging): npm install pg';
+}
+
+/** The outbox store was used before init() or after close(). */
+export function outboxNotOpen(): string {
+  return 'the outbox store is not open (closed, or init() not called)';
+}
+
+/** The relay lost its session, and with it the relay lock. */
+export function relayNotLeading(): string {
+  return 'this relay does not lead (its session was lost)';
+}

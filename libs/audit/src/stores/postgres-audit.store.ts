@@ -6,6 +6,7 @@ import type {
   AuditRecord,
   PreparedAuditEvent,
 } from '../audit-event.js';
+import { createPgPool, dataSourcePgPool } from '@keel/core/internal';
 import { AuditError } from '../audit.errors.js';
 import {
   dataSourceWithoutPool,
@@ -398,9 +399,8 @@ export class PostgresAuditStore implements AuditStore {
 
   private async openPool(): Promise<PgPool> {
     if (this.options.dataSource !== undefined) {
-      const master = (this.options.dataSource as unknown as { driver?: { master?: PgPool } }).driver
-        ?.master;
-      if (!this.options.dataSource.isInitialized || typeof master?.connect !== 'function') {
+      const master = dataSourcePgPool<PgPool>(this.options.dataSource);
+      if (master === undefined) {
         throw new AuditError('KEEL_AUDIT_UNAVAILABLE', dataSourceWithoutPool());
       }
       return master;
@@ -411,17 +411,7 @@ export class PostgresAuditStore implements AuditStore {
       default: { Pool: new (config: object) => PgPool };
     };
     this.ownsPool = true;
-    const pool = new pg.default.Pool({
-      connectionString: this.options.url,
-      max: this.options.poolSize ?? 4,
-    });
-    // An idle client that loses its connection emits 'error' on the pool; without a listener
-    // that would crash the process. The next query reports the failure instead.
-    (pool as unknown as { on(event: 'error', listener: () => void): void }).on(
-      'error',
-      () => undefined,
-    );
-    return pool;
+    return createPgPool(pg, { url: this.options.url, max: this.options.poolSize ?? 4 });
   }
 }
 

@@ -9,7 +9,13 @@ import { KeelMetrics } from '@keel/core';
 import type { Counter } from 'prom-client';
 import { MESSAGING_SETTINGS } from '../messaging.constants.js';
 import { MESSAGING_METRICS } from '../messaging.metrics.js';
-import { outboxOff, relayFailed, relayLeading } from '../messaging.messages.js';
+import {
+  outboxNeedsPg,
+  outboxOff,
+  relayFailed,
+  relayLeading,
+  relayNotLeading,
+} from '../messaging.messages.js';
 import type { MessagingSettings } from '../interfaces/messaging-options.interface.js';
 import { MessageTransport } from '../kafka/message-transport.js';
 import type { OutboxRow } from '../stores/outbox.store.js';
@@ -157,13 +163,14 @@ function errorText(error: unknown): string {
 }
 
 function isMissingPeer(error: unknown): boolean {
-  return errorText(error).includes('needs the pg package');
+  return errorText(error) === outboxNeedsPg();
 }
 
 /** A lost or broken database session: the lock went with it, so leadership must be re-won. */
 function isSessionError(error: unknown): boolean {
   const text = errorText(error);
-  return /does not lead|Connection terminated|ECONNRESET|ECONNREFUSED|terminating connection|Client has encountered a connection error|not queryable/i.test(
+  if (errorText(error) === relayNotLeading()) return true;
+  return /Connection terminated|ECONNRESET|ECONNREFUSED|terminating connection|Client has encountered a connection error|not queryable/i.test(
     text,
   );
 }

@@ -1,4 +1,12 @@
+import { createPgPool, dataSourcePgPool } from '@keel/core/internal';
 import { MessagingError } from '../messaging.errors.js';
+import {
+  outboxDataSourceWithoutPool,
+  outboxDisabled,
+  outboxNeedsPg,
+  outboxNotOpen,
+  relayNotLeading,
+} from '../messaging.messages.js';
 import type { OutgoingRecord } from '../kafka/message-transport.js';
 import type { OutboxEntityManager, OutboxRow } from './outbox.store.js';
 import { outboxSchema, outboxTable } from './postgres-outbox.sql.js';
@@ -197,52 +205,36 @@ export class PostgresOutboxStore {
 
   private requirePool(): PgPool {
     if (this.pool === undefined) {
-      throw new MessagingError(
-        'KEEL_MESSAGING_UNAVAILABLE',
-        'the outbox store is not open (closed, or init() not called)',
-      );
+      throw new MessagingError('KEEL_MESSAGING_UNAVAILABLE', outboxNotOpen());
     }
     return this.pool;
   }
 
   private requireLeader(): PgClient {
     if (this.leader === undefined) {
-      throw new MessagingError(
-        'KEEL_MESSAGING_UNAVAILABLE',
-        'this relay does not lead (its session was lost)',
-      );
+      throw new MessagingError('KEEL_MESSAGING_UNAVAILABLE', relayNotLeading());
     }
     return this.leader;
   }
 
   private async openPool(): Promise<PgPool> {
     if (this.options.dataSource !== undefined) {
-      const master = (this.options.dataSource as unknown as { driver?: { master?: PgPool } }).driver
-        ?.master;
-      if (!this.options.dataSource.isInitialized || typeof master?.connect !== 'function') {
-        throw new MessagingError(
-          'KEEL_MESSAGING_UNAVAILABLE',
-          'the outbox DataSource is not an initialized TypeORM postgres DataSource with a pg pool',
-        );
+      const master = dataSourcePgPool<PgPool>(this.options.dataSource);
+      if (master === undefined) {
+        throw new MessagingError('KEEL_MESSAGING_UNAVAILABLE', outboxDataSourceWithoutPool());
       }
       return master;
+    }
+    if (this.options.url === undefined) {
+      throw new MessagingError('KEEL_MESSAGING_UNAVAILABLE', outboxDisabled());
     }
     let pg: { default: { Pool: new (config: object) => PgPool } };
     try {
       pg = (await import('pg')) as unknown as typeof pg;
     } catch (error) {
-      throw new MessagingError(
-        'KEEL_MESSAGING_UNAVAILABLE',
-        'the outbox needs the pg package (an optional peer of @keel/messaging): npm install pg',
-        { cause: error },
-      );
+      throw new MessagingError('KEEL_MESSAGING_UNAVAILABLE', outboxNeedsPg(), { cause: error });
     }
     this.ownsPool = true;
-    const pool = new pg.default.Pool({ connectionString: this.options.url, max: 3 });
-    (pool as unknown as { on(event: 'error', listener: () => void): void }).on(
-      'error',
-      () => undefined,
-    );
-    return pool;
+    return createPgPool(pg, { url: this.options.url, max: 3 });
   }
 }
