@@ -103,7 +103,13 @@ function parseLiteral(text: string | undefined): unknown {
   if (trimmed === 'true' || trimmed === 'false') return trimmed === 'true';
   const quoted = /^'([^']*)'$|^"([^"]*)"$|^`([^`]*)`$/.exec(trimmed);
   if (quoted !== null) return quoted[1] ?? quoted[2] ?? quoted[3];
-  if (trimmed === '[]') return [];
+  if (trimmed.startsWith('[')) {
+    try {
+      return JSON.parse(trimmed.replaceAll("'", '"')) as unknown; // [100, 200] or ['a', 'b']
+    } catch {
+      return { text: trimmed };
+    }
+  }
   return { text: trimmed };
 }
 

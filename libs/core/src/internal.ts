@@ -59,4 +59,5 @@ export { redisRequired } from './core.messages.js';
 export { KEEL_HEALTH_INDICATOR } from './health/health-indicator.js';
 
 export { uuidV7 } from './ids/uuid-v7.js';
+export { RPC_ERROR_SINK } from './context/context.constants.js';
 export { createPgPool, dataSourcePgPool } from './postgres/pg-pool.js';

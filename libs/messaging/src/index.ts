@@ -2,6 +2,7 @@ export { MessagingModule } from './messaging.module.js';
 export type {
   CloudEventMode,
   MessagingKafkaOptions,
+  MessagingConsumerOptions,
   MessagingModuleOptions,
   MessagingOutboxOptions,
   MessagingTopicOptions,
@@ -14,7 +15,15 @@ export {
 } from './messaging.errors.js';
 export { EventBus, type EventInput, type PublishedEvent } from './events/event-bus.js';
 export type { KeelCloudEvent } from './events/cloud-event.js';
-export { MessageTransport, type OutgoingRecord } from './kafka/message-transport.js';
+export {
+  MessageTransport,
+  type ConsumerHandle,
+  type ConsumerSubscription,
+  type IncomingRecord,
+  type OutgoingRecord,
+} from './kafka/message-transport.js';
+export { MessagingServer, type MessagingServerStatus } from './consumer/messaging-server.js';
+export { MessageContext } from './consumer/message-context.js';
 export {
   MemoryTransport,
   type RecordListener,

@@ -19,6 +19,21 @@ export const MESSAGING_ERRORS = {
     meaning:
       'publishInTransaction() was called but the outbox is off (no PostgreSQL configured, or outbox.enabled: false)',
   },
+  KEEL_MESSAGING_MALFORMED_EVENT: {
+    status: 400,
+    meaning:
+      'a consumed record is not a CloudEvent Keel can read (bad JSON, no ce_specversion, a missing id, source or type); it is dead-lettered at once',
+  },
+  KEEL_MESSAGING_NO_HANDLER: {
+    status: 404,
+    meaning:
+      'a consumed record arrived on a topic no @EventPattern handler serves; it is dead-lettered, never silently committed',
+  },
+  KEEL_MESSAGING_HANDLER_TIMEOUT: {
+    status: 504,
+    meaning:
+      'a handler ran longer than consumer.maxProcessingMs: its signal was aborted and the attempt failed',
+  },
   KEEL_MESSAGING_SHUT_DOWN: {
     status: 503,
     meaning: 'the event bus is shutting down and takes no new events',

@@ -84,3 +84,60 @@ export function outboxNotOpen(): string {
 export function relayNotLeading(): string {
   return 'this relay does not lead (its session was lost)';
 }
+
+/** A record was written to the dead-letter topic. */
+export function deadLettered(input: {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly dlq: string;
+  readonly code: string;
+  readonly reason: string;
+}): string {
+  return `record ${input.topic}[${input.partition}]@${input.offset} moved to ${input.dlq} (${input.code}: ${input.reason})`;
+}
+
+/** A consumed record is not a CloudEvent Keel can read. */
+export function malformedRecord(input: { readonly problem: string }): string {
+  return `malformed record: ${input.problem}`;
+}
+
+/** A record arrived on a topic no handler serves. */
+export function noHandler(input: { readonly topic: string }): string {
+  return `no @EventPattern handler serves topic ${input.topic}`;
+}
+
+/** A handler attempt ran past maxProcessingMs. */
+export function handlerTimedOut(input: {
+  readonly topic: string;
+  readonly maxProcessingMs: number;
+}): string {
+  return `the handler of ${input.topic} ran longer than consumer.maxProcessingMs (${input.maxProcessingMs} ms) and was aborted`;
+}
+
+/** The server cannot serve a handler pattern. */
+export function unsupportedPattern(input: {
+  readonly pattern: string;
+  readonly reason: string;
+}): string {
+  return `MessagingServer cannot serve the pattern ${input.pattern}: ${input.reason}`;
+}
+
+/** The consumer started. */
+export function consumerLine(input: {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly transport: 'kafka' | 'memory';
+}): string {
+  return `consumer group ${input.groupId} serves ${input.topics.join(', ')} on the ${input.transport === 'kafka' ? 'Kafka' : 'embedded'} transport`;
+}
+
+/** A dead-letter write failed; the record is delivered again. */
+export function deadLetterFailed(input: { readonly dlq: string; readonly error: string }): string {
+  return `writing to ${input.dlq} failed (${input.error}); the record is not committed and will be delivered again`;
+}
+
+/** The server stopped while a record was in hand. */
+export function consumerStopping(input: { readonly topic: string }): string {
+  return `the messaging server is stopping: the record of ${input.topic} in hand is left uncommitted for redelivery`;
+}

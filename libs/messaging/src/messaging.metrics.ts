@@ -17,4 +17,25 @@ export const MESSAGING_METRICS = {
     help: 'publish() calls that failed to reach the broker, by topic.',
     labelNames: ['topic'],
   },
+  consumed: {
+    name: 'keel_messaging_consumed_total',
+    help: 'Records the messaging server finished with, by topic and outcome (processed, dead-lettered).',
+    labelNames: ['topic', 'outcome'],
+  },
+  retried: {
+    name: 'keel_messaging_retries_total',
+    help: 'Handler attempts that failed and were tried again in process, by topic.',
+    labelNames: ['topic'],
+  },
+  deadLettered: {
+    name: 'keel_messaging_dead_lettered_total',
+    help: 'Records written to a dead-letter topic, by source topic and exception code.',
+    labelNames: ['topic', 'code'],
+  },
+  handlerDuration: {
+    name: 'keel_messaging_handler_duration_seconds',
+    help: 'Time one handler attempt took, by topic and outcome (success, failure).',
+    labelNames: ['topic', 'outcome'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  },
 } as const satisfies KeelMetricDefinitions;

@@ -6,6 +6,7 @@ import { PostgresOutboxStore } from './stores/postgres-outbox.store.js';
 import { MESSAGING_MODULE_OPTIONS } from './messaging.module-definition.js';
 import { resolveMessagingSettings } from './messaging.settings.js';
 import { EventBus } from './events/event-bus.js';
+import { MessagingServer } from './consumer/messaging-server.js';
 import type { MessagingSettings } from './interfaces/messaging-options.interface.js';
 import { KafkajsTransport } from './kafka/kafkajs-transport.js';
 import { MemoryTransport } from './kafka/memory-transport.js';
@@ -37,6 +38,7 @@ export const messagingProviders: Provider[] = [
   },
   EventBus,
   OutboxRelay,
+  MessagingServer,
 ];
 
 /** The outbox store, or `null` when the outbox is off (no database). @internal */

@@ -68,7 +68,7 @@ describe('MessagingModule settings', () => {
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KeelConfigError);
     expect((error as KeelConfigError).problems).toEqual([
-      'KEEL_MESSAGING_TYPO: unknown variable of MessagingModule; known: KEEL_MESSAGING_SOURCE',
+      'KEEL_MESSAGING_TYPO: unknown variable of MessagingModule; known: KEEL_MESSAGING_SOURCE, KEEL_MESSAGING_CONSUMER_GROUP_ID, KEEL_MESSAGING_CONSUMER_MAX_PROCESSING_MS',
       expect.stringMatching(/kafka\.brokers\.0.*must be host:port/),
       expect.stringMatching(/topics\.orders\.mode/),
     ]);

@@ -57,6 +57,22 @@ const schema = z
       })
       .strict()
       .optional(),
+    consumer: z
+      .object({
+        groupId: z.string().min(1).max(249).optional(),
+        fromBeginning: z.boolean().optional(),
+        sessionTimeoutMs: z
+          .number()
+          .int()
+          .min(6_000, "must be at least 6000 (Kafka's default group.min.session.timeout.ms)")
+          .max(3_600_000)
+          .optional(),
+        maxWaitTimeMs: z.number().int().positive().max(60_000).optional(),
+        retryDelaysMs: z.array(z.number().int().min(0).max(60_000)).max(10).optional(),
+        maxProcessingMs: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict() as unknown as z.ZodType<MessagingModuleOptions>;
 
@@ -72,6 +88,13 @@ export const DEFAULTS = Object.freeze({
     retryBaseMs: 200,
     retryMaxMs: 30_000,
   }),
+  consumer: Object.freeze({
+    fromBeginning: false,
+    sessionTimeoutMs: 30_000,
+    maxWaitTimeMs: 5_000,
+    retryDelaysMs: Object.freeze([100, 200, 400]),
+    maxProcessingMs: 300_000,
+  }),
 });
 
 /** How MessagingModule resolves its settings (see docs/lib-skeleton.md). @internal */
@@ -80,7 +103,11 @@ export const MESSAGING_SETTINGS_SPEC: ModuleSettingsSpec<MessagingModuleOptions>
   moduleName: 'MessagingModule',
   schema,
   defaults: DEFAULTS,
-  env: { source: 'string' },
+  env: {
+    source: 'string',
+    'consumer.groupId': 'string',
+    'consumer.maxProcessingMs': 'integer',
+  },
 };
 
 /**
@@ -100,8 +127,11 @@ export function resolveMessagingSettings(
     core.config,
   ) as unknown as Omit<
     MessagingSettings,
-    'transport' | 'serviceName' | 'source' | 'kafka' | 'outbox'
+    'transport' | 'serviceName' | 'source' | 'kafka' | 'outbox' | 'consumer'
   > & {
+    readonly consumer: Omit<MessagingSettings['consumer'], 'groupId' | 'heartbeatIntervalMs'> & {
+      readonly groupId?: string;
+    };
     readonly source?: string;
     readonly kafka: MessagingSettings['kafka'] & { readonly brokers?: readonly string[] };
     readonly outbox: Omit<MessagingSettings['outbox'], 'enabled'> & { readonly enabled?: boolean };
@@ -117,6 +147,11 @@ export function resolveMessagingSettings(
     },
     source: resolved.source ?? `/${core.serviceName}`,
     outbox: outboxSettings(resolved.outbox, core.config.databaseUrl),
+    consumer: {
+      ...resolved.consumer,
+      groupId: resolved.consumer.groupId ?? core.serviceName,
+      heartbeatIntervalMs: Math.floor(resolved.consumer.sessionTimeoutMs / 3),
+    },
     serviceName: core.serviceName,
   };
 }

@@ -5,10 +5,11 @@ import {
   type Provider,
 } from '@nestjs/common';
 import { APP_INTERCEPTOR, DiscoveryService, MetadataScanner } from '@nestjs/core';
-import { Observable } from 'rxjs';
+import { Observable, tap } from 'rxjs';
 import {
   CORRELATION_ID_HEADER,
   KEEL_REQUEST_CONTEXT_SETTINGS,
+  RPC_ERROR_SINK,
   TRACEPARENT_HEADER,
 } from './context.constants.js';
 import { RequestContext } from './request-context.js';
@@ -34,6 +35,10 @@ export class RequestContextInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const type = context.getType<string>();
+    if (type === 'rpc') {
+      const sink = RequestContext.getValue<(error: unknown) => void>(RPC_ERROR_SINK);
+      if (sink !== undefined) return next.handle().pipe(tap({ error: sink }));
+    }
     if ((type !== 'rpc' && type !== 'ws') || RequestContext.current() !== undefined) {
       return next.handle();
     }

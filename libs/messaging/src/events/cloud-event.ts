@@ -17,6 +17,10 @@ export interface KeelCloudEvent<T = unknown> {
   readonly correlationid?: string;
   /** Extension (CloudEvents distributed tracing): the W3C trace context, passed through. */
   readonly traceparent?: string;
+  /** Extension: the authenticated principal of the unit of work that published it. */
+  readonly actor?: string;
+  /** Extension: the tenant of the unit of work that published it. */
+  readonly tenant?: string;
 }
 
 /** Attributes in binary mode, as `ce_<name>` headers (CloudEvents Kafka binding 1.0, §3.2.3). */
@@ -29,6 +33,8 @@ const BINARY_ATTRIBUTES = [
   'subject',
   'correlationid',
   'traceparent',
+  'actor',
+  'tenant',
 ] as const;
 
 /**

@@ -217,9 +217,22 @@ export class EventBus
       data: input.data,
       ...(context?.correlationId !== undefined ? { correlationid: context.correlationId } : {}),
       ...(context?.traceparent !== undefined ? { traceparent: context.traceparent } : {}),
+      ...contextExtensions(context),
     };
     return { event, data };
   }
+}
+
+/** The actor and tenant of the unit of work, when it has them. */
+function contextExtensions(
+  context: ReturnType<typeof RequestContext.current>,
+): Pick<KeelCloudEvent, 'actor' | 'tenant'> {
+  const actor = context?.actor;
+  const tenant = context?.tenant;
+  return {
+    ...(actor !== undefined ? { actor } : {}),
+    ...(tenant !== undefined ? { tenant } : {}),
+  };
 }
 
 function errorText(error: unknown): string {

@@ -46,6 +46,32 @@ export interface MessagingOutboxOptions {
   readonly retryMaxMs?: number;
 }
 
+/** How {@link MessagingServer} consumes: the group, the session, retries and time limits. @publicApi */
+export interface MessagingConsumerOptions {
+  /** The consumer group every replica of the service joins. @default the service name */
+  readonly groupId?: string;
+  /** A group with no committed offset starts at the oldest record instead of the newest. @default false */
+  readonly fromBeginning?: boolean;
+  /**
+   * How long the group waits for a silent member before it rebalances, in milliseconds. Keel
+   * heartbeats every third of it, also while a handler runs. At least 6000, Kafka's default
+   * `group.min.session.timeout.ms` (a broker refuses a shorter one). @default 30000
+   */
+  readonly sessionTimeoutMs?: number;
+  /** Longest the broker may hold an empty fetch, in milliseconds. @default 5000 */
+  readonly maxWaitTimeMs?: number;
+  /**
+   * Delays between the in-process attempts of a failed handler, in milliseconds: three delays
+   * mean four attempts before the record is dead-lettered. @default [100, 200, 400]
+   */
+  readonly retryDelaysMs?: readonly number[];
+  /**
+   * Longest one attempt of a handler may run, in milliseconds; then its `signal` aborts and the
+   * attempt counts as failed (`KEEL_MESSAGING_HANDLER_TIMEOUT`). @default 300000
+   */
+  readonly maxProcessingMs?: number;
+}
+
 /** Options of `MessagingModule.forRoot()`. @publicApi */
 export interface MessagingModuleOptions {
   /** Kafka; without brokers (here or in core's config) events stay in this process. */
@@ -57,6 +83,7 @@ export interface MessagingModuleOptions {
   /** An event larger than this (bytes, encoded) is sent, with a warning. @default 65536 */
   readonly warnAboveBytes?: number;
   readonly outbox?: MessagingOutboxOptions;
+  readonly consumer?: MessagingConsumerOptions;
 }
 
 /** The settings in force. @internal */
@@ -77,5 +104,6 @@ export interface MessagingSettings {
       /** Asked for (enabled: true, url or dataSource), not only implied by DATABASE_URL. */
       readonly requested: boolean;
     };
+  readonly consumer: Required<MessagingConsumerOptions> & { readonly heartbeatIntervalMs: number };
   readonly serviceName: string;
 }

@@ -1,7 +1,13 @@
 import { Logger } from '@nestjs/common';
-import type { Kafka, Producer } from 'kafkajs';
+import type { Consumer, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { MessagingSettings } from '../interfaces/messaging-options.interface.js';
-import type { MessageTransport, OutgoingRecord } from './message-transport.js';
+import type {
+  ConsumerHandle,
+  ConsumerSubscription,
+  IncomingRecord,
+  MessageTransport,
+  OutgoingRecord,
+} from './message-transport.js';
 
 /**
  * Kafka through kafkajs 2.2: one idempotent producer (acks = all, so a retried send is not
@@ -16,6 +22,8 @@ export class KafkajsTransport implements MessageTransport {
   private readonly logger = new Logger('KeelMessaging');
   private producer: Producer | undefined;
   private connecting: Promise<Producer> | undefined;
+  private kafka: Promise<Kafka> | undefined;
+  private readonly consumers = new Set<Consumer>();
 
   constructor(private readonly settings: MessagingSettings['kafka']) {}
 
@@ -32,7 +40,52 @@ export class KafkajsTransport implements MessageTransport {
     });
   }
 
+  /**
+   * One kafkajs consumer per subscription, committing offsets as kafkajs' `eachMessage`
+   * resolves them (autoCommit): a record's offset is committed only after `onRecord` resolved.
+   */
+  async consume(subscription: ConsumerSubscription): Promise<ConsumerHandle> {
+    const kafka = await this.client();
+    const consumer = kafka.consumer({
+      groupId: subscription.groupId,
+      sessionTimeout: subscription.sessionTimeoutMs,
+      heartbeatInterval: subscription.heartbeatIntervalMs,
+      maxWaitTimeInMs: subscription.maxWaitTimeMs,
+      allowAutoTopicCreation: true,
+    });
+    let state: 'joining' | 'joined' | 'crashed' | 'stopped' = 'joining';
+    consumer.on(consumer.events.GROUP_JOIN, () => (state = 'joined'));
+    consumer.on(consumer.events.REBALANCING, () => (state = 'joining'));
+    consumer.on(consumer.events.CRASH, (event) => {
+      // kafkajs restarts the consumer itself unless the error is not retriable.
+      if (event.payload.restart !== true) state = 'crashed';
+    });
+    this.consumers.add(consumer);
+    await consumer.connect();
+    await consumer.subscribe({
+      topics: [...subscription.topics],
+      fromBeginning: subscription.fromBeginning,
+    });
+    await consumer.run({
+      autoCommit: true,
+      eachMessage: ({ topic, partition, message, heartbeat }) =>
+        subscription.onRecord(incoming(topic, partition, message), heartbeat),
+    });
+    return {
+      state: () => state,
+      stop: async () => {
+        if (!this.consumers.delete(consumer)) return;
+        state = 'stopped';
+        await consumer.disconnect();
+      },
+    };
+  }
+
   async close(): Promise<void> {
+    for (const consumer of [...this.consumers]) {
+      this.consumers.delete(consumer);
+      await consumer.disconnect().catch(() => undefined);
+    }
     const pending = this.connecting;
     this.connecting = undefined;
     const producer = this.producer ?? (await pending?.catch(() => undefined));
@@ -59,9 +112,18 @@ export class KafkajsTransport implements MessageTransport {
     return this.connecting;
   }
 
-  private async open(): Promise<Producer> {
+  /** One kafkajs client for the producer and every consumer. */
+  private client(): Promise<Kafka> {
+    this.kafka ??= this.createClient().catch((error: unknown) => {
+      this.kafka = undefined;
+      throw error;
+    });
+    return this.kafka;
+  }
+
+  private async createClient(): Promise<Kafka> {
     const kafkajs = (await import('kafkajs')).default;
-    const kafka: Kafka = new kafkajs.Kafka({
+    return new kafkajs.Kafka({
       clientId: this.settings.clientId,
       brokers: [...this.settings.brokers],
       connectionTimeout: this.settings.connectionTimeoutMs,
@@ -76,6 +138,11 @@ export class KafkajsTransport implements MessageTransport {
         else this.logger.warn(text);
       },
     });
+  }
+
+  private async open(): Promise<Producer> {
+    const kafkajs = (await import('kafkajs')).default;
+    const kafka = await this.client();
     const producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 5,
@@ -85,4 +152,25 @@ export class KafkajsTransport implements MessageTransport {
     await producer.connect();
     return producer;
   }
+}
+
+function incoming(topic: string, partition: number, message: KafkaMessage): IncomingRecord {
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key === null ? null : message.key.toString('utf8'),
+    value: message.value,
+    headers: decodeHeaders(message.headers),
+    timestamp: Number(message.timestamp),
+  };
+}
+
+function decodeHeaders(raw: IHeaders | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw ?? {})) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) headers[name] = first.toString();
+  }
+  return headers;
 }

@@ -1,0 +1,228 @@
+import { describe, expect, it } from '@jest/globals';
+import { KeelMetrics } from '@keel/core';
+import { MemoryTransport } from '../kafka/memory-transport.js';
+import type { IncomingRecord } from '../kafka/message-transport.js';
+import { deadLetterRecord, MAX_STACK_LENGTH } from './dead-letter.js';
+import { describeFailure } from './failure.js';
+import { decodeRecord } from './incoming-event.js';
+import { RecordProcessor, type EventHandler } from './record-processor.js';
+
+const record = (over: Partial<IncomingRecord> = {}): IncomingRecord => ({
+  topic: 'orders',
+  partition: 2,
+  offset: '41',
+  key: 'k',
+  value: '{"id":1}',
+  headers: {
+    ce_specversion: '1.0',
+    ce_id: 'e-1',
+    ce_source: '/s',
+    ce_type: 't',
+    'content-type': 'application/json',
+  },
+  timestamp: 1_700_000_000_000,
+  ...over,
+});
+
+const settings = {
+  groupId: 'g',
+  fromBeginning: false,
+  sessionTimeoutMs: 6_000,
+  heartbeatIntervalMs: 2_000,
+  maxWaitTimeMs: 100,
+  retryDelaysMs: [1, 1],
+  maxProcessingMs: 1_000,
+};
+
+function processor(
+  handlerFor: (topic: string) => EventHandler | undefined,
+  transport = new MemoryTransport(),
+) {
+  const stopping = new AbortController();
+  return {
+    transport,
+    stopping,
+    processor: new RecordProcessor({
+      settings,
+      transport,
+      metrics: new KeelMetrics(),
+      handlerFor,
+      stopping: stopping.signal,
+    }),
+  };
+}
+
+const beat = async () => {};
+
+describe('decodeRecord', () => {
+  it('reads binary and structured CloudEvents', () => {
+    expect(decodeRecord(record())).toEqual({
+      ok: true,
+      event: {
+        specversion: '1.0',
+        id: 'e-1',
+        source: '/s',
+        type: 't',
+        data: { id: 1 },
+        datacontenttype: 'application/json',
+      },
+    });
+    const structured = record({
+      headers: { 'content-type': 'application/cloudevents+json; charset=UTF-8' },
+      value: JSON.stringify({ specversion: '1.0', id: 'e-2', source: '/s', type: 't', data: [1] }),
+    });
+    expect(decodeRecord(structured)).toMatchObject({ ok: true, event: { id: 'e-2', data: [1] } });
+  });
+
+  it('names what makes a record malformed', () => {
+    const problem = (over: Partial<IncomingRecord>) => {
+      const decoded = decodeRecord(record(over));
+      return decoded.ok ? 'ok' : decoded.problem;
+    };
+    expect(problem({ value: '{' })).toMatch(/^binary event data: not JSON/);
+    expect(problem({ headers: { ...record().headers, 'content-type': 'text/plain' } })).toMatch(
+      /text\/plain is not JSON/,
+    );
+    expect(problem({ headers: { ...record().headers, ce_specversion: '0.3' } })).toMatch(
+      /specversion must be "1.0"/,
+    );
+    expect(problem({ headers: { ce_specversion: '1.0', ce_id: 'x', ce_type: 't' } })).toMatch(
+      /source is missing/,
+    );
+    expect(problem({ headers: {} })).toMatch(/^not a CloudEvent/);
+    const structured = { 'content-type': 'application/cloudevents+json' };
+    expect(problem({ headers: structured, value: '[1]' })).toMatch(/not a JSON object/);
+    expect(problem({ headers: structured, value: null })).toMatch(/has no value/);
+    expect(
+      problem({
+        headers: structured,
+        value: JSON.stringify({
+          specversion: '1.0',
+          id: 'a',
+          source: 's',
+          type: 't',
+          data_base64: 'AA==',
+        }),
+      }),
+    ).toMatch(/data_base64/);
+    expect(decodeRecord(record({ value: null }))).toMatchObject({
+      ok: true,
+      event: { data: undefined },
+    });
+  });
+});
+
+describe('describeFailure', () => {
+  it('keeps the code, message and stack, and calls 4xx permanent except 408, 425, 429', () => {
+    const plain = describeFailure(new TypeError('boom'));
+    expect(plain).toMatchObject({ code: 'TypeError', message: 'boom', retryable: true });
+    expect(plain.stack).toContain('boom');
+    expect(
+      describeFailure({ statusCode: 400, code: 'KEEL_VALIDATION_FAILED', message: 'bad' }),
+    ).toMatchObject({
+      code: 'KEEL_VALIDATION_FAILED',
+      retryable: false,
+    });
+    expect(describeFailure({ getStatus: () => 404, message: 'gone' })).toMatchObject({
+      code: 'Error',
+      retryable: false,
+    });
+    expect(describeFailure({ status: 429, message: 'slow down' }).retryable).toBe(true);
+    expect(describeFailure({ status: 503, message: 'x' }).retryable).toBe(true);
+    expect(describeFailure('text')).toMatchObject({
+      code: 'Error',
+      message: 'text',
+      retryable: true,
+    });
+    expect(describeFailure({ status: 'error', message: 'Internal server error' }).retryable).toBe(
+      true,
+    );
+  });
+});
+
+describe('deadLetterRecord', () => {
+  it('keeps the record and its headers, adds keel-dlt-* and keeps the first origin on a second dead-lettering', () => {
+    const first = deadLetterRecord(record(), 'g', {
+      code: 'E',
+      message: 'line 1\nline 2',
+      stack: 'x'.repeat(20_000),
+      attempts: 3,
+    });
+    expect(first).toMatchObject({
+      key: 'k',
+      value: '{"id":1}',
+      headers: {
+        ce_id: 'e-1',
+        'keel-dlt-original-topic': 'orders',
+        'keel-dlt-original-partition': '2',
+        'keel-dlt-original-offset': '41',
+        'keel-dlt-original-timestamp': '1700000000000',
+        'keel-dlt-consumer-group': 'g',
+        'keel-dlt-exception-code': 'E',
+        'keel-dlt-exception-message': 'line 1 line 2',
+        'keel-dlt-attempts': '3',
+      },
+    });
+    expect(first.headers['keel-dlt-exception-stacktrace']).toHaveLength(MAX_STACK_LENGTH);
+    const again = deadLetterRecord(
+      record({ topic: 'orders.g.dlq', offset: '7', headers: first.headers }),
+      'g',
+      { code: 'F', message: 'later', attempts: 1 },
+    );
+    expect(again.headers).toMatchObject({
+      'keel-dlt-original-topic': 'orders',
+      'keel-dlt-original-offset': '41',
+      'keel-dlt-exception-code': 'F',
+    });
+    expect(again.headers['keel-dlt-exception-stacktrace']).toBeUndefined();
+  });
+});
+
+describe('RecordProcessor', () => {
+  it('dead-letters a record of a topic no handler serves, never commits it silently', async () => {
+    const { processor: p, transport } = processor(() => undefined);
+    await p.process(record(), beat);
+    expect(transport.records('orders.g.dlq')[0]!.headers).toMatchObject({
+      'keel-dlt-exception-code': 'KEEL_MESSAGING_NO_HANDLER',
+      'keel-dlt-attempts': '0',
+    });
+  });
+
+  it('retries with the configured delays, then dead-letters with the attempt count', async () => {
+    let calls = 0;
+    const { processor: p, transport } = processor(() => () => {
+      calls += 1;
+      throw new Error(`attempt ${calls}`);
+    });
+    await p.process(record(), beat);
+    expect(calls).toBe(3);
+    expect(transport.records('orders.g.dlq')[0]!.headers).toMatchObject({
+      'keel-dlt-exception-message': 'attempt 3',
+      'keel-dlt-attempts': '3',
+    });
+  });
+
+  it('rejects, leaving the record uncommitted, when the dead-letter write fails', async () => {
+    const transport = new MemoryTransport();
+    transport.send = async () => {
+      throw new Error('broker down');
+    };
+    const { processor: p } = processor(() => undefined, transport);
+    await expect(p.process(record(), beat)).rejects.toThrow('broker down');
+  });
+
+  it('rejects a failed attempt while stopping instead of dead-lettering it', async () => {
+    const {
+      processor: p,
+      transport,
+      stopping,
+    } = processor(() => async () => {
+      stopping.abort();
+      throw new Error('interrupted');
+    });
+    await expect(p.process(record(), beat)).rejects.toMatchObject({
+      code: 'KEEL_MESSAGING_SHUT_DOWN',
+    });
+    expect(transport.records('orders.g.dlq')).toEqual([]);
+  });
+});
