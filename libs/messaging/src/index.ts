@@ -3,6 +3,7 @@ export type {
   CloudEventMode,
   MessagingKafkaOptions,
   MessagingConsumerOptions,
+  MessagingIdempotencyOptions,
   MessagingModuleOptions,
   MessagingOutboxOptions,
   MessagingTopicOptions,
@@ -31,3 +32,9 @@ export {
 } from './kafka/memory-transport.js';
 export { OutboxRelay } from './outbox/outbox-relay.js';
 export type { OutboxEntityManager } from './stores/outbox.store.js';
+export {
+  Idempotent,
+  inboxTransaction,
+  type IdempotentOptions,
+} from './idempotent/idempotent.decorator.js';
+export type { InboxDataSource } from './stores/postgres-inbox.store.js';

@@ -34,6 +34,15 @@ export const MESSAGING_ERRORS = {
     meaning:
       'a handler ran longer than consumer.maxProcessingMs: its signal was aborted and the attempt failed',
   },
+  KEEL_MESSAGING_DUPLICATE_IN_PROGRESS: {
+    status: 409,
+    meaning:
+      'an @Idempotent call arrived while a call with the same key was still running; retry after retryAfterMs (it is then skipped if that call succeeded)',
+  },
+  KEEL_MESSAGING_IDEMPOTENCY_UNAVAILABLE: {
+    status: 503,
+    meaning: 'the PostgreSQL inbox could not be opened (no database configured, or pg missing)',
+  },
   KEEL_MESSAGING_SHUT_DOWN: {
     status: 503,
     meaning: 'the event bus is shutting down and takes no new events',
@@ -48,8 +57,19 @@ export type MessagingErrorCode = keyof typeof MESSAGING_ERRORS;
  * @publicApi
  */
 export class MessagingError extends KeelError {
-  constructor(code: MessagingErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, { ...options, status: MESSAGING_ERRORS[code].status });
+  /** When to try again, for a refusal that will pass later (`Retry-After` over HTTP). */
+  readonly retryAfterMs?: number;
+
+  constructor(
+    code: MessagingErrorCode,
+    message: string,
+    options?: { cause?: unknown; retryAfterMs?: number },
+  ) {
+    super(code, message, {
+      ...(options?.cause !== undefined ? { cause: options.cause } : {}),
+      status: MESSAGING_ERRORS[code].status,
+    });
+    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -141,3 +141,53 @@ export function deadLetterFailed(input: { readonly dlq: string; readonly error: 
 export function consumerStopping(input: { readonly topic: string }): string {
   return `the messaging server is stopping: the record of ${input.topic} in hand is left uncommitted for redelivery`;
 }
+
+/** The inbox needs pg for a URL. */
+export function inboxNeedsPg(): string {
+  return 'the PostgreSQL inbox needs the pg package (an optional peer of @keel/messaging): npm install pg';
+}
+
+/** The inbox store has no database. */
+export function inboxNotOpen(): string {
+  return 'the PostgreSQL inbox is not open (closed, or no database configured)';
+}
+
+/** A duplicate arrived while the first delivery of its key is still running. */
+export function duplicateInProgress(input: {
+  readonly key: string;
+  readonly retryAfterMs: number;
+}): string {
+  return `a call with idempotency key ${input.key} is already running; try again in ${input.retryAfterMs} ms (it is then skipped if that call succeeded)`;
+}
+
+/** Marking a key done failed after its body ran. */
+export function completeFailed(input: { readonly error: string }): string {
+  return `an @Idempotent body ran but its key could not be marked done (${input.error}); a duplicate arriving after the lease lapses will run again`;
+}
+
+/** Which idempotency store is in use, logged once. */
+export function idempotencyStoreLine(input: {
+  readonly store: 'memory' | 'redis' | 'postgres';
+}): string {
+  return input.store === 'memory'
+    ? '@Idempotent keys are kept in this process (no Redis configured): duplicates reaching another replica are not detected'
+    : `@Idempotent keys are kept in ${input.store === 'redis' ? 'Redis' : 'the PostgreSQL inbox'}`;
+}
+
+/** The PostgreSQL inbox was asked for without a database. */
+export function inboxNeedsDatabase(input: { readonly key: string }): string {
+  return `${input.key}: 'postgres' needs PostgreSQL — set DATABASE_URL, idempotency.url or idempotency.dataSource`;
+}
+
+/** @Idempotent used wrongly (found at startup). */
+export function idempotentMisuse(input: {
+  readonly label: string;
+  readonly problem: string;
+}): string {
+  return `@Idempotent on ${input.label}: ${input.problem}`;
+}
+
+/** Opening or pruning the idempotency store failed; retried later. */
+export function inboxPruneFailed(input: { readonly error: string }): string {
+  return `the idempotency store could not be opened or pruned (${input.error}); it is tried again later`;
+}

@@ -32,6 +32,16 @@ export const MESSAGING_METRICS = {
     help: 'Records written to a dead-letter topic, by source topic and exception code.',
     labelNames: ['topic', 'code'],
   },
+  duplicates: {
+    name: 'keel_messaging_duplicates_skipped_total',
+    help: '@Idempotent calls skipped because their key had already completed, by method.',
+    labelNames: ['method'],
+  },
+  duplicatesInProgress: {
+    name: 'keel_messaging_duplicates_in_progress_total',
+    help: '@Idempotent calls refused because a call with their key was still running, by method.',
+    labelNames: ['method'],
+  },
   handlerDuration: {
     name: 'keel_messaging_handler_duration_seconds',
     help: 'Time one handler attempt took, by topic and outcome (success, failure).',

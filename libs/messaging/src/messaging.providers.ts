@@ -1,5 +1,13 @@
-import type { Provider } from '@nestjs/common';
-import { moduleSettingsProvider } from '@keel/core/internal';
+import { Logger, type Provider } from '@nestjs/common';
+import { RedisConnectionFactory, type KeelCoreSettings } from '@keel/core';
+import { KEEL_CORE_SETTINGS, moduleSettingsProvider } from '@keel/core/internal';
+import { IdempotencyLifecycle } from './idempotent/idempotency-lifecycle.js';
+import { IdempotentPolicyFactory } from './idempotent/idempotent.policy.js';
+import { completeFailed } from './messaging.messages.js';
+import { IdempotencyStore } from './stores/idempotency.store.js';
+import { MemoryIdempotencyStore } from './stores/memory-idempotency.store.js';
+import { PostgresInboxStore } from './stores/postgres-inbox.store.js';
+import { RedisIdempotencyStore } from './stores/redis-idempotency.store.js';
 import { MESSAGING_SETTINGS, OUTBOX_STORE } from './messaging.constants.js';
 import { OutboxRelay } from './outbox/outbox-relay.js';
 import { PostgresOutboxStore } from './stores/postgres-outbox.store.js';
@@ -36,10 +44,49 @@ export const messagingProviders: Provider[] = [
     useFactory: (settings: MessagingSettings) => createOutboxStore(settings),
     inject: [MESSAGING_SETTINGS],
   },
+  {
+    provide: IdempotencyStore,
+    useFactory: (
+      settings: MessagingSettings,
+      core: KeelCoreSettings,
+      connections: RedisConnectionFactory,
+    ) => createIdempotencyStore(settings, core, connections),
+    inject: [MESSAGING_SETTINGS, KEEL_CORE_SETTINGS, RedisConnectionFactory],
+  },
   EventBus,
   OutboxRelay,
   MessagingServer,
+  IdempotentPolicyFactory,
+  IdempotencyLifecycle,
 ];
+
+/** The store `@Idempotent` uses (resolveMessagingSettings refuses one whose backend is absent). @internal */
+export function createIdempotencyStore(
+  settings: MessagingSettings,
+  core: KeelCoreSettings,
+  connections: RedisConnectionFactory,
+): IdempotencyStore {
+  const { idempotency } = settings;
+  if (idempotency.store === 'redis') {
+    const logger = new Logger('KeelMessaging');
+    return new RedisIdempotencyStore({
+      client: connections.client(core.redis!, 'messaging:idempotency'),
+      prefix: core.redisKeyPrefix,
+      onCompleteFailed: (error) =>
+        logger.warn(
+          completeFailed({ error: error instanceof Error ? error.message : String(error) }),
+        ),
+    });
+  }
+  if (idempotency.store === 'postgres') {
+    return new PostgresInboxStore({
+      ...(idempotency.url !== undefined ? { url: idempotency.url } : {}),
+      ...(idempotency.dataSource !== undefined ? { dataSource: idempotency.dataSource } : {}),
+      tablePrefix: idempotency.tablePrefix,
+    });
+  }
+  return new MemoryIdempotencyStore();
+}
 
 /** The outbox store, or `null` when the outbox is off (no database). @internal */
 export function createOutboxStore(settings: MessagingSettings): PostgresOutboxStore | null {

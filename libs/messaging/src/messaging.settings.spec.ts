@@ -68,7 +68,7 @@ describe('MessagingModule settings', () => {
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KeelConfigError);
     expect((error as KeelConfigError).problems).toEqual([
-      'KEEL_MESSAGING_TYPO: unknown variable of MessagingModule; known: KEEL_MESSAGING_SOURCE, KEEL_MESSAGING_CONSUMER_GROUP_ID, KEEL_MESSAGING_CONSUMER_MAX_PROCESSING_MS',
+      'KEEL_MESSAGING_TYPO: unknown variable of MessagingModule; known: KEEL_MESSAGING_SOURCE, KEEL_MESSAGING_CONSUMER_GROUP_ID, KEEL_MESSAGING_CONSUMER_MAX_PROCESSING_MS, KEEL_MESSAGING_IDEMPOTENCY_STORE, KEEL_MESSAGING_IDEMPOTENCY_TTL_MS',
       expect.stringMatching(/kafka\.brokers\.0.*must be host:port/),
       expect.stringMatching(/topics\.orders\.mode/),
     ]);
@@ -86,5 +86,33 @@ describe('MessagingModule settings', () => {
     expect(() => resolveMessagingSettings({ outbox: { enabled: true } }, coreSettings())).toThrow(
       /messaging\.outbox\.enabled: the outbox needs PostgreSQL/,
     );
+  });
+
+  it('keeps @Idempotent keys in Redis when core has it, else in memory; a backend asked for but absent stops startup', () => {
+    expect(resolveMessagingSettings({}, coreSettings()).idempotency).toMatchObject({
+      store: 'memory',
+      ttlMs: 604_800_000,
+      leaseMs: 30_000,
+    });
+    expect(resolveMessagingSettings({}, coreSettings({ redis: true })).idempotency.store).toBe(
+      'redis',
+    );
+    expect(
+      resolveMessagingSettings(
+        {},
+        coreSettings({
+          env: { KEEL_MESSAGING_IDEMPOTENCY_STORE: 'postgres', DATABASE_URL: 'postgres://db/app' },
+        }),
+      ).idempotency,
+    ).toMatchObject({ store: 'postgres', url: 'postgres://db/app' });
+    expect(() =>
+      resolveMessagingSettings({ idempotency: { store: 'redis' } }, coreSettings()),
+    ).toThrow(/MessagingModule\.idempotency\.store \(forRoot\): 'redis' needs Redis/);
+    expect(() =>
+      resolveMessagingSettings(
+        {},
+        coreSettings({ env: { KEEL_MESSAGING_IDEMPOTENCY_STORE: 'postgres' } }),
+      ),
+    ).toThrow(/KEEL_MESSAGING_IDEMPOTENCY_STORE: 'postgres' needs PostgreSQL/);
   });
 });

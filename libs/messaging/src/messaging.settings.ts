@@ -1,5 +1,11 @@
 import { KeelConfigError, type KeelCoreSettings } from '@keel/core';
-import { resolveModuleSettings, type ModuleSettingsSpec } from '@keel/core/internal';
+import {
+  redisRequired,
+  resolveModuleSettings,
+  settingSource,
+  type ModuleSettingsSpec,
+} from '@keel/core/internal';
+import { inboxNeedsDatabase } from './messaging.messages.js';
 import { z } from 'zod';
 import type {
   MessagingModuleOptions,
@@ -57,6 +63,30 @@ const schema = z
       })
       .strict()
       .optional(),
+    idempotency: z
+      .object({
+        store: z.enum(['memory', 'redis', 'postgres']).optional(),
+        ttlMs: z.number().int().positive().optional(),
+        leaseMs: z.number().int().min(100).optional(),
+        keyPrefix: z.string().max(64).optional(),
+        url: z.string().startsWith('postgres', 'must be a postgres:// URL').optional(),
+        dataSource: z
+          .custom<object>(
+            (v) =>
+              typeof v === 'object' &&
+              v !== null &&
+              typeof (v as { transaction?: unknown }).transaction === 'function',
+            'must be a TypeORM DataSource',
+          )
+          .optional(),
+        tablePrefix: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]{0,40}$/, 'must be a lowercase SQL identifier')
+          .optional(),
+        pruneIntervalMs: z.number().int().min(1_000).optional(),
+      })
+      .strict()
+      .optional(),
     consumer: z
       .object({
         groupId: z.string().min(1).max(249).optional(),
@@ -88,6 +118,13 @@ export const DEFAULTS = Object.freeze({
     retryBaseMs: 200,
     retryMaxMs: 30_000,
   }),
+  idempotency: Object.freeze({
+    ttlMs: 604_800_000,
+    leaseMs: 30_000,
+    keyPrefix: 'idem:',
+    tablePrefix: 'keel_messaging',
+    pruneIntervalMs: 3_600_000,
+  }),
   consumer: Object.freeze({
     fromBeginning: false,
     sessionTimeoutMs: 30_000,
@@ -107,6 +144,8 @@ export const MESSAGING_SETTINGS_SPEC: ModuleSettingsSpec<MessagingModuleOptions>
     source: 'string',
     'consumer.groupId': 'string',
     'consumer.maxProcessingMs': 'integer',
+    'idempotency.store': 'string',
+    'idempotency.ttlMs': 'integer',
   },
 };
 
@@ -127,8 +166,11 @@ export function resolveMessagingSettings(
     core.config,
   ) as unknown as Omit<
     MessagingSettings,
-    'transport' | 'serviceName' | 'source' | 'kafka' | 'outbox' | 'consumer'
+    'transport' | 'serviceName' | 'source' | 'kafka' | 'outbox' | 'consumer' | 'idempotency'
   > & {
+    readonly idempotency: Omit<MessagingSettings['idempotency'], 'store'> & {
+      readonly store?: MessagingSettings['idempotency']['store'];
+    };
     readonly consumer: Omit<MessagingSettings['consumer'], 'groupId' | 'heartbeatIntervalMs'> & {
       readonly groupId?: string;
     };
@@ -152,8 +194,31 @@ export function resolveMessagingSettings(
       groupId: resolved.consumer.groupId ?? core.serviceName,
       heartbeatIntervalMs: Math.floor(resolved.consumer.sessionTimeoutMs / 3),
     },
+    idempotency: idempotencySettings(resolved.idempotency, options, core),
     serviceName: core.serviceName,
   };
+}
+
+/** The store defaults to Redis when core has it; Redis or PostgreSQL asked for but absent stops startup. */
+function idempotencySettings(
+  idempotency: Omit<MessagingSettings['idempotency'], 'store'> & {
+    readonly store?: MessagingSettings['idempotency']['store'];
+  },
+  options: MessagingModuleOptions,
+  core: KeelCoreSettings,
+): MessagingSettings['idempotency'] {
+  const store = idempotency.store ?? (core.redis !== undefined ? 'redis' : 'memory');
+  const key = () =>
+    settingSource(MESSAGING_SETTINGS_SPEC, options, core.config, 'idempotency.store');
+  if (store === 'redis' && core.redis === undefined) {
+    throw new KeelConfigError([redisRequired({ key: key(), asked: "'redis'" })]);
+  }
+  const url =
+    idempotency.url ?? (idempotency.dataSource === undefined ? core.config.databaseUrl : undefined);
+  if (store === 'postgres' && url === undefined && idempotency.dataSource === undefined) {
+    throw new KeelConfigError([inboxNeedsDatabase({ key: key() })]);
+  }
+  return { ...idempotency, store, ...(url !== undefined ? { url } : {}) };
 }
 
 /** The outbox is on when a database is at hand, unless `enabled: false`; its URL defaults to core's. */

@@ -5,6 +5,8 @@ export interface Failure {
   readonly stack?: string;
   /** False for a failure another attempt cannot fix (bad input, not found, forbidden). */
   readonly retryable: boolean;
+  /** When the error says another attempt will pass. */
+  readonly retryAfterMs?: number;
 }
 
 /** 4xx statuses that say "try again later" rather than "this input is wrong". */
@@ -14,7 +16,8 @@ const TRANSIENT_CLIENT_STATUSES = new Set([408, 425, 429]);
  * Reads a handler's error — a thrown `Error`, a `KeelError`, an `HttpException`, or the RPC
  * body Nest's exception filters made of one (`{ statusCode, code, message }`) — as a failure.
  * A 4xx status (validation, not found, conflict, forbidden) is not retryable: another attempt
- * would fail the same way, so the record goes to the dead-letter topic at once.
+ * would fail the same way, so the record goes to the dead-letter topic at once — unless the
+ * error says when to try again (`retryAfterMs`: a duplicate still running elsewhere).
  * @internal
  */
 export function describeFailure(error: unknown): Failure {
@@ -24,7 +27,11 @@ export function describeFailure(error: unknown): Failure {
   >;
   const status = statusOf(value);
   const retryable =
-    status === undefined || status < 400 || status >= 500 || TRANSIENT_CLIENT_STATUSES.has(status);
+    typeof value['retryAfterMs'] === 'number' ||
+    status === undefined ||
+    status < 400 ||
+    status >= 500 ||
+    TRANSIENT_CLIENT_STATUSES.has(status);
   const code =
     typeof value['code'] === 'string' && value['code'] !== ''
       ? value['code']
@@ -42,6 +49,7 @@ export function describeFailure(error: unknown): Failure {
     message,
     ...(error instanceof Error && error.stack !== undefined ? { stack: error.stack } : {}),
     retryable,
+    ...(typeof value['retryAfterMs'] === 'number' ? { retryAfterMs: value['retryAfterMs'] } : {}),
   };
 }
 

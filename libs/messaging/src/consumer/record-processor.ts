@@ -27,6 +27,18 @@ export type EventHandler = (
   context: MessageContext,
 ) => Promise<Observable<unknown> | unknown> | Observable<unknown> | unknown;
 
+const DUPLICATE_IN_PROGRESS = 'KEEL_MESSAGING_DUPLICATE_IN_PROGRESS';
+/** Longest pause before asking again whether a duplicate's other call has finished. */
+const MAX_DUPLICATE_WAIT_MS = 1_000;
+
+interface AttemptInput {
+  readonly handler: EventHandler;
+  readonly event: KeelCloudEvent;
+  readonly record: IncomingRecord;
+  readonly attempt: number;
+  readonly heartbeat: () => Promise<void>;
+}
+
 /** What a {@link RecordProcessor} works with. @internal */
 export interface RecordProcessorDeps {
   readonly settings: MessagingSettings['consumer'];
@@ -77,7 +89,7 @@ export class RecordProcessor {
     }
     const delays = this.deps.settings.retryDelaysMs;
     for (let attempt = 1; ; attempt++) {
-      const failure = await this.attempt({
+      const failure = await this.attemptPastDuplicates({
         handler,
         event: decoded.event,
         record,
@@ -104,14 +116,21 @@ export class RecordProcessor {
     }
   }
 
+  /**
+   * One attempt, repeated while `@Idempotent` says the same key is still running elsewhere (a
+   * duplicate delivered during a rebalance): waiting for that call is not a failure of this
+   * record, so it costs no attempt; once the other call completes, this one is skipped.
+   */
+  private async attemptPastDuplicates(input: AttemptInput): Promise<Failure | undefined> {
+    for (;;) {
+      const failure = await this.attempt(input);
+      if (failure?.code !== DUPLICATE_IN_PROGRESS || this.deps.stopping.aborted) return failure;
+      await pause(Math.min(failure.retryAfterMs ?? 100, MAX_DUPLICATE_WAIT_MS), input.heartbeat);
+    }
+  }
+
   /** One run of the handler; resolves with its failure, or `undefined` on success. */
-  private async attempt(input: {
-    readonly handler: EventHandler;
-    readonly event: KeelCloudEvent;
-    readonly record: IncomingRecord;
-    readonly attempt: number;
-    readonly heartbeat: () => Promise<void>;
-  }): Promise<Failure | undefined> {
+  private async attempt(input: AttemptInput): Promise<Failure | undefined> {
     const { settings } = this.deps;
     const controller = new AbortController();
     const onStop = () => controller.abort(this.deps.stopping.reason);

@@ -1,3 +1,5 @@
+import type { InboxDataSource } from '../stores/postgres-inbox.store.js';
+
 /** How a topic's events are laid out on the wire (CloudEvents Kafka binding). @publicApi */
 export type CloudEventMode = 'binary' | 'structured';
 
@@ -72,6 +74,30 @@ export interface MessagingConsumerOptions {
   readonly maxProcessingMs?: number;
 }
 
+/** Where `@Idempotent` keeps its keys, and for how long. @publicApi */
+export interface MessagingIdempotencyOptions {
+  /**
+   * `'redis'` (the fleet shares the keys), `'postgres'` (the inbox table, in the body's own
+   * transaction) or `'memory'` (this process only). By default Redis when `KeelCoreModule`
+   * has Redis, else memory.
+   */
+  readonly store?: 'memory' | 'redis' | 'postgres';
+  /** How long a completed key is remembered, in milliseconds (7 days). @default 604800000 */
+  readonly ttlMs?: number;
+  /** How long a running call holds its key (renewed while it runs), in milliseconds. @default 30000 */
+  readonly leaseMs?: number;
+  /** Put before every key (after core's `redisKeyPrefix` in Redis). @default 'idem:' */
+  readonly keyPrefix?: string;
+  /** The inbox's `postgres://` URL. @default core's DATABASE_URL */
+  readonly url?: string;
+  /** An initialized TypeORM postgres DataSource: the inbox runs bodies in its transactions. */
+  readonly dataSource?: InboxDataSource;
+  /** Table prefix of the inbox: the table is `<prefix>_inbox`. @default 'keel_messaging' */
+  readonly tablePrefix?: string;
+  /** How often expired inbox rows are deleted, in milliseconds. @default 3600000 */
+  readonly pruneIntervalMs?: number;
+}
+
 /** Options of `MessagingModule.forRoot()`. @publicApi */
 export interface MessagingModuleOptions {
   /** Kafka; without brokers (here or in core's config) events stay in this process. */
@@ -84,6 +110,7 @@ export interface MessagingModuleOptions {
   readonly warnAboveBytes?: number;
   readonly outbox?: MessagingOutboxOptions;
   readonly consumer?: MessagingConsumerOptions;
+  readonly idempotency?: MessagingIdempotencyOptions;
 }
 
 /** The settings in force. @internal */
@@ -105,5 +132,7 @@ export interface MessagingSettings {
       readonly requested: boolean;
     };
   readonly consumer: Required<MessagingConsumerOptions> & { readonly heartbeatIntervalMs: number };
+  readonly idempotency: Required<Omit<MessagingIdempotencyOptions, 'url' | 'dataSource'>> &
+    Pick<MessagingIdempotencyOptions, 'url' | 'dataSource'>;
   readonly serviceName: string;
 }
