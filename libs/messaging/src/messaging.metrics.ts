@@ -32,6 +32,11 @@ export const MESSAGING_METRICS = {
     help: 'Records written to a dead-letter topic, by source topic and exception code.',
     labelNames: ['topic', 'code'],
   },
+  parked: {
+    name: 'keel_messaging_parked_total',
+    help: 'Records sent to the retry topic, by topic and reason (failed: its handler failed; behind: its key was parked).',
+    labelNames: ['topic', 'reason'],
+  },
   duplicates: {
     name: 'keel_messaging_duplicates_skipped_total',
     help: '@Idempotent calls skipped because their key had already completed, by method.',

@@ -8,6 +8,8 @@ import { IdempotencyStore } from './stores/idempotency.store.js';
 import { MemoryIdempotencyStore } from './stores/memory-idempotency.store.js';
 import { PostgresInboxStore } from './stores/postgres-inbox.store.js';
 import { RedisIdempotencyStore } from './stores/redis-idempotency.store.js';
+import { MemoryParkingStore, ParkingStore } from './stores/parking.store.js';
+import { RedisParkingStore } from './stores/redis-parking.store.js';
 import { MESSAGING_SETTINGS, OUTBOX_STORE } from './messaging.constants.js';
 import { OutboxRelay } from './outbox/outbox-relay.js';
 import { PostgresOutboxStore } from './stores/postgres-outbox.store.js';
@@ -19,6 +21,12 @@ import type { MessagingSettings } from './interfaces/messaging-options.interface
 import { KafkajsTransport } from './kafka/kafkajs-transport.js';
 import { MemoryTransport } from './kafka/memory-transport.js';
 import { MessageTransport } from './kafka/message-transport.js';
+
+/**
+ * How long a parked key's Redis slot lives untouched: longer than any retry schedule, short
+ * enough that a count orphaned by a crash between "park" and "send" frees its key in a day.
+ */
+const PARKED_SLOT_TTL_MS = 86_400_000;
 
 /** Kafka when brokers are configured, else the embedded transport. @internal */
 export function createTransport(settings: MessagingSettings): MessageTransport {
@@ -52,6 +60,18 @@ export const messagingProviders: Provider[] = [
       connections: RedisConnectionFactory,
     ) => createIdempotencyStore(settings, core, connections),
     inject: [MESSAGING_SETTINGS, KEEL_CORE_SETTINGS, RedisConnectionFactory],
+  },
+  {
+    provide: ParkingStore,
+    useFactory: (core: KeelCoreSettings, connections: RedisConnectionFactory): ParkingStore =>
+      core.redis === undefined
+        ? new MemoryParkingStore()
+        : new RedisParkingStore({
+            client: connections.client(core.redis, 'messaging:parking'),
+            prefix: `${core.redisKeyPrefix}park:`,
+            ttlMs: PARKED_SLOT_TTL_MS,
+          }),
+    inject: [KEEL_CORE_SETTINGS, RedisConnectionFactory],
   },
   EventBus,
   OutboxRelay,

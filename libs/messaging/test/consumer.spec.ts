@@ -127,6 +127,7 @@ const consumerOptions = (groupId: string) => ({
   sessionTimeoutMs: 6_000,
   maxWaitTimeMs: 100,
   retryDelaysMs: [20, 20, 20],
+  retryTopicDelaysMs: [], // straight to the dead-letter topic: parking has its own suite
   maxProcessingMs: 60_000,
 });
 

@@ -88,7 +88,7 @@ async function start(
     providers: [Charges],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
-  app.connectMicroservice({ strategy: app.get(MessagingServer) });
+  app.connectMicroservice({ strategy: app.get(MessagingServer) }, { inheritAppConfig: true });
   await app.startAllMicroservices();
   await app.init();
   return app;
@@ -100,6 +100,7 @@ const consumer = (groupId: string) => ({
   sessionTimeoutMs: 6_000,
   maxWaitTimeMs: 100,
   retryDelaysMs: [50, 100, 200],
+  retryTopicDelaysMs: [],
 });
 
 const apps: INestApplication[] = [];

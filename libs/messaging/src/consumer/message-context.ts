@@ -16,7 +16,7 @@ import type { IncomingRecord } from '../kafka/message-transport.js';
  * @publicApi
  */
 export class MessageContext<T = unknown> {
-  readonly #args: [KeelCloudEvent<T>, IncomingRecord, number, AbortSignal];
+  readonly #args: [KeelCloudEvent<T>, IncomingRecord, number, AbortSignal, string];
 
   /** @internal */
   constructor(
@@ -24,8 +24,9 @@ export class MessageContext<T = unknown> {
     record: IncomingRecord,
     attempt: number,
     signal: AbortSignal,
+    topic: string = record.topic,
   ) {
-    this.#args = [event, record, attempt, signal];
+    this.#args = [event, record, attempt, signal, topic];
   }
 
   /** The event, as published (the handler's payload is the same object). */
@@ -38,15 +39,16 @@ export class MessageContext<T = unknown> {
     return this.#args[1];
   }
 
+  /** The topic the event was published to (also when it is delivered again from the retry topic). */
   get topic(): string {
-    return this.#args[1].topic;
+    return this.#args[4];
   }
 
   get key(): string | null {
     return this.#args[1].key;
   }
 
-  /** 1 for the first delivery to this handler, then 2, 3… for the in-process retries. */
+  /** 1 for the first run of the handler for this record, then 2, 3… for each retry. */
   get attempt(): number {
     return this.#args[2];
   }

@@ -5,7 +5,9 @@ import type { MessagingSettings } from '../interfaces/messaging-options.interfac
 import { MessageTransport, type ConsumerHandle } from '../kafka/message-transport.js';
 import { MESSAGING_SETTINGS } from '../messaging.constants.js';
 import { consumerLine, unsupportedPattern } from '../messaging.messages.js';
+import { ParkingStore } from '../stores/parking.store.js';
 import { RecordProcessor, type EventHandler } from './record-processor.js';
+import { retryTopic } from './retry-record.js';
 
 /** Where {@link MessagingServer} is: `listening` once its consumer group runs. @publicApi */
 export type MessagingServerStatus = 'idle' | 'listening' | 'stopped';
@@ -18,13 +20,17 @@ type RegisteredHandler = EventHandler & {
 };
 
 const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
+/** Retry-topic partitions one member works on at once. */
+const RETRY_PARTITIONS_AT_ONCE = 8;
 
 /**
  * Keel's transport for Nest microservices: serves your `@EventPattern('<topic>')` handlers —
  * with Nest's guards, interceptors and pipes — from the consumer group `consumer.groupId`, on
  * Kafka or, without brokers, on the embedded transport. Unlike Nest's `ServerKafka`, a failing
  * handler never blocks its partition nor loses the record: it is retried in process
- * (`consumer.retryDelaysMs`), then written to `<topic>.<group>.dlq` with `keel-dlt-*` headers;
+ * (`consumer.retryDelaysMs`), then its key is parked on `<topic>.<group>.retry` (later records
+ * of the key wait behind it, other keys flow on) for `consumer.retryTopicDelaysMs` rounds, then
+ * written to `<topic>.<group>.dlq` with `keel-dlt-*` headers;
  * malformed records, records of topics no handler serves and 4xx failures go there at once. An
  * offset is committed only once its record is processed or dead-lettered. The handler runs in
  * the publisher's request context (correlation id, trace context, actor, tenant), heartbeats
@@ -51,11 +57,13 @@ export class MessagingServer implements BeforeApplicationShutdown {
   private readonly status$ = new BehaviorSubject<MessagingServerStatus>('idle');
   private readonly stopping = new AbortController();
   private consumer: ConsumerHandle | undefined;
+  private retryConsumer: ConsumerHandle | undefined;
 
   constructor(
     @Inject(MESSAGING_SETTINGS) private readonly settings: MessagingSettings,
     @Inject(MessageTransport) private readonly transport: MessageTransport,
     @Inject(KeelMetrics) private readonly metrics: KeelMetrics,
+    @Inject(ParkingStore) private readonly parking: ParkingStore,
   ) {}
 
   /** Emits the server's status as it changes. */
@@ -138,17 +146,33 @@ export class MessagingServer implements BeforeApplicationShutdown {
         metrics: this.metrics,
         handlerFor: (topic) => this.handlers.get(topic),
         stopping: this.stopping.signal,
+        parking: this.parking,
       });
       const topics = this.topics();
-      this.consumer = await this.transport.consume({
-        groupId: consumer.groupId,
-        topics,
+      const common = {
         fromBeginning: consumer.fromBeginning,
         sessionTimeoutMs: consumer.sessionTimeoutMs,
         heartbeatIntervalMs: consumer.heartbeatIntervalMs,
         maxWaitTimeMs: consumer.maxWaitTimeMs,
+      };
+      this.consumer = await this.transport.consume({
+        ...common,
+        groupId: consumer.groupId,
+        topics,
         onRecord: (record, heartbeat) => processor.process(record, heartbeat),
       });
+      if (consumer.retryTopicDelaysMs.length > 0 && topics.length > 0) {
+        // Its own group, so a retry round waiting for its due time never holds up the topics;
+        // partitions concurrently, so one parked key's wait does not hold up another partition's.
+        this.retryConsumer = await this.transport.consume({
+          ...common,
+          fromBeginning: true,
+          groupId: `${consumer.groupId}.retry`,
+          topics: topics.map((topic) => retryTopic(topic, consumer.groupId)),
+          partitionsConsumedConcurrently: RETRY_PARTITIONS_AT_ONCE,
+          onRecord: (record, heartbeat) => processor.processRetry(record, heartbeat),
+        });
+      }
       this.logger.log(
         consumerLine({ groupId: consumer.groupId, topics, transport: this.transport.kind }),
       );
@@ -162,9 +186,10 @@ export class MessagingServer implements BeforeApplicationShutdown {
   /** Stops consuming: running handlers are aborted and their records left for redelivery. */
   async close(): Promise<void> {
     if (!this.stopping.signal.aborted) this.stopping.abort();
-    const consumer = this.consumer;
+    const consumers = [this.consumer, this.retryConsumer];
     this.consumer = undefined;
-    await consumer?.stop();
+    this.retryConsumer = undefined;
+    await Promise.all(consumers.map((consumer) => consumer?.stop()));
     if (this.status$.value !== 'stopped') this.status$.next('stopped');
   }
 

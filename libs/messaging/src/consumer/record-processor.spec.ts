@@ -5,6 +5,7 @@ import type { IncomingRecord } from '../kafka/message-transport.js';
 import { deadLetterRecord, MAX_STACK_LENGTH } from './dead-letter.js';
 import { describeFailure } from './failure.js';
 import { decodeRecord } from './incoming-event.js';
+import { MemoryParkingStore } from '../stores/parking.store.js';
 import { RecordProcessor, type EventHandler } from './record-processor.js';
 
 const record = (over: Partial<IncomingRecord> = {}): IncomingRecord => ({
@@ -31,6 +32,7 @@ const settings = {
   heartbeatIntervalMs: 2_000,
   maxWaitTimeMs: 100,
   retryDelaysMs: [1, 1],
+  retryTopicDelaysMs: [] as number[],
   maxProcessingMs: 1_000,
 };
 
@@ -48,6 +50,7 @@ function processor(
       metrics: new KeelMetrics(),
       handlerFor,
       stopping: stopping.signal,
+      parking: new MemoryParkingStore(),
     }),
   };
 }
@@ -224,5 +227,60 @@ describe('RecordProcessor', () => {
       code: 'KEEL_MESSAGING_SHUT_DOWN',
     });
     expect(transport.records('orders.g.dlq')).toEqual([]);
+  });
+
+  it('parks a failing key: its later records go behind it on the retry topic, in order, until its head leaves', async () => {
+    const transport = new MemoryTransport();
+    const parking = new MemoryParkingStore();
+    const ran: string[] = [];
+    const processorWithParking = new RecordProcessor({
+      settings: { ...settings, retryDelaysMs: [], retryTopicDelaysMs: [1, 1] },
+      transport,
+      metrics: new KeelMetrics(),
+      handlerFor: () => (event: unknown) => {
+        const id = (event as { id: string }).id;
+        if (id === 'K0') throw new Error('poison');
+        ran.push(id);
+      },
+      stopping: new AbortController().signal,
+      parking,
+    });
+    const of = (id: string, key = 'K', offset = '0') =>
+      record({ key, offset, headers: { ...record().headers, ce_id: id } });
+    const retryTopic = 'orders.g.retry';
+    const retried = () => transport.records(retryTopic);
+    const asIncoming = (i: number): IncomingRecord => {
+      const r = retried()[i]!;
+      return { ...r, partition: 0, offset: String(r.offset), value: r.value };
+    };
+    await processorWithParking.process(of('K0'), beat); // fails: parked, round 1
+    await processorWithParking.process(of('K1', 'K', '1'), beat); // waits behind it, round 0
+    await processorWithParking.process(of('J0', 'J', '2'), beat); // another key flows on
+    expect(ran).toEqual(['J0']);
+    expect(retried().map((r) => [r.headers['ce_id'], r.headers['keel-retry-round']])).toEqual([
+      ['K0', '1'],
+      ['K1', '0'],
+    ]);
+    await processorWithParking.processRetry(asIncoming(0), beat); // fails again: round 2, blocked
+    await processorWithParking.processRetry(asIncoming(1), beat); // blocked: goes behind it again
+    expect(
+      retried()
+        .map((r) => [r.headers['ce_id'], r.headers['keel-retry-round']])
+        .slice(2),
+    ).toEqual([
+      ['K0', '2'],
+      ['K1', '0'],
+    ]);
+    await processorWithParking.processRetry(asIncoming(2), beat); // last round: dead-lettered, key released
+    expect(transport.records('orders.g.dlq').map((r) => r.headers['keel-dlt-attempts'])).toEqual([
+      '3',
+    ]);
+    expect(await parking.isBlocked('orders.g\u0000K')).toBe(false);
+    await processorWithParking.processRetry(asIncoming(3), beat); // K1 runs now
+    expect(ran).toEqual(['J0', 'K1']);
+    expect(await parking.parkedCount()).toBe(0);
+    await processorWithParking.process(of('K2', 'K', '3'), beat); // no longer parked: runs at once
+    expect(ran).toEqual(['J0', 'K1', 'K2']);
+    expect(retried()).toHaveLength(4);
   });
 });

@@ -20,6 +20,8 @@ import { deadLetterRecord, deadLetterTopic, type DeadLetterCause } from './dead-
 import { describeFailure, type Failure } from './failure.js';
 import { decodeRecord } from './incoming-event.js';
 import { MessageContext } from './message-context.js';
+import { readRetryState, retryRecord, retryTopic, type RetryState } from './retry-record.js';
+import { parkingSlot, type ParkingStore } from '../stores/parking.store.js';
 
 /** A handler as Nest registers it on a transport (`@EventPattern`, through its context proxy). */
 export type EventHandler = (
@@ -35,6 +37,8 @@ interface AttemptInput {
   readonly handler: EventHandler;
   readonly event: KeelCloudEvent;
   readonly record: IncomingRecord;
+  /** The topic the event was published to (the record may come from its retry topic). */
+  readonly topic: string;
   readonly attempt: number;
   readonly heartbeat: () => Promise<void>;
 }
@@ -47,6 +51,7 @@ export interface RecordProcessorDeps {
   readonly handlerFor: (topic: string) => EventHandler | undefined;
   /** Aborts every running attempt when the server stops. */
   readonly stopping: AbortSignal;
+  readonly parking: ParkingStore;
 }
 
 /**
@@ -63,56 +68,217 @@ export class RecordProcessor {
   private readonly retried: Counter<string>;
   private readonly deadLetters: Counter<string>;
   private readonly duration: Histogram<string>;
+  private readonly parked: Counter<string>;
 
   constructor(private readonly deps: RecordProcessorDeps) {
     this.consumed = deps.metrics.counter(MESSAGING_METRICS.consumed);
     this.retried = deps.metrics.counter(MESSAGING_METRICS.retried);
     this.deadLetters = deps.metrics.counter(MESSAGING_METRICS.deadLettered);
+    this.parked = deps.metrics.counter(MESSAGING_METRICS.parked);
     const { buckets, ...duration } = MESSAGING_METRICS.handlerDuration;
     this.duration = deps.metrics.histogram({ ...duration, buckets: [...buckets] });
   }
 
+  /** A record of a subscribed topic. */
   async process(record: IncomingRecord, heartbeat: () => Promise<void>): Promise<void> {
-    const decoded = decodeRecord(record);
-    if (!decoded.ok) {
-      const message = malformedRecord({ problem: decoded.problem });
-      return this.deadLetter(record, {
+    const topic = record.topic;
+    const prepared = await this.prepare(record, topic);
+    if (prepared === undefined) return;
+    const slot = this.slotOf(topic, record.key);
+    if (slot !== undefined && (await this.deps.parking.joinIfParked(slot))) {
+      // The key is parked: this record waits behind its head on the retry topic, in order.
+      const state = { originalTopic: topic, round: 0, dueAt: Date.now(), attempts: 0 };
+      await this.sendToRetry(record, state, slot);
+      this.parked.inc({ topic, reason: 'behind' });
+      return;
+    }
+    const result = await this.runAttempts({
+      ...prepared,
+      record,
+      topic,
+      heartbeat,
+      attemptsBefore: 0,
+    });
+    if (result === undefined) return this.processed(topic);
+    const delays = this.deps.settings.retryTopicDelaysMs;
+    if (!result.failure.retryable || delays.length === 0) {
+      return this.deadLetter(record, topic, { ...result.failure, attempts: result.attempts });
+    }
+    if (slot !== undefined) await this.deps.parking.park(slot);
+    const state = {
+      originalTopic: topic,
+      round: 1,
+      dueAt: Date.now() + delays[0]!,
+      attempts: result.attempts,
+    };
+    await this.sendToRetry(record, state, slot);
+    this.parked.inc({ topic, reason: 'failed' });
+  }
+
+  /**
+   * A record of a retry topic: the head of a parked key (round 1, 2, …, run when due) or a
+   * record waiting behind one (round 0: sent on again while its head is still failing).
+   */
+  async processRetry(record: IncomingRecord, heartbeat: () => Promise<void>): Promise<void> {
+    const state = readRetryState(record);
+    if (state === undefined) {
+      const message = malformedRecord({
+        problem: 'a retry-topic record without keel-retry-* headers',
+      });
+      const suffix = `.${this.deps.settings.groupId}.retry`;
+      const topic = record.topic.endsWith(suffix)
+        ? record.topic.slice(0, -suffix.length)
+        : record.topic;
+      return this.deadLetter(record, topic, {
         code: 'KEEL_MESSAGING_MALFORMED_EVENT',
         message,
         attempts: 0,
       });
     }
-    const handler = this.deps.handlerFor(record.topic);
-    if (handler === undefined) {
-      const message = noHandler({ topic: record.topic });
-      return this.deadLetter(record, { code: 'KEEL_MESSAGING_NO_HANDLER', message, attempts: 0 });
+    const topic = state.originalTopic;
+    const prepared = await this.prepare(record, topic);
+    if (prepared === undefined) return this.leave(topic, record.key, true);
+    const slot = this.slotOf(topic, record.key);
+    if (state.round === 0 && slot !== undefined && (await this.deps.parking.isBlocked(slot))) {
+      // Its head failed again and was re-queued behind it: go behind the head once more.
+      return this.resend(record, { ...state, dueAt: Date.now() });
     }
-    const delays = this.deps.settings.retryDelaysMs;
-    for (let attempt = 1; ; attempt++) {
-      const failure = await this.attemptPastDuplicates({
-        handler,
-        event: decoded.event,
-        record,
-        attempt,
-        heartbeat,
+    if (state.round > 0) await this.untilDue(state.dueAt, heartbeat);
+    const result = await this.runAttempts({
+      ...prepared,
+      record,
+      topic,
+      heartbeat,
+      attemptsBefore: state.attempts,
+      single: state.round > 0,
+    });
+    if (result === undefined) {
+      await this.leave(topic, record.key, true);
+      return this.processed(topic);
+    }
+    const delays = this.deps.settings.retryTopicDelaysMs;
+    const next = state.round + 1;
+    if (result.failure.retryable && next <= delays.length) {
+      const delay = delays[next - 1]!;
+      await this.resend(record, {
+        ...state,
+        round: next,
+        dueAt: Date.now() + delay,
+        attempts: result.attempts,
       });
-      if (failure === undefined) {
-        this.consumed.inc({ topic: record.topic, outcome: 'processed' });
-        return;
-      }
+      if (slot !== undefined) await this.deps.parking.setBlocked(slot, true);
+      return;
+    }
+    await this.deadLetter(record, topic, { ...result.failure, attempts: result.attempts });
+    await this.leave(topic, record.key, true); // moving to the DLQ releases the key
+  }
+
+  /** Decodes the record and finds its handler; dead-letters it (and returns nothing) if either fails. */
+  private async prepare(
+    record: IncomingRecord,
+    topic: string,
+  ): Promise<{ handler: EventHandler; event: KeelCloudEvent } | undefined> {
+    const decoded = decodeRecord(record);
+    if (!decoded.ok) {
+      const message = malformedRecord({ problem: decoded.problem });
+      await this.deadLetter(record, topic, {
+        code: 'KEEL_MESSAGING_MALFORMED_EVENT',
+        message,
+        attempts: 0,
+      });
+      return undefined;
+    }
+    const handler = this.deps.handlerFor(topic);
+    if (handler === undefined) {
+      const message = noHandler({ topic });
+      await this.deadLetter(record, topic, {
+        code: 'KEEL_MESSAGING_NO_HANDLER',
+        message,
+        attempts: 0,
+      });
+      return undefined;
+    }
+    return { handler, event: decoded.event };
+  }
+
+  /**
+   * Runs the handler: once (`single`), or with the in-process retries of `retryDelaysMs`.
+   * Resolves with `undefined` on success, else with the last failure and the attempts made.
+   */
+  private async runAttempts(
+    input: Omit<AttemptInput, 'attempt'> & {
+      readonly attemptsBefore: number;
+      readonly single?: boolean;
+    },
+  ): Promise<{ failure: Failure; attempts: number } | undefined> {
+    const delays = input.single === true ? [] : this.deps.settings.retryDelaysMs;
+    for (let run = 1; ; run++) {
+      const attempt = input.attemptsBefore + run;
+      const failure = await this.attemptPastDuplicates({ ...input, attempt });
+      if (failure === undefined) return undefined;
       if (this.deps.stopping.aborted) {
         // Stopping, not failing: the record stays uncommitted and another member takes it.
         throw new MessagingError(
           'KEEL_MESSAGING_SHUT_DOWN',
-          consumerStopping({ topic: record.topic }),
+          consumerStopping({ topic: input.topic }),
         );
       }
-      const delay = delays[attempt - 1];
-      if (!failure.retryable || delay === undefined) {
-        return this.deadLetter(record, { ...failure, attempts: attempt });
+      const delay = delays[run - 1];
+      if (!failure.retryable || delay === undefined) return { failure, attempts: attempt };
+      this.retried.inc({ topic: input.topic });
+      await pause(delay, input.heartbeat);
+    }
+  }
+
+  private processed(topic: string): void {
+    this.consumed.inc({ topic, outcome: 'processed' });
+  }
+
+  /** Parking applies to keyed records while a retry topic is configured. */
+  private slotOf(topic: string, key: string | null): string | undefined {
+    if (key === null || this.deps.settings.retryTopicDelaysMs.length === 0) return undefined;
+    return parkingSlot(topic, this.deps.settings.groupId, key);
+  }
+
+  /** One record of a parked key left the pipeline; the head's successor may run. */
+  private async leave(topic: string, key: string | null, unblock: boolean): Promise<void> {
+    const slot = this.slotOf(topic, key);
+    if (slot === undefined) return;
+    if (unblock) await this.deps.parking.setBlocked(slot, false);
+    await this.deps.parking.leave(slot);
+  }
+
+  /** Sends a record to the retry topic; if that fails, the park it was counted in is undone. */
+  private async sendToRetry(
+    record: IncomingRecord,
+    state: RetryState,
+    slot: string | undefined,
+  ): Promise<void> {
+    try {
+      await this.resend(record, state);
+    } catch (error) {
+      if (slot !== undefined) await this.deps.parking.leave(slot).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async resend(record: IncomingRecord, state: RetryState): Promise<void> {
+    const topic = retryTopic(state.originalTopic, this.deps.settings.groupId);
+    await this.deps.transport.send(topic, [retryRecord(record, state)]);
+  }
+
+  /** Waits for a retry round's due time, heartbeating; a stop leaves the record uncommitted. */
+  private async untilDue(dueAt: number, heartbeat: () => Promise<void>): Promise<void> {
+    for (;;) {
+      const wait = dueAt - Date.now();
+      if (wait <= 0) return;
+      if (this.deps.stopping.aborted) {
+        throw new MessagingError(
+          'KEEL_MESSAGING_SHUT_DOWN',
+          consumerStopping({ topic: 'a retry topic' }),
+        );
       }
-      this.retried.inc({ topic: record.topic });
-      await pause(delay, heartbeat);
+      await pause(Math.min(wait, this.deps.settings.heartbeatIntervalMs), heartbeat);
     }
   }
 
@@ -137,7 +303,7 @@ export class RecordProcessor {
     this.deps.stopping.addEventListener('abort', onStop, { once: true });
     const timeout = new MessagingError(
       'KEEL_MESSAGING_HANDLER_TIMEOUT',
-      handlerTimedOut({ topic: input.record.topic, maxProcessingMs: settings.maxProcessingMs }),
+      handlerTimedOut({ topic: input.topic, maxProcessingMs: settings.maxProcessingMs }),
     );
     const timer = setTimeout(() => controller.abort(timeout), settings.maxProcessingMs);
     const beat = setInterval(
@@ -146,7 +312,13 @@ export class RecordProcessor {
     );
     let handlerError: unknown;
     const sink = (error: unknown) => (handlerError ??= error);
-    const context = new MessageContext(input.event, input.record, input.attempt, controller.signal);
+    const context = new MessageContext(
+      input.event,
+      input.record,
+      input.attempt,
+      controller.signal,
+      input.topic,
+    );
     const started = performance.now();
     try {
       const run = RequestContext.run(requestInfo(input.event), () =>
@@ -155,10 +327,10 @@ export class RecordProcessor {
         ),
       );
       await Promise.race([run, rejectOnAbort(controller.signal)]);
-      this.duration.observe({ topic: input.record.topic, outcome: 'success' }, seconds(started));
+      this.duration.observe({ topic: input.topic, outcome: 'success' }, seconds(started));
       return undefined;
     } catch (error) {
-      this.duration.observe({ topic: input.record.topic, outcome: 'failure' }, seconds(started));
+      this.duration.observe({ topic: input.topic, outcome: 'failure' }, seconds(started));
       // The handler's own error, seen by the request-context interceptor before Nest's
       // exception filters replaced it with a response body; the body when that is all there is.
       return describeFailure(
@@ -171,8 +343,12 @@ export class RecordProcessor {
     }
   }
 
-  private async deadLetter(record: IncomingRecord, cause: DeadLetterCause): Promise<void> {
-    const dlq = deadLetterTopic(record.topic, this.deps.settings.groupId);
+  private async deadLetter(
+    record: IncomingRecord,
+    topic: string,
+    cause: DeadLetterCause,
+  ): Promise<void> {
+    const dlq = deadLetterTopic(topic, this.deps.settings.groupId);
     try {
       await this.deps.transport.send(dlq, [
         deadLetterRecord(record, this.deps.settings.groupId, cause),
@@ -183,8 +359,8 @@ export class RecordProcessor {
       );
       throw error;
     }
-    this.deadLetters.inc({ topic: record.topic, code: cause.code });
-    this.consumed.inc({ topic: record.topic, outcome: 'dead-lettered' });
+    this.deadLetters.inc({ topic, code: cause.code });
+    this.consumed.inc({ topic, outcome: 'dead-lettered' });
     this.logger.warn(
       deadLettered({
         topic: record.topic,

@@ -68,6 +68,14 @@ export interface MessagingConsumerOptions {
    */
   readonly retryDelaysMs?: readonly number[];
   /**
+   * Delays of the retry-topic rounds after the in-process attempts failed, in milliseconds: the
+   * record goes to `<topic>.<group>.retry`, its key is parked (later records of the key wait
+   * behind it there, other keys flow on), and each round runs it once when due; after the last,
+   * the dead-letter topic. `[]` turns the retry topic off (straight to the dead-letter topic).
+   * @default [1000, 10000, 60000]
+   */
+  readonly retryTopicDelaysMs?: readonly number[];
+  /**
    * Longest one attempt of a handler may run, in milliseconds; then its `signal` aborts and the
    * attempt counts as failed (`KEEL_MESSAGING_HANDLER_TIMEOUT`). @default 300000
    */

@@ -68,6 +68,7 @@ export class KafkajsTransport implements MessageTransport {
     });
     await consumer.run({
       autoCommit: true,
+      partitionsConsumedConcurrently: subscription.partitionsConsumedConcurrently ?? 1,
       eachMessage: ({ topic, partition, message, heartbeat }) =>
         subscription.onRecord(incoming(topic, partition, message), heartbeat),
     });

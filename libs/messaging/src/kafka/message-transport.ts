@@ -36,6 +36,8 @@ export interface ConsumerSubscription {
   readonly heartbeatIntervalMs: number;
   /** Longest the broker may hold an empty fetch. */
   readonly maxWaitTimeMs: number;
+  /** Partitions processed at once (records of one partition stay one at a time). @default 1 */
+  readonly partitionsConsumedConcurrently?: number;
   /** `heartbeat()` keeps the member in its group while a long record is processed. */
   readonly onRecord: (record: IncomingRecord, heartbeat: () => Promise<void>) => Promise<void>;
 }
