@@ -31,7 +31,7 @@ const LIBS: readonly LibProfile[] = [
   { name: 'locks', full: true, health: true },
   { name: 'registry', full: true, health: true },
   { name: 'audit', full: true, health: true },
-  { name: 'messaging', full: true, health: false },
+  { name: 'messaging', full: true, health: true },
 ];
 
 const ROOT = new URL('../', import.meta.url).pathname;

@@ -38,3 +38,4 @@ export {
   type IdempotentOptions,
 } from './idempotent/idempotent.decorator.js';
 export type { InboxDataSource } from './stores/postgres-inbox.store.js';
+export { MessagingHealthIndicator } from './messaging.health.js';

@@ -37,6 +37,18 @@ export const MESSAGING_METRICS = {
     help: 'Records sent to the retry topic, by topic and reason (failed: its handler failed; behind: its key was parked).',
     labelNames: ['topic', 'reason'],
   },
+  outboxBacklog: {
+    name: 'keel_messaging_outbox_backlog',
+    help: 'Outbox events not yet sent (read from the outbox table at scrape time).',
+  },
+  outboxLag: {
+    name: 'keel_messaging_outbox_lag_seconds',
+    help: 'Age of the oldest unsent outbox event, in seconds (0 when none).',
+  },
+  parkedKeys: {
+    name: 'keel_messaging_parked_keys',
+    help: 'Keys this process parked on a retry topic and has not seen released.',
+  },
   duplicates: {
     name: 'keel_messaging_duplicates_skipped_total',
     help: '@Idempotent calls skipped because their key had already completed, by method.',

@@ -8,6 +8,7 @@ import {
   MESSAGING_OPTIONS_TYPE,
 } from './messaging.module-definition.js';
 import { messagingProviders } from './messaging.providers.js';
+import { MessagingHealthIndicator } from './messaging.health.js';
 
 /**
  * Kafka messaging: `EventBus.publish()` sends CloudEvents 1.0 through an idempotent kafkajs
@@ -17,7 +18,7 @@ import { messagingProviders } from './messaging.providers.js';
  * @publicApi
  */
 @Module({
-  providers: messagingProviders,
+  providers: [...messagingProviders, MessagingHealthIndicator],
   exports: [EventBus, MessageTransport, OutboxRelay, MessagingServer],
 })
 export class MessagingModule extends MessagingConfigurableModule {

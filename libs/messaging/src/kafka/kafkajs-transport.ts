@@ -27,12 +27,16 @@ export class KafkajsTransport implements MessageTransport {
 
   constructor(private readonly settings: MessagingSettings['kafka']) {}
 
+  get connected(): boolean {
+    return this.producer !== undefined;
+  }
+
   connect(): Promise<void> {
-    return this.connected().then(() => undefined);
+    return this.connectedProducer().then(() => undefined);
   }
 
   async send(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
-    const producer = await this.connected();
+    const producer = await this.connectedProducer();
     await producer.send({
       topic,
       acks: -1,
@@ -94,7 +98,7 @@ export class KafkajsTransport implements MessageTransport {
     await producer?.disconnect();
   }
 
-  private connected(): Promise<Producer> {
+  private connectedProducer(): Promise<Producer> {
     if (this.producer !== undefined) return Promise.resolve(this.producer);
     this.connecting ??= this.open().then(
       (producer) => {

@@ -29,6 +29,7 @@ const REDELIVERY_DELAY_MS = 100;
  */
 export class MemoryTransport implements MessageTransport {
   readonly kind = 'memory';
+  readonly connected = true;
   private readonly topics = new Map<string, StoredRecord[]>();
   private readonly listeners = new Map<string, Set<RecordListener>>();
   /** Next offset to deliver, per consumer group and topic: the group's committed offset. */

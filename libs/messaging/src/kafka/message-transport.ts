@@ -58,6 +58,8 @@ export interface ConsumerHandle {
  */
 export interface MessageTransport {
   readonly kind: 'kafka' | 'memory';
+  /** True while the producer is connected (always, for the embedded transport). */
+  readonly connected: boolean;
   /** Connects; safe to call again after a failure. */
   connect(): Promise<void>;
   /** Sends records to one topic; resolves once the broker has acknowledged all of them. */
