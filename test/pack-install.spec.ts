@@ -388,6 +388,14 @@ describe('packed and installed in a fresh NestJS application', () => {
     expect(out).toMatch(/verified: \d+ chains intact|no chains: the trail is empty/);
   });
 
+  it('installs the keel-messaging command (kafkajs is loaded only when it reads a topic)', async () => {
+    const out = await run(join(app, 'node_modules/.bin/keel-messaging'), ['--help'], {
+      cwd: app,
+      timeoutMs: 30_000,
+    });
+    expect(out).toContain('usage: keel-messaging dlq <list|inspect|replay>');
+  });
+
   it('stops at startup, naming the packages, when a DTO class is validated without class-validator', async () => {
     const out = await run(process.execPath, ['dist/main.js', 'dto'], {
       cwd: app,

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { Consumer, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { decodeHeaders } from './topic-reader.js';
 import type { MessagingSettings } from '../interfaces/messaging-options.interface.js';
 import type {
   ConsumerHandle,
@@ -169,13 +170,4 @@ function incoming(topic: string, partition: number, message: KafkaMessage): Inco
     headers: decodeHeaders(message.headers),
     timestamp: Number(message.timestamp),
   };
-}
-
-function decodeHeaders(raw: IHeaders | undefined): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(raw ?? {})) {
-    const first = Array.isArray(value) ? value[0] : value;
-    if (first !== undefined) headers[name] = first.toString();
-  }
-  return headers;
 }
