@@ -12,6 +12,7 @@ const SUITES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   registry: () => import('./registry.bench.js'),
   http: () => import('./http.bench.js'),
   audit: () => import('./audit.bench.js'),
+  messaging: () => import('./messaging.bench.js'),
 };
 
 async function main(): Promise<void> {

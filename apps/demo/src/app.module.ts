@@ -6,6 +6,7 @@ import { KeelCoreModule, type KeelConfig } from '@keel/core';
 import { CoordinationModule } from '@keel/coordination';
 import { HealthModule } from '@keel/health';
 import { LocksModule } from '@keel/locks';
+import { MessagingModule, type MessagingConsumerOptions } from '@keel/messaging';
 import { RegistryModule } from '@keel/registry';
 import { DemoController } from './demo.controller.js';
 import { OrdersController } from './orders/orders.controller.js';
@@ -19,7 +20,11 @@ export class DemoAppModule {
    * @param dataSource the connected database when `config.databaseUrl` is set (the demo connects
    *   before building the application; see `connectDatabase`).
    */
-  static register(config: KeelConfig, dataSource?: DataSource): DynamicModule {
+  static register(
+    config: KeelConfig,
+    dataSource?: DataSource,
+    consumer: MessagingConsumerOptions = {},
+  ): DynamicModule {
     return {
       module: DemoAppModule,
       imports: [
@@ -57,6 +62,13 @@ export class DemoAppModule {
         AuditModule.forRoot(
           dataSource !== undefined ? { store: { type: 'postgres', dataSource } } : {},
         ),
+        // Events: Kafka when KAFKA_BROKERS is set, else the embedded transport; order.created
+        // goes through the transactional outbox when there is a database. @Idempotent keys live
+        // in Redis when REDIS_URL is set, else in memory.
+        MessagingModule.forRoot({
+          ...(dataSource !== undefined ? { outbox: { dataSource } } : {}),
+          consumer,
+        }),
         RegistryModule.forRoot({
           service: { version: '0.1.0', tags: ['http', 'demo'] },
           checks: { http: { path: '/health/live' } },

@@ -1,7 +1,7 @@
 import { Logger, type INestApplication, type LoggerService, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Transport, type KafkaOptions, type MicroserviceOptions } from '@nestjs/microservices';
 import { describeTarget, loadKeelConfig, type KeelConfig } from '@keel/core';
+import { MessagingServer, type MessagingConsumerOptions } from '@keel/messaging';
 import { DemoAppModule } from './app.module.js';
 import { connectDatabase, describeDatabase } from './database.js';
 
@@ -11,8 +11,8 @@ export interface DemoAppOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Nest logger, or false for silence (tests). */
   readonly logger?: LoggerService | LogLevel[] | false;
-  /** kafkajs consumer settings over the demo's (tests shorten the broker waits). */
-  readonly kafkaConsumer?: Partial<NonNullable<NonNullable<KafkaOptions['options']>['consumer']>>;
+  /** Consumer settings over the demo's (tests shorten the broker waits). */
+  readonly consumer?: MessagingConsumerOptions;
 }
 
 /**
@@ -32,7 +32,7 @@ export async function createDemoApp(
       : await connectDatabase(config.databaseUrl, config.serviceName);
   let app: INestApplication;
   try {
-    app = await NestFactory.create(DemoAppModule.register(config, dataSource), {
+    app = await NestFactory.create(DemoAppModule.register(config, dataSource, options.consumer), {
       logger: options.logger,
       abortOnError: false,
     });
@@ -41,27 +41,10 @@ export async function createDemoApp(
     throw error;
   }
   app.enableShutdownHooks();
-  if (config.kafkaBrokers !== undefined) {
-    app.connectMicroservice<MicroserviceOptions>(
-      {
-        transport: Transport.KAFKA,
-        options: {
-          client: {
-            clientId: config.serviceName,
-            brokers: [...config.kafkaBrokers],
-            logLevel: 1,
-          },
-          consumer: {
-            groupId: `${config.serviceName}-consumer`,
-            ...options.kafkaConsumer,
-          },
-        },
-      },
-      // A hybrid app's microservice gets no global interceptors unless it inherits them; Keel's
-      // request-context interceptor is one.
-      { inheritAppConfig: true },
-    );
-  }
+  // Keel's transport serves the @EventPattern handlers, from Kafka or the embedded transport. A
+  // hybrid app's microservice gets no global interceptors unless it inherits them; Keel's
+  // request-context interceptor is one.
+  app.connectMicroservice({ strategy: app.get(MessagingServer) }, { inheritAppConfig: true });
   return { app, config };
 }
 
@@ -73,16 +56,16 @@ export function describeBackends(config: KeelConfig): string {
     : 'none (set DATABASE_URL)';
   const kafka = config.kafkaBrokers
     ? `Kafka ${config.kafkaBrokers.join(',')}`
-    : 'disabled (set KAFKA_BROKERS)';
+    : 'in this process (set KAFKA_BROKERS for Kafka)';
   return `backends — locks/breakers/idempotency/registry: ${redis}; database: ${database}; events: ${kafka}`;
 }
 
-/** Starts the demo: HTTP on the configured port and, with Kafka, the event consumer. */
+/** Starts the demo: HTTP on the configured port and the event consumer. */
 export async function startDemo(
   options: DemoAppOptions = {},
 ): Promise<{ app: INestApplication; url: string }> {
   const { app, config } = await createDemoApp(options);
-  if (config.kafkaBrokers !== undefined) await app.startAllMicroservices();
+  await app.startAllMicroservices();
   await app.listen(config.port, '0.0.0.0');
   const url = `http://localhost:${config.port}`;
   new Logger('Demo').log(`${describeBackends(config)}`);

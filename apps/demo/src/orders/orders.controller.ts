@@ -4,10 +4,14 @@ import { z } from 'zod';
 import { Audited } from '@keel/audit';
 import { Timed } from '@keel/core';
 import { Validate } from '@keel/coordination';
-import { OrdersService, type CreateOrderInput, type Order } from './orders.service.js';
-
-/** Kafka topic the demo consumes new-order events from. */
-export const ORDER_CREATED_TOPIC = 'orders.created';
+import { Idempotent, MessageContext, type KeelCloudEvent } from '@keel/messaging';
+import { PAYMENTS_TOPIC, type Charge } from '../payments/payments.gateway.js';
+import {
+  ORDERS_TOPIC,
+  OrdersService,
+  type CreateOrderInput,
+  type Order,
+} from './orders.service.js';
 
 /** What `POST /orders` accepts; any Standard Schema validator works the same way. */
 export const CreateOrderSchema = z.object({
@@ -43,9 +47,18 @@ export class OrdersController {
     return this.orders.pay(id);
   }
 
-  @EventPattern(ORDER_CREATED_TOPIC)
+  /** The service's own `order.created` events, back from Kafka (or the embedded transport). */
+  @EventPattern<string>(ORDERS_TOPIC)
   @Timed()
-  onOrderCreated(@Payload() event: unknown, @Ctx() _context: unknown): void {
+  onOrderCreated(@Payload() event: KeelCloudEvent<Order>, @Ctx() _context: MessageContext): void {
     this.orders.recordEvent(event);
+  }
+
+  /** The provider's `payment.settled`: applied once per order, however often it is delivered. */
+  @EventPattern<string>(PAYMENTS_TOPIC)
+  @Timed()
+  @Idempotent({ key: 'settle:{event.data.orderId}' })
+  onPaymentSettled(@Payload() event: KeelCloudEvent<Charge>): void {
+    this.orders.settle(event.data);
   }
 }

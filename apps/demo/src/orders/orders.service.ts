@@ -1,10 +1,15 @@
-import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable, NotFoundException, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
 import { AuditService } from '@keel/audit';
 import { RequestContext, Timed } from '@keel/core';
 import { CircuitBreaker, Fallback, Retry, Timeout } from '@keel/coordination';
 import { WithLock, currentLock } from '@keel/locks';
-import { PaymentsGateway } from '../payments/payments.gateway.js';
+import { EventBus, type KeelCloudEvent } from '@keel/messaging';
+import { PaymentsGateway, type Charge } from '../payments/payments.gateway.js';
+
+/** Topic of the orders service's own events (`order.created`). */
+export const ORDERS_TOPIC = 'orders';
 
 /** An order of the demo service. */
 export interface Order {
@@ -17,6 +22,8 @@ export interface Order {
   chargeId?: string;
   /** Fencing token of the lock under which the order was paid. */
   fencingToken?: number;
+  /** When the provider's `payment.settled` event for this order was applied (once). */
+  settledAt?: string;
 }
 
 /** Input of {@link OrdersService.create}. */
@@ -32,9 +39,15 @@ export class OrdersService {
   /** Events consumed from Kafka, with the correlation id they arrived with. */
   readonly received: { event: unknown; correlationId: string | undefined }[] = [];
 
+  /** How many `payment.settled` events were applied (a redelivered one is not). */
+  settlements = 0;
+
   constructor(
     @Inject(PaymentsGateway) private readonly payments: PaymentsGateway,
     @Inject(AuditService) private readonly audit: AuditService,
+    @Inject(EventBus) private readonly bus: EventBus,
+    // Present when DATABASE_URL is set: order.created then goes through the transactional outbox.
+    @Optional() @Inject(DataSource) private readonly dataSource?: DataSource,
   ) {}
 
   @Timed()
@@ -47,6 +60,7 @@ export class OrdersService {
       correlationId: RequestContext.correlationId(),
       status: 'new',
     };
+    await this.announce(order);
     this.orders.set(order.id, order);
     // Every accepted order leaves one audit event (chained, tamper-evident); recording only
     // enqueues it, so the request does not wait on the store.
@@ -59,6 +73,35 @@ export class OrdersService {
       data: { amountCents: order.amountCents },
     });
     return order;
+  }
+
+  /**
+   * Publishes `order.created`: with a database, through the outbox in a transaction (a real
+   * service would insert the order row in the same one, so the event is sent if and only if the
+   * order is stored); without one, straight to the embedded transport.
+   */
+  private async announce(order: Order): Promise<void> {
+    const event = {
+      type: 'order.created',
+      key: order.customerId,
+      subject: `order/${order.id}`,
+      data: order,
+    };
+    if (this.dataSource === undefined) {
+      await this.bus.publish(ORDERS_TOPIC, event);
+      return;
+    }
+    await this.dataSource.transaction((manager) =>
+      this.bus.publishInTransaction(manager, ORDERS_TOPIC, event),
+    );
+  }
+
+  /** Applies the provider's `payment.settled` (the caller is @Idempotent: once per order). */
+  settle(charge: Charge): void {
+    const order = this.orders.get(charge.orderId);
+    if (order === undefined) return; // an order of another replica (the demo keeps orders in memory)
+    order.settledAt = new Date().toISOString();
+    this.settlements += 1;
   }
 
   @Timed()
@@ -102,7 +145,7 @@ export class OrdersService {
   }
 
   @Timed('OrdersService.recordEvent')
-  recordEvent(event: unknown): void {
+  recordEvent(event: KeelCloudEvent): void {
     this.received.push({ event, correlationId: RequestContext.correlationId() });
   }
 }

@@ -1,4 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { EventBus } from '@keel/messaging';
+
+/** Kafka topic (or embedded-transport topic) of the payment provider's events. */
+export const PAYMENTS_TOPIC = 'payments';
 
 /** A charge accepted by the payment provider. */
 export interface Charge {
@@ -9,7 +13,9 @@ export interface Charge {
 
 /**
  * Stands in for a remote payment provider. Its failure mode can be switched at run time
- * (`PUT /demo/payments-gateway`) to watch the retry, breaker and fallback act.
+ * (`PUT /demo/payments-gateway`) to watch the retry, breaker and fallback act. Like a real
+ * provider, it announces each accepted charge with a `payment.settled` event, which the orders
+ * side consumes idempotently.
  */
 @Injectable()
 export class PaymentsGateway {
@@ -18,10 +24,19 @@ export class PaymentsGateway {
   slowMs = 2_000;
   calls = 0;
 
+  constructor(@Inject(EventBus) private readonly bus: EventBus) {}
+
   async charge(orderId: string, amountCents: number): Promise<Charge> {
     this.calls++;
     if (this.mode === 'failing') throw new Error('payment provider unavailable');
     if (this.mode === 'slow') await new Promise((resolve) => setTimeout(resolve, this.slowMs));
-    return { chargeId: `ch_${orderId.slice(0, 8)}_${this.calls}`, orderId, amountCents };
+    const charge = { chargeId: `ch_${orderId.slice(0, 8)}_${this.calls}`, orderId, amountCents };
+    await this.bus.publish(PAYMENTS_TOPIC, {
+      type: 'payment.settled',
+      key: orderId,
+      subject: `order/${orderId}`,
+      data: charge,
+    });
+    return charge;
   }
 }
