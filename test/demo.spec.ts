@@ -11,7 +11,7 @@ import { KeelConfigError } from '@keel/core';
 import { createDemoApp } from '../apps/demo/src/app.js';
 import { MemoryTransport, MessageTransport } from '@keel/messaging';
 import { PAYMENTS_TOPIC } from '../apps/demo/src/payments/payments.gateway.js';
-import { ORDERS_TOPIC, OrdersService } from '../apps/demo/src/orders/orders.service.js';
+import { OrdersService } from '../apps/demo/src/orders/orders.service.js';
 import { freePort, startRedisServer, type RedisServerHandle } from './support/fault-servers.js';
 import { databaseUrl, kafkaBrokers, redisUrl } from './support/services.js';
 import { waitFor } from './support/wait-for.js';
