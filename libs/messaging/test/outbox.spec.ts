@@ -17,6 +17,7 @@ import {
 import { startKafkaBroker, type KafkaBrokerHandle } from '../../../test/support/fault-servers.js';
 import { databaseUrl, kafkaBrokers, uniquePrefix } from '../../../test/support/services.js';
 import { waitFor } from '../../../test/support/wait-for.js';
+import { PostgresOutboxStore } from '../src/stores/postgres-outbox.store.js';
 
 const CONSUMER_TIMING = { maxWaitTimeInMs: 100, sessionTimeout: 6000, heartbeatInterval: 1000 };
 
@@ -225,5 +226,48 @@ describe('transactional outbox (real PostgreSQL, the Kafka test broker)', () => 
     expect(followerTransport.records(topic).map((r) => r.headers['ce_id'])).toEqual([
       second.event.id,
     ]);
+  });
+
+  it('rejects a stale relay’s "mark sent" once its lock was taken away, and the new leader sends the row', async () => {
+    const tablePrefix = uniqueTablePrefix();
+    const a = new PostgresOutboxStore({ url: databaseUrl(), tablePrefix });
+    const b = new PostgresOutboxStore({ url: databaseUrl(), tablePrefix });
+    cleanups.push(
+      () => a.close(),
+      () => b.close(),
+    );
+    await a.init();
+    await b.init();
+    expect(await a.tryLead('relay')).toBe(true);
+    expect(await b.tryLead('relay')).toBe(false);
+    const writer = new pg.Client({ connectionString: databaseUrl() });
+    await writer.connect();
+    cleanups.push(() => writer.end());
+    await a.add({ query: (text, values) => writer.query(text, values as unknown[]) }, [
+      {
+        id: '0190f5c2-0000-7000-8000-000000000001',
+        topic: 'orders',
+        key: 'k',
+        value: '{}',
+        headers: {},
+      },
+    ]);
+    const [row] = await a.unsent(10);
+    expect(row).toBeDefined();
+    // The lock is forced away: an operator (or a network partition) ends the leader's session
+    // after it read the row and before it marked it sent.
+    const { rows } = await writer.query(
+      `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+        WHERE pid <> pg_backend_pid() AND query LIKE $1`,
+      [`%FROM ${tablePrefix}_outbox WHERE sent_at IS NULL ORDER BY n%`],
+    );
+    expect(rows.map((r: { ok: boolean }) => r.ok)).toEqual([true]);
+    await waitFor(async () => ((await b.tryLead('relay')) ? true : undefined));
+    // The stale relay's write is refused: its session — the fence — is gone.
+    await expect(a.markSent([row!.n])).rejects.toThrow();
+    const stillUnsent = await b.unsent(10);
+    expect(stillUnsent.map((r) => r.id)).toEqual(['0190f5c2-0000-7000-8000-000000000001']);
+    await b.markSent([stillUnsent[0]!.n]);
+    expect(await b.unsent(10)).toEqual([]);
   });
 });
