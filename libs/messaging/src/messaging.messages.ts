@@ -191,3 +191,12 @@ export function idempotentMisuse(input: {
 export function inboxPruneFailed(input: { readonly error: string }): string {
   return `the idempotency store could not be opened or pruned (${input.error}); it is tried again later`;
 }
+
+/** An outbox row Kafka refused for good was set aside. */
+export function outboxRowDead(input: {
+  readonly id: string;
+  readonly topic: string;
+  readonly error: string;
+}): string {
+  return `outbox event ${input.id} to ${input.topic} was refused by Kafka for good (${input.error}); it is set aside as a dead row — list it with npx keel-messaging outbox list, requeue it with npx keel-messaging outbox requeue once the cause is fixed`;
+}

@@ -12,6 +12,11 @@ export const MESSAGING_METRICS = {
     help: 'Outbox events the relay sent and marked sent, by topic.',
     labelNames: ['topic'],
   },
+  outboxDead: {
+    name: 'keel_messaging_outbox_dead_total',
+    help: 'Outbox rows Kafka refused for good (too large, invalid), set aside as dead rows, by topic.',
+    labelNames: ['topic'],
+  },
   publishFailures: {
     name: 'keel_messaging_publish_failures_total',
     help: 'publish() calls that failed to reach the broker, by topic.',

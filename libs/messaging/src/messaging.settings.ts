@@ -98,6 +98,7 @@ const schema = z
           .max(3_600_000)
           .optional(),
         maxWaitTimeMs: z.number().int().positive().max(60_000).optional(),
+        partitionsConsumedConcurrently: z.number().int().min(1).max(1_000).optional(),
         retryDelaysMs: z.array(z.number().int().min(0).max(60_000)).max(10).optional(),
         retryTopicDelaysMs: z.array(z.number().int().min(0).max(86_400_000)).max(20).optional(),
         maxProcessingMs: z.number().int().positive().optional(),
@@ -130,6 +131,7 @@ export const DEFAULTS = Object.freeze({
     fromBeginning: false,
     sessionTimeoutMs: 30_000,
     maxWaitTimeMs: 5_000,
+    partitionsConsumedConcurrently: 1,
     retryDelaysMs: Object.freeze([100, 200, 400]),
     retryTopicDelaysMs: Object.freeze([1_000, 10_000, 60_000]),
     maxProcessingMs: 300_000,

@@ -18,6 +18,7 @@ import { startKafkaBroker, type KafkaBrokerHandle } from '../../../test/support/
 import { databaseUrl, kafkaBrokers, uniquePrefix } from '../../../test/support/services.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { PostgresOutboxStore } from '../src/stores/postgres-outbox.store.js';
+import { runKeelMessaging } from '../src/cli/dlq-command.js';
 
 const CONSUMER_TIMING = { maxWaitTimeInMs: 100, sessionTimeout: 6000, heartbeatInterval: 1000 };
 
@@ -259,7 +260,7 @@ describe('transactional outbox (real PostgreSQL, the Kafka test broker)', () => 
     const { rows } = await writer.query(
       `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
         WHERE pid <> pg_backend_pid() AND query LIKE $1`,
-      [`%FROM ${tablePrefix}_outbox WHERE sent_at IS NULL ORDER BY n%`],
+      [`%FROM ${tablePrefix}_outbox WHERE sent_at IS NULL%ORDER BY n%`],
     );
     expect(rows.map((r: { ok: boolean }) => r.ok)).toEqual([true]);
     await waitFor(async () => ((await b.tryLead('relay')) ? true : undefined));
@@ -270,4 +271,64 @@ describe('transactional outbox (real PostgreSQL, the Kafka test broker)', () => 
     await b.markSent([stillUnsent[0]!.n]);
     expect(await b.unsent(10)).toEqual([]);
   });
+
+  it('sets aside a row Kafka refuses for good as a dead row, sends the rest, and requeues it from the CLI', async () => {
+    const broker: KafkaBrokerHandle = await startKafkaBroker({ topics: { 'outbox.dead': 1 } });
+    cleanups.push(() => broker.stop());
+    const tablePrefix = uniqueTablePrefix();
+    const app = await boot({
+      kafka: { brokers: broker.brokers, retries: 1 },
+      outbox: { tablePrefix, pollIntervalMs: 50, retryBaseMs: 50, retryMaxMs: 200 },
+    });
+    const bus = app.get(EventBus);
+    const db = await dataSource();
+    // The next two produce requests are refused as too large: the run of three, then its head alone.
+    await broker.command('errors 0 2 10'); // 10: MESSAGE_TOO_LARGE
+    const events = await db.transaction(async (manager) => [
+      await bus.publishInTransaction(manager, 'outbox.dead', {
+        type: 't',
+        key: 'a',
+        data: { n: 1 },
+      }),
+      await bus.publishInTransaction(manager, 'outbox.dead', {
+        type: 't',
+        key: 'b',
+        data: { n: 2 },
+      }),
+      await bus.publishInTransaction(manager, 'outbox.dead', {
+        type: 't',
+        key: 'c',
+        data: { n: 3 },
+      }),
+    ]);
+    const received = await consume(broker.brokers, 'outbox.dead');
+    await waitFor(() => (received.length >= 2 ? true : undefined), { timeoutMs: 30_000 });
+    expect(received.map((r) => r.n)).toEqual([2, 3]);
+    const out: string[] = [];
+    const io = {
+      stdout: (text: string) => out.push(text),
+      stderr: (text: string) => out.push(text),
+      env: { DATABASE_URL: databaseUrl() },
+    };
+    expect(
+      await runKeelMessaging(['outbox', 'list', '--table-prefix', tablePrefix, '--json'], io),
+    ).toBe(0);
+    const dead = out.map((line) => JSON.parse(line) as { id: string; last_error: string });
+    expect(dead).toEqual([expect.objectContaining({ id: events[0]!.event.id })]);
+    expect(dead[0]!.last_error).toMatch(/larger than the max message size/);
+    out.length = 0;
+    expect(
+      await runKeelMessaging(
+        ['outbox', 'requeue', '--table-prefix', tablePrefix, '--id', events[0]!.event.id],
+        io,
+      ),
+    ).toBe(0);
+    expect(out.join('')).toContain('requeued 1 dead rows');
+    await waitFor(() => (received.length === 3 ? true : undefined), { timeoutMs: 30_000 });
+    expect(received.map((r) => r.id)).toEqual([
+      events[1]!.event.id,
+      events[2]!.event.id,
+      events[0]!.event.id,
+    ]);
+  }, 60_000);
 });

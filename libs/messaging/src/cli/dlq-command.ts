@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { IncomingRecord, OutgoingRecord } from '../kafka/message-transport.js';
 import { readTopic } from '../kafka/topic-reader.js';
 import { KafkajsTransport } from '../kafka/kafkajs-transport.js';
+import { OUTBOX_USAGE, runOutboxCommand } from './outbox-command.js';
 
 /** Exit codes of `keel-messaging`: documented in the README ("Dead letters and replay"). */
 export const EXIT = { ok: 0, usage: 2, unavailable: 3 } as const;
@@ -54,9 +55,10 @@ interface DlqArgs {
 export async function runKeelMessaging(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, action, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    io.stdout(USAGE);
+    io.stdout(`${USAGE}\n${OUTBOX_USAGE}`);
     return command === undefined ? EXIT.usage : EXIT.ok;
   }
+  if (command === 'outbox') return runOutboxCommand(action, rest, io);
   let args: DlqArgs;
   try {
     if (command !== 'dlq') throw new UsageError(`unknown command '${command}'`);

@@ -159,6 +159,7 @@ export class MessagingServer implements BeforeApplicationShutdown {
         ...common,
         groupId: consumer.groupId,
         topics,
+        partitionsConsumedConcurrently: consumer.partitionsConsumedConcurrently,
         onRecord: (record, heartbeat) => processor.process(record, heartbeat),
       });
       if (consumer.retryTopicDelaysMs.length > 0 && topics.length > 0) {

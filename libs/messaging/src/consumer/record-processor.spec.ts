@@ -31,6 +31,7 @@ const settings = {
   sessionTimeoutMs: 6_000,
   heartbeatIntervalMs: 2_000,
   maxWaitTimeMs: 100,
+  partitionsConsumedConcurrently: 1,
   retryDelaysMs: [1, 1],
   retryTopicDelaysMs: [] as number[],
   maxProcessingMs: 1_000,

@@ -63,6 +63,12 @@ export interface MessagingConsumerOptions {
   /** Longest the broker may hold an empty fetch, in milliseconds. @default 5000 */
   readonly maxWaitTimeMs?: number;
   /**
+   * Partitions whose records are handled at the same time by one member; records of one
+   * partition (and so of one key) always run one at a time, in order. Nest's ServerKafka
+   * handles one partition at a time. @default 1
+   */
+  readonly partitionsConsumedConcurrently?: number;
+  /**
    * Delays between the in-process attempts of a failed handler, in milliseconds: three delays
    * mean four attempts before the record is dead-lettered. @default [100, 200, 400]
    */

@@ -19,5 +19,20 @@ export function outboxSchema(prefix: string): string[] {
       created_at timestamptz NOT NULL DEFAULT clock_timestamp(), sent_at timestamptz,
       attempts integer NOT NULL DEFAULT 0, last_error text)`,
     `CREATE INDEX IF NOT EXISTS ${t}_unsent ON ${t} (n) WHERE sent_at IS NULL`,
+    // Rows Kafka refused for good (a record too large for the broker): set aside, not sent, kept
+    // until requeued. Added by ALTER so outboxes created before it gain the column.
+    `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS dead_at timestamptz`,
   ];
+}
+
+/** The dead rows of an outbox, oldest first (for the CLI). @internal */
+export function deadRowsSql(prefix: string): string {
+  return `SELECT n, id, topic, key, attempts, last_error, created_at, dead_at FROM ${outboxTable(prefix)}
+    WHERE dead_at IS NOT NULL AND sent_at IS NULL ORDER BY n`;
+}
+
+/** Puts dead rows back in line (all, or those of `$1` ids); the relay sends them next. @internal */
+export function requeueSql(prefix: string, some: boolean): string {
+  return `UPDATE ${outboxTable(prefix)} SET dead_at = NULL, attempts = 0, last_error = NULL
+    WHERE dead_at IS NOT NULL AND sent_at IS NULL${some ? ' AND id = ANY($1::uuid[])' : ''} RETURNING id`;
 }

@@ -144,7 +144,7 @@ export class PostgresOutboxStore {
       headers: Record<string, string>;
       value: string;
     }>(
-      `SELECT n, id, topic, key, headers, value FROM ${this.table} WHERE sent_at IS NULL ORDER BY n LIMIT $1`,
+      `SELECT n, id, topic, key, headers, value FROM ${this.table} WHERE sent_at IS NULL AND dead_at IS NULL ORDER BY n LIMIT $1`,
       [limit],
     );
     return rows;
@@ -155,6 +155,14 @@ export class PostgresOutboxStore {
     await this.requireLeader().query(
       `UPDATE ${this.table} SET sent_at = clock_timestamp(), attempts = attempts + 1 WHERE n = ANY($1::bigint[])`,
       [ns],
+    );
+  }
+
+  /** Sets a row Kafka refused for good aside (on the leader's session): it is no longer sent. */
+  async markDead(n: string, error: string): Promise<void> {
+    await this.requireLeader().query(
+      `UPDATE ${this.table} SET dead_at = clock_timestamp(), attempts = attempts + 1, last_error = $2 WHERE n = $1`,
+      [n, error.slice(0, 1_000)],
     );
   }
 
@@ -170,7 +178,7 @@ export class PostgresOutboxStore {
   async backlog(): Promise<{ count: number; oldestMs: number }> {
     const { rows } = await this.requirePool().query<{ count: string; oldest_ms: number | null }>(
       `SELECT count(*) AS count, (extract(epoch FROM clock_timestamp() - min(created_at)) * 1000)::float8 AS oldest_ms
-         FROM ${this.table} WHERE sent_at IS NULL`,
+         FROM ${this.table} WHERE sent_at IS NULL AND dead_at IS NULL`,
     );
     return { count: Number(rows[0]?.count ?? 0), oldestMs: Math.round(rows[0]?.oldest_ms ?? 0) };
   }
