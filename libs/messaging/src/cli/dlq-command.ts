@@ -3,6 +3,7 @@ import type { IncomingRecord, OutgoingRecord } from '../kafka/message-transport.
 import { readTopic } from '../kafka/topic-reader.js';
 import { KafkajsTransport } from '../kafka/kafkajs-transport.js';
 import { OUTBOX_USAGE, runOutboxCommand } from './outbox-command.js';
+import { UsageError, usageProblem, type CliIo } from './cli-io.js';
 
 /** Exit codes of `keel-messaging`: documented in the README ("Dead letters and replay"). */
 export const EXIT = { ok: 0, usage: 2, unavailable: 3 } as const;
@@ -27,16 +28,6 @@ Reads a dead-letter topic (<topic>.<group>.dlq) from its oldest record to its en
   --dry-run            replay: say what would be sent, send nothing
   --json               list/inspect: one JSON object per line
 `;
-
-/** Bad usage of the command line: printed, exit code 2. Never leaves the CLI. */
-class UsageError extends Error {}
-
-/** Where the CLI writes and what it reads from its environment. */
-export interface CliIo {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  readonly env: Readonly<Record<string, string | undefined>>;
-}
 
 interface DlqArgs {
   readonly action: 'list' | 'inspect' | 'replay';
@@ -64,9 +55,9 @@ export async function runKeelMessaging(argv: readonly string[], io: CliIo): Prom
     if (command !== 'dlq') throw new UsageError(`unknown command '${command}'`);
     args = parseDlqArgs(action, rest, io.env);
   } catch (error) {
-    // parseArgs reports unknown or malformed flags with its own TypeError.
-    if (!(error instanceof UsageError || error instanceof TypeError)) throw error;
-    io.stderr(`keel-messaging: ${error.message}\n${USAGE}`);
+    const problem = usageProblem(error);
+    if (problem === undefined) throw error;
+    io.stderr(`keel-messaging: ${problem}\n${USAGE}`);
     return EXIT.usage;
   }
   try {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { deadRowsSql, requeueSql } from '../stores/postgres-outbox.sql.js';
-import type { CliIo } from './dlq-command.js';
+import { UsageError, usageProblem, type CliIo } from './cli-io.js';
 
 export const OUTBOX_USAGE = `usage: keel-messaging outbox <list|requeue> [options]
 
@@ -27,9 +27,6 @@ interface DeadRow {
   readonly dead_at: Date;
 }
 
-/** Bad usage: printed with the usage, exit code 2. */
-class UsageError extends Error {}
-
 /** Runs `keel-messaging outbox <action>`; resolves to the exit code (0, 2 usage, 3 unreachable). */
 export async function runOutboxCommand(
   action: string | undefined,
@@ -45,8 +42,9 @@ export async function runOutboxCommand(
     }
     values = parseOutboxArgs(argv, io.env);
   } catch (error) {
-    if (!(error instanceof UsageError || error instanceof TypeError)) throw error;
-    io.stderr(`keel-messaging: ${error.message}\n${OUTBOX_USAGE}`);
+    const problem = usageProblem(error);
+    if (problem === undefined) throw error;
+    io.stderr(`keel-messaging: ${problem}\n${OUTBOX_USAGE}`);
     return 2;
   }
   let pg: typeof import('pg');
