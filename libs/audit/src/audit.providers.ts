@@ -43,6 +43,7 @@ export function createAuditStore(settings: AuditSettings): AuditStore {
     ...(option.dataSource !== undefined ? { dataSource: option.dataSource } : {}),
     tablePrefix: settings.tablePrefix,
     ...(option.hardening === true ? { hardening: true } : {}),
+    ...(option.sink !== undefined ? { sink: option.sink } : {}),
   });
 }
 

@@ -20,6 +20,15 @@ const storeSchema = z.union(
         url: z.string().startsWith('postgres', 'must be a postgres:// URL').optional(),
         dataSource: z.custom<object>((v) => typeof v === 'object' && v !== null).optional(),
         hardening: z.boolean().optional(),
+        sink: z
+          .custom<object>(
+            (v) =>
+              typeof v === 'object' &&
+              v !== null &&
+              typeof (v as { write?: unknown }).write === 'function',
+            'must be an AuditSink (an object with write(transaction, records))',
+          )
+          .optional(),
       })
       .strict(),
     z.object({ type: z.literal('file'), directory: z.string().min(1).optional() }).strict(),
@@ -32,7 +41,7 @@ const storeSchema = z.union(
   ],
   {
     error:
-      "must be { type: 'postgres', url? | dataSource?, hardening? }, { type: 'file', directory? } or { type: 'custom', store }",
+      "must be { type: 'postgres', url? | dataSource?, hardening?, sink? }, { type: 'file', directory? } or { type: 'custom', store }",
   },
 );
 

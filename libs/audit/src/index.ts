@@ -9,6 +9,7 @@ export type {
   AuditRedactionOptions,
   AuditReportOptions,
   AuditRetentionOptions,
+  AuditSink,
   AuditStoreOption,
   AuditWriteMode,
   AuditWriterOptions,

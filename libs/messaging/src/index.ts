@@ -31,6 +31,11 @@ export {
   type StoredRecord,
 } from './kafka/memory-transport.js';
 export { OutboxRelay } from './outbox/outbox-relay.js';
+export {
+  OutboxAuditSink,
+  type AuditRecordLike,
+  type OutboxAuditSinkOptions,
+} from './outbox/outbox-audit-sink.js';
 export type { OutboxEntityManager } from './stores/outbox.store.js';
 export {
   Idempotent,

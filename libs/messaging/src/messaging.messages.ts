@@ -200,3 +200,8 @@ export function outboxRowDead(input: {
 }): string {
   return `outbox event ${input.id} to ${input.topic} was refused by Kafka for good (${input.error}); it is set aside as a dead row — list it with npx keel-messaging outbox list, requeue it with npx keel-messaging outbox requeue once the cause is fixed`;
 }
+
+/** The audit sink was configured without an outbox. */
+export function auditSinkNeedsOutbox(): string {
+  return 'OutboxAuditSink needs the outbox: configure PostgreSQL for MessagingModule (DATABASE_URL, outbox.url or outbox.dataSource) — the same database as the audit store';
+}

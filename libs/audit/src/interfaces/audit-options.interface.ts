@@ -11,6 +11,22 @@ export interface AuditDataSource {
   query(sql: string, parameters?: unknown[]): Promise<unknown>;
 }
 
+/**
+ * Receives every batch of audit events **inside the transaction that stores them**, through
+ * that transaction's `query()`: what it writes commits or rolls back with the events — never a
+ * dual write. `@keel/messaging`'s `OutboxAuditSink` writes them to its outbox, so they reach a
+ * Kafka topic at least once. A sink that throws fails the batch, which the writer retries.
+ * @publicApi
+ */
+export interface AuditSink {
+  /** Checked at startup: throws (stopping it) when the sink cannot work. */
+  check?(): void | Promise<void>;
+  write(
+    transaction: { query(sql: string, parameters?: unknown[]): Promise<unknown> },
+    records: readonly AuditRecord[],
+  ): Promise<void>;
+}
+
 /** Where events are stored. @publicApi */
 export type AuditStoreOption =
   | {
@@ -19,6 +35,8 @@ export type AuditStoreOption =
       readonly dataSource?: AuditDataSource;
       /** The append-only trigger and the `<prefix>_writer` role (see `auditMigrations`). @default false */
       readonly hardening?: boolean;
+      /** Also hands every stored batch to this sink, in the same transaction. */
+      readonly sink?: AuditSink;
     }
   | { readonly type: 'file'; readonly directory?: string }
   | { readonly type: 'custom'; readonly store: AuditStore };

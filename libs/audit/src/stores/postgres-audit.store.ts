@@ -14,7 +14,7 @@ import {
   postgresStoreUnconfigured,
 } from '../audit.messages.js';
 import { GENESIS_HASH, linkBatch } from '../chain/chain-format.js';
-import type { AuditDataSource } from '../interfaces/audit-options.interface.js';
+import type { AuditDataSource, AuditSink } from '../interfaces/audit-options.interface.js';
 import type {
   AppendOptions,
   AuditEntityManager,
@@ -66,6 +66,8 @@ export interface PostgresAuditStoreOptions {
   readonly tablePrefix?: string;
   /** Also install the append-only trigger and the INSERT/SELECT role. @default false */
   readonly hardening?: boolean;
+  /** Receives every stored batch inside its transaction. */
+  readonly sink?: AuditSink;
   /** Pool size when the store opens its own pool. @default 4 */
   readonly poolSize?: number;
   /**
@@ -116,6 +118,7 @@ export class PostgresAuditStore implements AuditStore {
       ]);
       for (const statement of statements) await client.query(statement);
     });
+    await this.options.sink?.check?.();
   }
 
   async append(
@@ -309,6 +312,11 @@ export class PostgresAuditStore implements AuditStore {
     const linked = linkBatch(fresh, (chain) => byChain.get(chain));
     if (linked.length === 0) return [];
     await this.copyRows(client, linked);
+    // In the batch's own transaction: the sink's writes commit or roll back with the events.
+    await this.options.sink?.write(
+      { query: async (sql, parameters) => (await client.query(sql, parameters)).rows },
+      linked,
+    );
     const last = new Map<string, AuditRecord>();
     for (const record of linked) last.set(record.chain, record);
     await client.query(

@@ -140,6 +140,39 @@ export class EventBus
     topic: string,
     input: EventInput<T>,
   ): Promise<PublishedEvent> {
+    const outbox = this.requireOutbox();
+    const { event, record } = this.encode(topic, input);
+    await outbox.add(manager, [{ ...record, id: event.id, topic }]);
+    return { topic, key: input.key, event };
+  }
+
+  /**
+   * {@link publishInTransaction} for several events at once: one multi-row insert, one wake-up
+   * of the relay. They are published in the order given.
+   * @throws MessagingError KEEL_MESSAGING_INVALID_EVENT (naming the event's index),
+   *   KEEL_MESSAGING_OUTBOX_DISABLED.
+   */
+  async publishManyInTransaction<T>(
+    manager: OutboxEntityManager,
+    topic: string,
+    inputs: readonly EventInput<T>[],
+  ): Promise<PublishedEvent[]> {
+    const outbox = this.requireOutbox();
+    const encoded = inputs.map((input) => this.encode(topic, input));
+    if (encoded.length === 0) return [];
+    await outbox.add(
+      manager,
+      encoded.map(({ event, record }) => ({ ...record, id: event.id, topic })),
+    );
+    return encoded.map(({ event }, i) => ({ topic, key: inputs[i]!.key, event }));
+  }
+
+  /** True when `publishInTransaction` can work: the outbox is configured and could open. */
+  get outboxAvailable(): boolean {
+    return this.outbox !== null && this.outbox.disabledReason === undefined;
+  }
+
+  private requireOutbox(): PostgresOutboxStore {
     if (this.outbox === null || this.outbox.disabledReason !== undefined) {
       const reason = this.outbox?.disabledReason;
       throw new MessagingError(
@@ -147,9 +180,7 @@ export class EventBus
         outboxDisabled(reason === undefined ? {} : { reason }),
       );
     }
-    const { event, record } = this.encode(topic, input);
-    await this.outbox.add(manager, [{ ...record, id: event.id, topic }]);
-    return { topic, key: input.key, event };
+    return this.outbox;
   }
 
   private encode<T>(topic: string, input: EventInput<T>) {
