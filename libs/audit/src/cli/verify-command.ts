@@ -58,8 +58,9 @@ export async function runKeelAudit(argv: readonly string[], io: CliIo): Promise<
   try {
     args = parseVerifyArgs(rest, io.env);
   } catch (error) {
-    // parseArgs reports unknown or malformed flags with its own TypeError.
-    if (!(error instanceof UsageError || error instanceof TypeError)) throw error;
+    // parseArgs reports unknown or malformed flags with its own errors (ERR_PARSE_ARGS_*),
+    // matched by code: they come from Node's realm, where instanceof fails in a VM (Jest).
+    if (!(error instanceof UsageError || isParseArgsError(error))) throw error;
     io.stderr(`keel-audit: ${error.message}\n`);
     return EXIT.usage;
   }
@@ -148,4 +149,9 @@ function describe(report: AuditVerifyReport, signer: CheckpointSigner | undefine
       : `BROKEN: ${broken} of ${report.chains.length} chains`,
   );
   return lines.join('\n') + '\n';
+}
+
+function isParseArgsError(error: unknown): error is Error {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
 }
