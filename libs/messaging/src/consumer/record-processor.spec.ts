@@ -284,4 +284,32 @@ describe('RecordProcessor', () => {
     expect(ran).toEqual(['J0', 'K1', 'K2']);
     expect(retried()).toHaveLength(4);
   });
+
+  it('stops at once while a retry round waits for its due time, leaving the record uncommitted', async () => {
+    const stopping = new AbortController();
+    const transport = new MemoryTransport();
+    const waiting = new RecordProcessor({
+      settings: { ...settings, heartbeatIntervalMs: 60_000, retryTopicDelaysMs: [60_000] },
+      transport,
+      metrics: new KeelMetrics(),
+      handlerFor: () => () => undefined,
+      stopping: stopping.signal,
+      parking: new MemoryParkingStore(),
+    });
+    const due = record({
+      topic: 'orders.g.retry',
+      headers: {
+        ...record().headers,
+        'keel-dlt-original-topic': 'orders',
+        'keel-retry-round': '1',
+        'keel-retry-due': String(Date.now() + 60_000),
+      },
+    });
+    const started = Date.now();
+    const stopped = waiting.processRetry(due, beat);
+    setTimeout(() => stopping.abort(), 20);
+    await expect(stopped).rejects.toMatchObject({ code: 'KEEL_MESSAGING_SHUT_DOWN' });
+    expect(Date.now() - started).toBeLessThan(6_000); // not the 60 s due time (nor a heartbeat interval)
+    expect(transport.records('orders.g.dlq')).toEqual([]);
+  });
 });

@@ -226,7 +226,13 @@ export class RecordProcessor {
       const delay = delays[run - 1];
       if (!failure.retryable || delay === undefined) return { failure, attempts: attempt };
       this.retried.inc({ topic: input.topic });
-      await pause(delay, input.heartbeat);
+      await pause(delay, input.heartbeat, this.deps.stopping);
+      if (this.deps.stopping.aborted) {
+        throw new MessagingError(
+          'KEEL_MESSAGING_SHUT_DOWN',
+          consumerStopping({ topic: input.topic }),
+        );
+      }
     }
   }
 
@@ -278,7 +284,11 @@ export class RecordProcessor {
           consumerStopping({ topic: 'a retry topic' }),
         );
       }
-      await pause(Math.min(wait, this.deps.settings.heartbeatIntervalMs), heartbeat);
+      await pause(
+        Math.min(wait, this.deps.settings.heartbeatIntervalMs),
+        heartbeat,
+        this.deps.stopping,
+      );
     }
   }
 
@@ -291,7 +301,9 @@ export class RecordProcessor {
     for (;;) {
       const failure = await this.attempt(input);
       if (failure?.code !== DUPLICATE_IN_PROGRESS || this.deps.stopping.aborted) return failure;
-      await pause(Math.min(failure.retryAfterMs ?? 100, MAX_DUPLICATE_WAIT_MS), input.heartbeat);
+      const wait = Math.min(failure.retryAfterMs ?? 100, MAX_DUPLICATE_WAIT_MS);
+      await pause(wait, input.heartbeat, this.deps.stopping);
+      if (this.deps.stopping.aborted) return failure; // the caller sees the stop and rethrows
     }
   }
 
@@ -404,9 +416,22 @@ function rejectOnAbort(signal: AbortSignal): Promise<never> {
 }
 
 /** Waits between attempts, heartbeating so a long backoff does not cost the group membership. */
-async function pause(ms: number, heartbeat: () => Promise<void>): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  await heartbeat().catch(() => undefined);
+async function pause(
+  ms: number,
+  heartbeat: () => Promise<void>,
+  stopping?: AbortSignal,
+): Promise<void> {
+  // Cut short by a stop, so shutting down never waits out a retry delay or a due time.
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      stopping?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    stopping?.addEventListener('abort', done, { once: true });
+  });
+  if (stopping?.aborted !== true) await heartbeat().catch(() => undefined);
 }
 
 function seconds(started: number): number {
