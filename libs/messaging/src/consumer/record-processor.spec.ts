@@ -276,7 +276,7 @@ describe('RecordProcessor', () => {
     expect(transport.records('orders.g.dlq').map((r) => r.headers['keel-dlt-attempts'])).toEqual([
       '3',
     ]);
-    expect(await parking.isBlocked('orders.g\u0000K')).toBe(false);
+    expect(await parking.position('orders.g\u0000K', 1)).toEqual({ queued: true, head: true });
     await processorWithParking.processRetry(asIncoming(3), beat); // K1 runs now
     expect(ran).toEqual(['J0', 'K1']);
     expect(await parking.parkedCount()).toBe(0);
@@ -311,5 +311,42 @@ describe('RecordProcessor', () => {
     await expect(stopped).rejects.toMatchObject({ code: 'KEEL_MESSAGING_SHUT_DOWN' });
     expect(Date.now() - started).toBeLessThan(6_000); // not the 60 s due time (nor a heartbeat interval)
     expect(transport.records('orders.g.dlq')).toEqual([]);
+  });
+
+  it('skips a stale copy of a record that already ran, and sends a copy that arrives early behind its key’s head', async () => {
+    const transport = new MemoryTransport();
+    const parking = new MemoryParkingStore();
+    const ran: string[] = [];
+    let broken = true;
+    const p = new RecordProcessor({
+      settings: { ...settings, retryDelaysMs: [], retryTopicDelaysMs: [1, 1] },
+      transport,
+      metrics: new KeelMetrics(),
+      handlerFor: () => (event: unknown) => {
+        const id = (event as { id: string }).id;
+        if (id === 'K0' && broken) throw new Error('not yet');
+        ran.push(id);
+      },
+      stopping: new AbortController().signal,
+      parking,
+    });
+    const of = (id: string, offset: string) =>
+      record({ key: 'K', offset, headers: { ...record().headers, ce_id: id } });
+    const copies = () => transport.records('orders.g.retry');
+    const copy = (i: number): IncomingRecord => {
+      const r = copies()[i]!;
+      return { ...r, partition: 0, offset: String(r.offset), value: r.value };
+    };
+    await p.process(of('K0', '0'), beat); // parked at offset 0
+    await p.process(of('K1', '1'), beat); // queued behind it
+    // A rebalance redelivers K1's copy ahead of K0's: it is not the head, so it goes behind.
+    await p.processRetry(copy(1), beat);
+    expect(ran).toEqual([]);
+    broken = false;
+    await p.processRetry(copy(0), beat); // K0 runs, leaves the queue
+    await p.processRetry(copy(2), beat); // K1, now the head, runs
+    await p.processRetry(copy(1), beat); // the original copy again (a redelivery): skipped
+    expect(ran).toEqual(['K0', 'K1']);
+    expect(await parking.parkedCount()).toBe(0);
   });
 });

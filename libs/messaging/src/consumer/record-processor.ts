@@ -85,10 +85,11 @@ export class RecordProcessor {
     const prepared = await this.prepare(record, topic);
     if (prepared === undefined) return;
     const slot = this.slotOf(topic, record.key);
-    if (slot !== undefined && (await this.deps.parking.joinIfParked(slot))) {
+    const position = Number(record.offset);
+    if (slot !== undefined && (await this.deps.parking.joinIfParked(slot, position))) {
       // The key is parked: this record waits behind its head on the retry topic, in order.
       const state = { originalTopic: topic, round: 0, dueAt: Date.now(), attempts: 0 };
-      await this.sendToRetry(record, state, slot);
+      await this.sendToRetry(record, state, slot, position);
       this.parked.inc({ topic, reason: 'behind' });
       return;
     }
@@ -104,20 +105,21 @@ export class RecordProcessor {
     if (!result.failure.retryable || delays.length === 0) {
       return this.deadLetter(record, topic, { ...result.failure, attempts: result.attempts });
     }
-    if (slot !== undefined) await this.deps.parking.park(slot);
+    if (slot !== undefined) await this.deps.parking.park(slot, position);
     const state = {
       originalTopic: topic,
       round: 1,
       dueAt: Date.now() + delays[0]!,
       attempts: result.attempts,
     };
-    await this.sendToRetry(record, state, slot);
+    await this.sendToRetry(record, state, slot, position);
     this.parked.inc({ topic, reason: 'failed' });
   }
 
   /**
-   * A record of a retry topic: the head of a parked key (round 1, 2, …, run when due) or a
-   * record waiting behind one (round 0: sent on again while its head is still failing).
+   * A record of a retry topic. Only the head of its key's queue runs (when its round is due);
+   * a record behind the head goes behind again; a copy of a record that already left the queue
+   * (a redelivery after a rebalance or a crash) is skipped.
    */
   async processRetry(record: IncomingRecord, heartbeat: () => Promise<void>): Promise<void> {
     const state = readRetryState(record);
@@ -136,12 +138,17 @@ export class RecordProcessor {
       });
     }
     const topic = state.originalTopic;
+    const position = Number(record.headers['keel-dlt-original-offset'] ?? Number.NaN);
     const prepared = await this.prepare(record, topic);
-    if (prepared === undefined) return this.leave(topic, record.key, true);
-    const slot = this.slotOf(topic, record.key);
-    if (state.round === 0 && slot !== undefined && (await this.deps.parking.isBlocked(slot))) {
-      // Its head failed again and was re-queued behind it: go behind the head once more.
-      return this.resend(record, { ...state, dueAt: Date.now() });
+    if (prepared === undefined) return this.leave(topic, record.key, position);
+    const slot = Number.isFinite(position) ? this.slotOf(topic, record.key) : undefined;
+    if (slot !== undefined) {
+      const where = await this.deps.parking.position(slot, position);
+      if (!where.queued) return; // already processed or dead-lettered: a stale copy
+      if (!where.head) {
+        // An earlier record of its key is still in the pipeline: go behind it once more.
+        return this.resend(record, { ...state, dueAt: Date.now() });
+      }
     }
     if (state.round > 0) await this.untilDue(state.dueAt, heartbeat);
     const result = await this.runAttempts({
@@ -153,7 +160,7 @@ export class RecordProcessor {
       single: state.round > 0,
     });
     if (result === undefined) {
-      await this.leave(topic, record.key, true);
+      await this.leave(topic, record.key, position);
       return this.processed(topic);
     }
     const delays = this.deps.settings.retryTopicDelaysMs;
@@ -166,11 +173,10 @@ export class RecordProcessor {
         dueAt: Date.now() + delay,
         attempts: result.attempts,
       });
-      if (slot !== undefined) await this.deps.parking.setBlocked(slot, true);
-      return;
+      return; // still the head: the records behind it keep going behind it
     }
     await this.deadLetter(record, topic, { ...result.failure, attempts: result.attempts });
-    await this.leave(topic, record.key, true); // moving to the DLQ releases the key
+    await this.leave(topic, record.key, position); // moving to the DLQ releases the key
   }
 
   /** Decodes the record and finds its handler; dead-letters it (and returns nothing) if either fails. */
@@ -246,12 +252,11 @@ export class RecordProcessor {
     return parkingSlot(topic, this.deps.settings.groupId, key);
   }
 
-  /** One record of a parked key left the pipeline; the head's successor may run. */
-  private async leave(topic: string, key: string | null, unblock: boolean): Promise<void> {
+  /** One record of a parked key left the pipeline; the next one of its key may run. */
+  private async leave(topic: string, key: string | null, position: number): Promise<void> {
     const slot = this.slotOf(topic, key);
-    if (slot === undefined) return;
-    if (unblock) await this.deps.parking.setBlocked(slot, false);
-    await this.deps.parking.leave(slot);
+    if (slot === undefined || !Number.isFinite(position)) return;
+    await this.deps.parking.leave(slot, position);
   }
 
   /** Sends a record to the retry topic; if that fails, the park it was counted in is undone. */
@@ -259,11 +264,13 @@ export class RecordProcessor {
     record: IncomingRecord,
     state: RetryState,
     slot: string | undefined,
+    position: number,
   ): Promise<void> {
     try {
       await this.resend(record, state);
     } catch (error) {
-      if (slot !== undefined) await this.deps.parking.leave(slot).catch(() => undefined);
+      // Redelivered, the record queues itself again.
+      if (slot !== undefined) await this.deps.parking.leave(slot, position).catch(() => undefined);
       throw error;
     }
   }

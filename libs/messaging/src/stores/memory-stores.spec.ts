@@ -37,23 +37,24 @@ describe('MemoryIdempotencyStore (fake timers for its TTLs)', () => {
 });
 
 describe('MemoryParkingStore', () => {
-  it('counts a parked key’s records, frees it at zero, and keeps its blocked flag meanwhile', async () => {
+  it('queues a parked key’s records by offset, lets only the oldest run, and frees the key when empty', async () => {
     const store = new MemoryParkingStore();
     const slot = parkingSlot('orders', 'g', 'K');
-    expect(await store.joinIfParked(slot)).toBe(false);
-    await store.park(slot);
-    expect(await store.joinIfParked(slot)).toBe(true);
-    await store.setBlocked(slot, true);
-    expect(await store.isBlocked(slot)).toBe(true);
+    expect(await store.joinIfParked(slot, 7)).toBe(false); // not parked: runs at once
+    await store.park(slot, 10);
+    expect(await store.joinIfParked(slot, 14)).toBe(true);
+    expect(await store.joinIfParked(slot, 12)).toBe(true);
+    expect(await store.position(slot, 10)).toEqual({ queued: true, head: true });
+    expect(await store.position(slot, 12)).toEqual({ queued: true, head: false });
+    expect(await store.position(slot, 9)).toEqual({ queued: false, head: false });
     expect(await store.parkedCount()).toBe(1);
-    await store.leave(slot);
-    expect(await store.parkedCount()).toBe(1);
-    await store.leave(slot);
+    await store.leave(slot, 10);
+    expect(await store.position(slot, 12)).toEqual({ queued: true, head: true });
+    await store.leave(slot, 12);
+    await store.leave(slot, 14);
     expect(await store.parkedCount()).toBe(0);
-    expect(await store.isBlocked(slot)).toBe(false);
-    await store.leave(slot); // freed already: nothing happens
-    await store.setBlocked(slot, true);
-    expect(await store.isBlocked(slot)).toBe(false);
+    expect(await store.position(slot, 14)).toEqual({ queued: false, head: false });
+    await store.leave(slot, 14); // freed already: nothing happens
   });
 });
 

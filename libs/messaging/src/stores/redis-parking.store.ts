@@ -1,16 +1,16 @@
 import { RedisScript, type KeelRedisClient } from '@keel/core';
-import type { ParkingStore } from './parking.store.js';
+import type { ParkedPosition, ParkingStore } from './parking.store.js';
 import {
   JOIN_IF_PARKED_SCRIPT,
   LEAVE_SCRIPT,
   PARK_SCRIPT,
-  SET_BLOCKED_SCRIPT,
+  POSITION_SCRIPT,
 } from './redis-parking.lua.js';
 
 const joinScript = new RedisScript<number>(JOIN_IF_PARKED_SCRIPT);
 const parkScript = new RedisScript<number>(PARK_SCRIPT);
+const positionScript = new RedisScript<[number, number]>(POSITION_SCRIPT);
 const leaveScript = new RedisScript<number>(LEAVE_SCRIPT);
-const setBlockedScript = new RedisScript<number>(SET_BLOCKED_SCRIPT);
 
 /**
  * Parked keys in Redis, shared by the fleet: the main consumer of a partition and the retry
@@ -36,26 +36,23 @@ export class RedisParkingStore implements ParkingStore {
     this.ttlMs = options.ttlMs;
   }
 
-  async joinIfParked(slot: string): Promise<boolean> {
-    return (await joinScript.run(this.client, 1, this.key(slot), this.ttlMs)) === 1;
+  async joinIfParked(slot: string, position: number): Promise<boolean> {
+    return (await joinScript.run(this.client, 1, this.key(slot), position, this.ttlMs)) === 1;
   }
 
-  async park(slot: string): Promise<void> {
-    await parkScript.run(this.client, 1, this.key(slot), this.ttlMs);
+  async park(slot: string, position: number): Promise<void> {
+    await parkScript.run(this.client, 1, this.key(slot), position, this.ttlMs);
     this.parked.add(slot);
   }
 
-  async leave(slot: string): Promise<void> {
-    const left = await leaveScript.run(this.client, 1, this.key(slot), this.ttlMs);
+  async position(slot: string, position: number): Promise<ParkedPosition> {
+    const [queued, head] = await positionScript.run(this.client, 1, this.key(slot), position);
+    return { queued: queued === 1, head: head === 1 };
+  }
+
+  async leave(slot: string, position: number): Promise<void> {
+    const left = await leaveScript.run(this.client, 1, this.key(slot), position, this.ttlMs);
     if (left === 0) this.parked.delete(slot);
-  }
-
-  async isBlocked(slot: string): Promise<boolean> {
-    return (await this.client.hget(this.key(slot), 'blocked')) === '1';
-  }
-
-  async setBlocked(slot: string, blocked: boolean): Promise<void> {
-    await setBlockedScript.run(this.client, 1, this.key(slot), blocked ? 1 : 0, this.ttlMs);
   }
 
   /** The slots this process parked and has not seen freed. */
