@@ -349,4 +349,38 @@ describe('RecordProcessor', () => {
     expect(ran).toEqual(['K0', 'K1']);
     expect(await parking.parkedCount()).toBe(0);
   });
+
+  it('keeps a key in order when a newer record is parked while older followers are being re-queued', async () => {
+    const transport = new MemoryTransport();
+    const ran: string[] = [];
+    let failures = 2; // the head fails its first two runs
+    const p = new RecordProcessor({
+      settings: { ...settings, retryDelaysMs: [], retryTopicDelaysMs: [1, 1, 1] },
+      transport,
+      metrics: new KeelMetrics(),
+      handlerFor: () => (event: unknown) => {
+        const id = (event as { id: string }).id;
+        if (id === 'J0' && failures-- > 0) throw new Error('not yet');
+        ran.push(id);
+      },
+      stopping: new AbortController().signal,
+      parking: new MemoryParkingStore(),
+    });
+    const of = (id: string, offset: string) =>
+      record({ key: 'J', offset, headers: { ...record().headers, ce_id: id } });
+    let read = 0; // the retry consumer's position in the retry topic
+    const nextRetry = async () => {
+      const r = transport.records('orders.g.retry')[read++]!;
+      await p.processRetry({ ...r, partition: 0, offset: String(r.offset), value: r.value }, beat);
+    };
+    await p.process(of('J0', '0'), beat); // [J0 r1]
+    await p.process(of('J1', '1'), beat); // [J0 r1, J1]
+    await p.process(of('J2', '2'), beat); // [J0 r1, J1, J2]
+    await nextRetry(); // J0 fails again: [.., J0 r2]
+    await nextRetry(); // J1 goes behind it: [.., J0 r2, J1']
+    await p.process(of('J3', '3'), beat); // the main consumer parks a newer one: [.., J1', J3]
+    await nextRetry(); // J2 goes behind: [.., J1', J3, J2']
+    while (read < transport.records('orders.g.retry').length) await nextRetry();
+    expect(ran).toEqual(['J0', 'J1', 'J2', 'J3']);
+  });
 });
