@@ -17,6 +17,7 @@ import {
 } from '@keel/messaging';
 import { kafkaBrokers, uniquePrefix } from '../../../test/support/services.js';
 import { waitFor } from '../../../test/support/wait-for.js';
+import { startMessagingApp } from './support.js';
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 const GROUP = uniquePrefix('consumers');
@@ -102,23 +103,8 @@ class Handlers {
   }
 }
 
-async function start(options: MessagingModuleOptions): Promise<INestApplication> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      KeelCoreModule.forRoot({
-        serviceName: 'orders',
-        redis: false,
-        config: loadKeelConfig({ env: {} }),
-      }),
-      MessagingModule.forRoot(options),
-    ],
-    controllers: [Handlers],
-  }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  app.connectMicroservice({ strategy: app.get(MessagingServer) }, { inheritAppConfig: true });
-  await app.startAllMicroservices();
-  await app.init();
-  return app;
+function start(messaging: MessagingModuleOptions): Promise<INestApplication> {
+  return startMessagingApp({ messaging, controllers: [Handlers] });
 }
 
 const consumerOptions = (groupId: string) => ({

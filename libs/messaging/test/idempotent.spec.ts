@@ -12,7 +12,6 @@ import {
   MemoryTransport,
   MessageTransport,
   MessagingModule,
-  MessagingServer,
   inboxTransaction,
   type KeelCloudEvent,
   type MessagingModuleOptions,
@@ -24,6 +23,7 @@ import {
   uniquePrefix,
 } from '../../../test/support/services.js';
 import { waitFor } from '../../../test/support/wait-for.js';
+import { startMessagingApp } from './support.js';
 
 type Events = Record<string, KeelCloudEvent>;
 const REDIS_TOPIC = uniquePrefix('idem-redis');
@@ -70,28 +70,17 @@ class Charges {
   }
 }
 
-async function start(
+function start(
   messaging: MessagingModuleOptions,
   core: { redis?: string; redisKeyPrefix?: string } = {},
 ): Promise<INestApplication> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      KeelCoreModule.forRoot({
-        serviceName: 'ledger',
-        redis: core.redis ?? false,
-        ...(core.redisKeyPrefix !== undefined ? { redisKeyPrefix: core.redisKeyPrefix } : {}),
-        config: loadKeelConfig({ env: {} }),
-      }),
-      MessagingModule.forRoot(messaging),
-    ],
+  return startMessagingApp({
+    messaging,
+    ...core,
+    serviceName: 'ledger',
     controllers: [Listener],
     providers: [Charges],
-  }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  app.connectMicroservice({ strategy: app.get(MessagingServer) }, { inheritAppConfig: true });
-  await app.startAllMicroservices();
-  await app.init();
-  return app;
+  });
 }
 
 const consumer = (groupId: string) => ({

@@ -2,22 +2,19 @@ import 'reflect-metadata';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, type INestApplication } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { Test } from '@nestjs/testing';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
-import { KeelCoreModule, loadKeelConfig } from '@keel/core';
 import {
   EventBus,
   MemoryTransport,
   MessageContext,
   MessageTransport,
-  MessagingModule,
-  MessagingServer,
   type KeelCloudEvent,
   type MessagingModuleOptions,
 } from '@keel/messaging';
 import { startKafkaBroker, type KafkaBrokerHandle } from '../../../test/support/fault-servers.js';
 import { redisUrl, uniquePrefix } from '../../../test/support/services.js';
 import { waitFor } from '../../../test/support/wait-for.js';
+import { startMessagingApp } from './support.js';
 
 const TOPIC = uniquePrefix('parking');
 const GROUP = uniquePrefix('parking-group');
@@ -62,24 +59,13 @@ const consumer = {
   retryTopicDelaysMs: [1_000, 2_000], // then two retry-topic rounds, then the DLQ
 };
 
-async function start(messaging: MessagingModuleOptions, redis: string | false) {
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      KeelCoreModule.forRoot({
-        serviceName: 'orders',
-        redis,
-        redisKeyPrefix: `${uniquePrefix('park')}:`,
-        config: loadKeelConfig({ env: {} }),
-      }),
-      MessagingModule.forRoot(messaging),
-    ],
+function start(messaging: MessagingModuleOptions, redis: string | false) {
+  return startMessagingApp({
+    messaging,
+    ...(redis !== false ? { redis } : {}),
+    redisKeyPrefix: `${uniquePrefix('park')}:`,
     controllers: [Listener],
-  }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  app.connectMicroservice({ strategy: app.get(MessagingServer) }, { inheritAppConfig: true });
-  await app.startAllMicroservices();
-  await app.init();
-  return app;
+  });
 }
 
 /**

@@ -1,11 +1,10 @@
 import { Logger } from '@nestjs/common';
-import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { decodeHeaders } from './topic-reader.js';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { incomingRecord } from './topic-reader.js';
 import type { MessagingSettings } from '../interfaces/messaging-options.interface.js';
 import type {
   ConsumerHandle,
   ConsumerSubscription,
-  IncomingRecord,
   MessageTransport,
   OutgoingRecord,
 } from './message-transport.js';
@@ -75,7 +74,7 @@ export class KafkajsTransport implements MessageTransport {
       autoCommit: true,
       partitionsConsumedConcurrently: subscription.partitionsConsumedConcurrently ?? 1,
       eachMessage: ({ topic, partition, message, heartbeat }) =>
-        subscription.onRecord(incoming(topic, partition, message), heartbeat),
+        subscription.onRecord(incomingRecord(topic, partition, message), heartbeat),
     });
     return {
       state: () => state,
@@ -158,16 +157,4 @@ export class KafkajsTransport implements MessageTransport {
     await producer.connect();
     return producer;
   }
-}
-
-function incoming(topic: string, partition: number, message: KafkaMessage): IncomingRecord {
-  return {
-    topic,
-    partition,
-    offset: message.offset,
-    key: message.key === null ? null : message.key.toString('utf8'),
-    value: message.value,
-    headers: decodeHeaders(message.headers),
-    timestamp: Number(message.timestamp),
-  };
 }

@@ -55,15 +55,7 @@ export async function readTopic(options: ReadTopicOptions): Promise<number> {
             const end = ends.get(partition) ?? 0n;
             if (BigInt(message.offset) >= end) return;
             read += 1;
-            await options.onRecord({
-              topic: options.topic,
-              partition,
-              offset: message.offset,
-              key: message.key === null ? null : message.key.toString('utf8'),
-              value: message.value,
-              headers: decodeHeaders(message.headers),
-              timestamp: Number(message.timestamp),
-            });
+            await options.onRecord(incomingRecord(options.topic, partition, message));
             if (BigInt(message.offset) + 1n >= end) {
               pending.delete(partition);
               if (pending.size === 0) resolve();
@@ -76,6 +68,32 @@ export async function readTopic(options: ReadTopicOptions): Promise<number> {
     await consumer.disconnect();
   }
   return read;
+}
+
+/** A kafkajs message, by the fields read here (kafkajs is an optional peer, kept out of declarations). */
+interface KafkaMessageLike {
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly timestamp: string;
+  readonly headers?: Readonly<Record<string, Buffer | string | (Buffer | string)[] | undefined>>;
+}
+
+/** A kafkajs message as an {@link IncomingRecord}. @internal */
+export function incomingRecord(
+  topic: string,
+  partition: number,
+  message: KafkaMessageLike,
+): IncomingRecord {
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key === null ? null : message.key.toString('utf8'),
+    value: message.value,
+    headers: decodeHeaders(message.headers),
+    timestamp: Number(message.timestamp),
+  };
 }
 
 /** kafkajs headers as strings: UTF-8, the first value of a repeated header. @internal */
