@@ -56,10 +56,11 @@ export interface RecordProcessorDeps {
 
 /**
  * Takes one record from receipt to commit: decodes the CloudEvent, runs the handler in the
- * publisher's request context with heartbeats and a time cap, retries it in process, and
- * dead-letters what cannot be processed. It resolves only when the record is finished
- * (processed or dead-lettered) — that is when the transport may commit its offset — and
- * rejects only when the dead-letter write failed, so the record is delivered again.
+ * publisher's request context with heartbeats and a time cap, retries it in process, parks its
+ * key on the retry topic, and dead-letters what cannot be processed. It resolves only when the
+ * record is finished (processed, parked or dead-lettered) — that is when the transport may
+ * commit its offset — and rejects when that could not be written (the retry or dead-letter
+ * send failed) or the server is stopping, so the record is delivered again.
  * @internal
  */
 export class RecordProcessor {
@@ -320,11 +321,17 @@ export class RecordProcessor {
     const controller = new AbortController();
     const onStop = () => controller.abort(this.deps.stopping.reason);
     this.deps.stopping.addEventListener('abort', onStop, { once: true });
-    const timeout = new MessagingError(
-      'KEEL_MESSAGING_HANDLER_TIMEOUT',
-      handlerTimedOut({ topic: input.topic, maxProcessingMs: settings.maxProcessingMs }),
+    // The error is built only when the cap is hit: an Error captures a stack, per record.
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new MessagingError(
+            'KEEL_MESSAGING_HANDLER_TIMEOUT',
+            handlerTimedOut({ topic: input.topic, maxProcessingMs: settings.maxProcessingMs }),
+          ),
+        ),
+      settings.maxProcessingMs,
     );
-    const timer = setTimeout(() => controller.abort(timeout), settings.maxProcessingMs);
     const beat = setInterval(
       () => void input.heartbeat().catch(() => undefined),
       settings.heartbeatIntervalMs,
