@@ -41,7 +41,8 @@ export const MESSAGING_ERRORS = {
   },
   KEEL_MESSAGING_IDEMPOTENCY_UNAVAILABLE: {
     status: 503,
-    meaning: 'the PostgreSQL inbox could not be opened (no database configured, or pg missing)',
+    meaning:
+      "the @Idempotent store could not be used (Redis or PostgreSQL unreachable, the inbox's database not configured, or pg missing); the call did not complete",
   },
   KEEL_MESSAGING_SHUT_DOWN: {
     status: 503,

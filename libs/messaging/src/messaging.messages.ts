@@ -205,3 +205,8 @@ export function outboxRowDead(input: {
 export function auditSinkNeedsOutbox(): string {
   return 'OutboxAuditSink needs the outbox: configure PostgreSQL for MessagingModule (DATABASE_URL, outbox.url or outbox.dataSource) — the same database as the audit store';
 }
+
+/** The idempotency store failed (Redis or PostgreSQL unreachable). */
+export function idempotencyStoreFailed(input: { readonly error: string }): string {
+  return `the @Idempotent store could not be reached (${input.error}); the call did not complete — try again`;
+}

@@ -1,4 +1,21 @@
 import { Inject } from '@nestjs/common';
+import { MessagingError, isMessagingError } from '../messaging.errors.js';
+import { idempotencyStoreFailed } from '../messaging.messages.js';
+
+/**
+ * A failure of the store itself (Redis or PostgreSQL unreachable), as the error a caller can
+ * act on: `KEEL_MESSAGING_IDEMPOTENCY_UNAVAILABLE` (503, retryable) instead of a driver's error
+ * reaching HTTP as a bare 500. The body's own errors never pass through here.
+ * @internal
+ */
+export function storeUnavailable(error: unknown): MessagingError {
+  if (isMessagingError(error)) return error;
+  return new MessagingError(
+    'KEEL_MESSAGING_IDEMPOTENCY_UNAVAILABLE',
+    idempotencyStoreFailed({ error: error instanceof Error ? error.message : String(error) }),
+    { cause: error },
+  );
+}
 
 /** What {@link IdempotencyStore.run} is asked to do with one key. @internal */
 export interface IdempotentRun {
@@ -69,7 +86,9 @@ export async function runWithLease<T>(
   body: () => Promise<T>,
   onCompleteFailed: (error: unknown) => void,
 ): Promise<IdempotentOutcome<T>> {
-  const claim = await backend.claim(request.key, token, request.leaseMs);
+  const claim = await backend.claim(request.key, token, request.leaseMs).catch((error: unknown) => {
+    throw storeUnavailable(error);
+  });
   if (claim.state === 'done') return { ran: false, state: 'done' };
   if (claim.state === 'running') return { ran: false, ...claim };
   const renew = setInterval(

@@ -1,5 +1,6 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import { MemoryIdempotencyStore } from './memory-idempotency.store.js';
+import { runWithLease, type LeaseBackend } from './idempotency.store.js';
 import { MemoryParkingStore, parkingSlot } from './parking.store.js';
 import { readRetryState, retryRecord, retryTopic } from '../consumer/retry-record.js';
 import { MessageContext } from '../consumer/message-context.js';
@@ -126,5 +127,40 @@ describe('MessageContext', () => {
     expect(ctx.getArgs()).toHaveLength(5);
     expect(ctx.getArgByIndex(2)).toBe(2);
     expect(new MessageContext(event, record(), 1, controller.signal).topic).toBe('orders.g.retry');
+  });
+});
+
+describe('runWithLease', () => {
+  it('reports a store that cannot be reached as KEEL_MESSAGING_IDEMPOTENCY_UNAVAILABLE (503), and the body’s own errors as they are', async () => {
+    const unreachable: LeaseBackend = {
+      claim: async () => {
+        throw new Error('connect ECONNREFUSED 127.0.0.1:6390');
+      },
+      complete: async () => undefined,
+      release: async () => undefined,
+      extend: async () => undefined,
+    };
+    const request = { key: 'k', ttlMs: 1_000, leaseMs: 1_000 };
+    let ran = false;
+    await expect(
+      runWithLease(
+        unreachable,
+        't',
+        request,
+        async () => (ran = true),
+        () => undefined,
+      ),
+    ).rejects.toMatchObject({
+      code: 'KEEL_MESSAGING_IDEMPOTENCY_UNAVAILABLE',
+      status: 503,
+      message: expect.stringContaining('ECONNREFUSED'),
+    });
+    expect(ran).toBe(false);
+    const bodyError = new RangeError('the body failed');
+    await expect(
+      new MemoryIdempotencyStore().run(request, async () => {
+        throw bodyError;
+      }),
+    ).rejects.toBe(bodyError);
   });
 });

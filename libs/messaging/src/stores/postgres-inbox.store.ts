@@ -4,7 +4,12 @@ import { INBOX_TRANSACTION } from '../messaging.constants.js';
 import { MessagingError } from '../messaging.errors.js';
 import { inboxNeedsPg, inboxNotOpen } from '../messaging.messages.js';
 import type { OutboxEntityManager } from './outbox.store.js';
-import type { IdempotencyStore, IdempotentOutcome, IdempotentRun } from './idempotency.store.js';
+import {
+  storeUnavailable,
+  type IdempotencyStore,
+  type IdempotentOutcome,
+  type IdempotentRun,
+} from './idempotency.store.js';
 import { inboxClaimSql, inboxSchema, inboxTable } from './postgres-inbox.sql.js';
 
 interface PgClient {
@@ -58,13 +63,29 @@ export class PostgresInboxStore implements IdempotencyStore {
   }
 
   async run<T>(request: IdempotentRun, body: () => Promise<T>): Promise<IdempotentOutcome<T>> {
-    await this.init();
-    return this.transaction(async (manager) => {
-      const rows = (await manager.query(this.claimSql, [request.key, request.ttlMs])) as unknown[];
-      if (rows.length === 0) return { ran: false, state: 'done' } as const;
-      const value = await RequestContext.runWithValue(INBOX_TRANSACTION, manager, body);
-      return { ran: true, value } as const;
-    });
+    const failed = { inBody: false, error: undefined as unknown };
+    try {
+      await this.init();
+      return await this.transaction(async (manager) => {
+        const rows = (await manager.query(this.claimSql, [
+          request.key,
+          request.ttlMs,
+        ])) as unknown[];
+        if (rows.length === 0) return { ran: false, state: 'done' } as const;
+        const value = await RequestContext.runWithValue(INBOX_TRANSACTION, manager, () =>
+          body().catch((error: unknown) => {
+            failed.inBody = true;
+            failed.error = error;
+            throw error;
+          }),
+        );
+        return { ran: true, value } as const;
+      });
+    } catch (error) {
+      // The body's error as it is; the store's own (connect, claim, commit) with a code.
+      if (failed.inBody && error === failed.error) throw error;
+      throw storeUnavailable(error);
+    }
   }
 
   async prune(): Promise<number> {
