@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { KeelMetrics } from '@keel/core';
 import { MemoryTransport } from '../kafka/memory-transport.js';
 import type { IncomingRecord } from '../kafka/message-transport.js';
@@ -305,12 +305,17 @@ describe('RecordProcessor', () => {
         'keel-retry-due': String(Date.now() + 60_000),
       },
     });
-    const started = Date.now();
-    const stopped = waiting.processRetry(due, beat);
-    setTimeout(() => stopping.abort(), 20);
-    await expect(stopped).rejects.toMatchObject({ code: 'KEEL_MESSAGING_SHUT_DOWN' });
-    expect(Date.now() - started).toBeLessThan(6_000); // not the 60 s due time (nor a heartbeat interval)
-    expect(transport.records('orders.g.dlq')).toEqual([]);
+    // Fake timers that are never advanced: the wait can only end through the stop, not a timer.
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    try {
+      const stopped = waiting.processRetry(due, beat);
+      await new Promise((resolve) => setImmediate(resolve)); // it is now waiting for the due time
+      stopping.abort();
+      await expect(stopped).rejects.toMatchObject({ code: 'KEEL_MESSAGING_SHUT_DOWN' });
+      expect(transport.records('orders.g.dlq')).toEqual([]);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('skips a stale copy of a record that already ran, and sends a copy that arrives early behind its key’s head', async () => {
