@@ -14,6 +14,8 @@ import type { PostgresOutboxStore } from './stores/postgres-outbox.store.js';
 
 /** An outbox whose oldest unsent event is older than this reports `degraded`. */
 export const OUTBOX_LAG_DEGRADED_MS = 30_000;
+/** How long one backlog query answers for (the gauges of one scrape, a health check). */
+const BACKLOG_REUSE_MS = 1_000;
 
 /**
  * Readiness of messaging: `down` when the consumer group crashed (records are no longer
@@ -26,6 +28,9 @@ export const OUTBOX_LAG_DEGRADED_MS = 30_000;
  */
 @KeelHealthIndicator({ key: 'messaging' })
 export class MessagingHealthIndicator implements KeelHealthCheck {
+  private lastBacklog:
+    { at: number; value: Promise<{ count: number; oldestMs: number } | undefined> } | undefined;
+
   constructor(
     @Inject(MessageTransport) private readonly transport: MessageTransport,
     @Inject(MessagingServer) private readonly server: MessagingServer,
@@ -81,9 +86,17 @@ export class MessagingHealthIndicator implements KeelHealthCheck {
     return { status: degraded ? 'degraded' : 'up', details };
   }
 
-  /** The outbox backlog, or `undefined` when there is no outbox or it cannot be read. */
-  private async outboxBacklog(): Promise<{ count: number; oldestMs: number } | undefined> {
-    if (this.outbox === null || this.outbox.disabledReason !== undefined) return undefined;
-    return this.outbox.backlog().catch(() => undefined);
+  /**
+   * The outbox backlog, or `undefined` when there is no outbox or it cannot be read. One query
+   * serves the calls of the same second: a scrape reads two gauges, a health check one more.
+   */
+  private outboxBacklog(): Promise<{ count: number; oldestMs: number } | undefined> {
+    const outbox = this.outbox;
+    if (outbox === null || outbox.disabledReason !== undefined) return Promise.resolve(undefined);
+    const now = Date.now();
+    if (this.lastBacklog === undefined || now - this.lastBacklog.at > BACKLOG_REUSE_MS) {
+      this.lastBacklog = { at: now, value: outbox.backlog().catch(() => undefined) };
+    }
+    return this.lastBacklog.value;
   }
 }
