@@ -7,6 +7,7 @@ import {
 import {
   bulkheadRejected,
   circuitOpen,
+  rateLimited,
   timedOut,
   validationFailed,
 } from './coordination.messages.js';
@@ -30,6 +31,10 @@ export const COORDINATION_ERRORS = {
     meaning: 'a bulkhead refused the call (full, or the queue wait ran out); Retry-After',
   },
   KEEL_TIMEOUT: { status: 504, meaning: 'a call did not settle within its @Timeout' },
+  KEEL_RATE_LIMITED: {
+    status: 429,
+    meaning: 'a @RateLimit refused the call (no turn within maxWaitMs); Retry-After, RateLimit',
+  },
 } as const satisfies KeelErrorCodes;
 
 /** A code of {@link COORDINATION_ERRORS}. @publicApi */
@@ -137,4 +142,55 @@ export class TimeoutError extends CoordinationError {
 /** True for a {@link TimeoutError} from any copy of the package. @publicApi */
 export function isTimeoutError(error: unknown): error is TimeoutError {
   return isKeelError(error) && error.code === TimeoutError.code;
+}
+
+/** What a {@link RateLimitedError} says of the limit that refused the call. @publicApi */
+export interface RateLimitRefusal {
+  /** The limit's name (`@RateLimit('psp')`, or `ClassName.methodName`). */
+  readonly limit: string;
+  /** Calls allowed per window at the steady rate. */
+  readonly quota: number;
+  /** The window, in milliseconds. */
+  readonly perMs: number;
+  /** How long until a call would be allowed. */
+  readonly retryAfterMs: number;
+  /** Until the whole quota is available again. */
+  readonly resetMs: number;
+}
+
+/**
+ * A `@RateLimit` refused the call: no turn was free now (`mode: 'reject'`) or within
+ * `maxWaitMs` (`mode: 'wait'`). Over HTTP: 429 with `Retry-After` and the IETF `RateLimit` and
+ * `RateLimit-Policy` headers (draft-ietf-httpapi-ratelimit-headers: `"<limit>";r=0;t=<s>` and
+ * `"<limit>";q=<quota>;w=<window s>`).
+ * @publicApi
+ */
+export class RateLimitedError extends CoordinationError {
+  static readonly code = 'KEEL_RATE_LIMITED' satisfies CoordinationErrorCode;
+  readonly limit: string;
+  readonly retryAfterMs: number;
+
+  constructor(readonly refusal: RateLimitRefusal) {
+    super(RateLimitedError.code, rateLimited(refusal));
+    this.limit = refusal.limit;
+    this.retryAfterMs = refusal.retryAfterMs;
+  }
+
+  override toResponseFields(): KeelErrorResponseFields {
+    return { message: this.message, limit: this.limit, retryAfterMs: this.retryAfterMs };
+  }
+
+  override toResponseHeaders(): Readonly<Record<string, string>> {
+    const { limit, quota, perMs, resetMs } = this.refusal;
+    const name = JSON.stringify(limit);
+    return {
+      RateLimit: `${name};r=0;t=${Math.max(1, Math.ceil(resetMs / 1000))}`,
+      'RateLimit-Policy': `${name};q=${quota};w=${Math.max(1, Math.ceil(perMs / 1000))}`,
+    };
+  }
+}
+
+/** True for a {@link RateLimitedError} from any copy of the package. @publicApi */
+export function isRateLimitedError(error: unknown): error is RateLimitedError {
+  return isKeelError(error) && error.code === RateLimitedError.code;
 }

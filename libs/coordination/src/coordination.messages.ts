@@ -11,6 +11,7 @@ const DECORATORS: Readonly<Record<NamedPolicyKind, string>> = {
   circuitBreaker: '@CircuitBreaker',
   timeout: '@Timeout',
   bulkhead: '@Bulkhead',
+  rateLimit: '@RateLimit',
 };
 
 function listOrNone(names: readonly string[]): string {
@@ -18,6 +19,29 @@ function listOrNone(names: readonly string[]): string {
 }
 
 // --- decorators and settings (startup) -------------------------------------------------------
+
+/** Two decorators share a rate limit name with different options. */
+export function rateLimitDeclaredTwice(input: {
+  readonly site: string;
+  readonly name: string;
+  readonly firstSite: string;
+}): string {
+  return `${input.site}: @RateLimit '${input.name}' is declared with other options at ${input.firstSite}; methods sharing a limit must declare it the same way (use a named policy)`;
+}
+
+/** `@RateLimit` without `limit` and no `policies.default.rateLimit.limit`. */
+export function rateLimitWithoutLimit(input: { readonly label: string }): string {
+  return `${input.label}: @RateLimit has no limit; give { limit, perMs } or name a policy that sets rateLimit.limit`;
+}
+
+/** `@RateLimit` on a synchronous method where only an async one can work. */
+export function rateLimitNeedsAsync(input: {
+  readonly label: string;
+  readonly why: 'wait' | 'fleet';
+}): string {
+  const what = input.why === 'wait' ? "mode: 'wait' has to wait" : "scope: 'fleet' asks Redis";
+  return `${input.label}: @RateLimit ${what}, so the method must return a promise (make it async, or use mode: 'reject' with scope: 'process')`;
+}
 
 /** A decorator names a policy that neither `forRoot` nor the YAML section defines. */
 export function unknownPolicy(input: {
@@ -195,4 +219,33 @@ export function fleetUnreachable(input: {
   readonly breakers: number;
 }): string {
   return `shared breaker store unreachable (${input.reason}); ${input.breakers} fleet breaker(s) now decide locally until it returns`;
+}
+
+/** A `@RateLimit` refused a call. */
+export function rateLimited(input: {
+  readonly limit: string;
+  readonly quota: number;
+  readonly perMs: number;
+  readonly retryAfterMs: number;
+}): string {
+  return `rate limit '${input.limit}' (${input.quota} per ${input.perMs} ms) refused the call; retry in ${Math.ceil(input.retryAfterMs)} ms`;
+}
+
+/** A fleet rate limit could not reach Redis and decides on this process's insurance limit. */
+export function rateLimitOnInsurance(input: {
+  readonly limit: string;
+  readonly insurance: number;
+  readonly reason: string;
+}): string {
+  return `rate limit '${input.limit}' cannot reach Redis (${input.reason}); deciding on this process's insurance limit of ${input.insurance} until it is back`;
+}
+
+/** A fleet rate limit reached Redis again. */
+export function rateLimitRejoined(input: { readonly limit: string }): string {
+  return `rate limit '${input.limit}' reaches Redis again; the fleet-wide limit applies`;
+}
+
+/** Redis did not answer a rate-limit decision in time. */
+export function rateLimitRedisTimedOut(input: { readonly ms: number }): string {
+  return `Redis did not answer a rate-limit decision within ${input.ms} ms`;
 }

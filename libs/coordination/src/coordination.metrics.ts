@@ -41,6 +41,22 @@ export const COORDINATION_METRICS = {
     help: 'Calls rejected by @Timeout',
     labelNames: ['name'],
   },
+  rateLimitCalls: {
+    name: 'keel_rate_limit_calls_total',
+    help: 'Calls through rate limits by outcome (allowed, waited: ran after waiting its turn, limited)',
+    labelNames: ['name', 'outcome'],
+  },
+  rateLimitWaitSeconds: {
+    name: 'keel_rate_limit_wait_seconds',
+    help: "Time calls waited for their turn under @RateLimit mode 'wait'",
+    labelNames: ['name'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  },
+  rateLimitStoreAvailable: {
+    name: 'keel_rate_limit_store_available',
+    help: 'Whether a fleet rate limit reaches Redis (1) or decides on its per-process insurance limit (0)',
+    labelNames: ['name'],
+  },
   validationFailures: {
     name: 'keel_validation_failures_total',
     help: 'Calls rejected by @Validate',

@@ -18,6 +18,12 @@ import { COORDINATION_MODULE_OPTIONS } from './coordination.module-definition.js
 import { resolveCoordinationSettings } from './coordination.settings.js';
 import { FallbackPolicyFactory } from './fallback/fallback.policy.js';
 import { RetryPolicyFactory } from './retry/retry.policy.js';
+import { RateLimitHealthIndicator } from './ratelimit/rate-limit.health.js';
+import { RateLimitPolicyFactory } from './ratelimit/rate-limit.policy.js';
+import { RateLimiterRegistry } from './ratelimit/rate-limiter.registry.js';
+import { MemoryRateLimitStore } from './ratelimit/stores/memory-rate-limit.store.js';
+import { RateLimitStore } from './ratelimit/stores/rate-limit.store.js';
+import { RedisRateLimitStore } from './ratelimit/stores/redis-rate-limit.store.js';
 import { TimeoutPolicyFactory } from './timeout/timeout.policy.js';
 import { ValidatePolicyFactory } from './validate/validate.policy.js';
 
@@ -55,6 +61,19 @@ function createBulkheadSlotStore(
   });
 }
 
+/** Fleet rate limits: buckets in Redis when `KeelCoreModule` has it, in memory otherwise. */
+function createRateLimitStore(
+  core: KeelCoreSettings,
+  redis: RedisConnectionFactory,
+): RateLimitStore {
+  if (core.redis === undefined) return new MemoryRateLimitStore();
+  return new RedisRateLimitStore({
+    client: redis.client(core.redis, 'coordination'),
+    keyPrefix: core.redisKeyPrefix,
+    serviceName: core.serviceName,
+  });
+}
+
 /** The providers `CoordinationModule` lists. @internal */
 export const coordinationProviders: Provider[] = [
   moduleSettingsProvider({
@@ -72,6 +91,14 @@ export const coordinationProviders: Provider[] = [
     useFactory: createBulkheadSlotStore,
     inject: [KEEL_CORE_SETTINGS, RedisConnectionFactory],
   },
+  {
+    provide: RateLimitStore,
+    useFactory: createRateLimitStore,
+    inject: [KEEL_CORE_SETTINGS, RedisConnectionFactory],
+  },
+  RateLimiterRegistry,
+  RateLimitHealthIndicator,
+  RateLimitPolicyFactory,
   BreakerFleet,
   CircuitBreakerRegistry,
   CoordinationHealthIndicator,

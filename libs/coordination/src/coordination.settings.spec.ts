@@ -33,6 +33,7 @@ describe('CoordinationModule settings', () => {
       [breaker, 'CircuitBreakerOptions'],
       [DEFAULTS.policy.timeout, 'TimeoutOptions'],
       [DEFAULTS.policy.bulkhead, 'BulkheadOptions'],
+      [DEFAULTS.policy.rateLimit, 'RateLimitOptions'],
     ];
     for (const [defaults, name] of checks) {
       expect(undocumentedDefaults(defaults, documentedDefaults(OPTIONS_FILE, name))).toEqual([]);
@@ -199,7 +200,7 @@ describe('coordination settings messages name what is accepted', () => {
     [
       'a policy that is not a mapping',
       { policies: { p: 'retry' } },
-      'coordination.policies.p (FILE): must be a mapping with keys retry, circuitBreaker, timeout, bulkhead',
+      'coordination.policies.p (FILE): must be a mapping with keys retry, circuitBreaker, timeout, bulkhead, rateLimit',
     ],
     [
       'a policy name',

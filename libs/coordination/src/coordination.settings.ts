@@ -81,12 +81,33 @@ const BulkheadSchema = z
   })
   .strict();
 
+const keyTemplate = z.union([
+  z.string().min(1),
+  z.custom<(...args: never[]) => string>((v) => typeof v === 'function', 'must be a function'),
+]);
+
+const RateLimitSchema = z
+  .object({
+    name: policyName.optional(),
+    key: keyTemplate.optional(),
+    per: z.enum(['actor', 'tenant', 'ip', 'client']).optional(),
+    limit: positiveInt.max(1_000_000_000).optional(),
+    perMs: ms.optional(),
+    burst: z.number().int().min(0).max(1_000_000_000).optional(),
+    mode: z.enum(['reject', 'wait']).optional(),
+    maxWaitMs: z.number().int().min(0).max(3_600_000).optional(),
+    scope: z.enum(['process', 'fleet']).optional(),
+    insuranceLimit: positiveInt.max(1_000_000_000).optional(),
+  })
+  .strict();
+
 /** Schema of each policy kind, for named policies and for a decorator's inline options. @internal */
 export const POLICY_SCHEMAS: Readonly<Record<NamedPolicyKind, z.ZodType>> = {
   retry: RetrySchema,
   circuitBreaker: BreakerSchema,
   timeout: TimeoutSchema,
   bulkhead: BulkheadSchema,
+  rateLimit: RateLimitSchema,
 };
 
 const NamedPolicySchema = z
@@ -95,6 +116,7 @@ const NamedPolicySchema = z
     circuitBreaker: BreakerSchema.optional(),
     timeout: TimeoutSchema.optional(),
     bulkhead: BulkheadSchema.optional(),
+    rateLimit: RateLimitSchema.optional(),
   })
   .strict();
 
@@ -163,6 +185,13 @@ export const DEFAULTS = deepFreeze({
       queueTimeoutMs: 1_000,
       scope: 'local',
       leaseMs: 30_000,
+    },
+    rateLimit: {
+      perMs: 1_000,
+      burst: 0,
+      mode: 'reject',
+      maxWaitMs: 1_000,
+      scope: 'process',
     },
   },
 } as const);

@@ -6,6 +6,8 @@ export type {
   CoordinationModuleOptions,
   JsonSchemaRuleSet,
   NamedPolicy,
+  RateLimitOptions,
+  RateLimitPer,
   RetryEvent,
   RetryOptions,
   TimeoutOptions,
@@ -23,6 +25,9 @@ export {
   isBulkheadRejectedError,
   TimeoutError,
   isTimeoutError,
+  RateLimitedError,
+  isRateLimitedError,
+  type RateLimitRefusal,
   type ValidationProblem,
 } from './coordination.errors.js';
 export {
@@ -72,6 +77,9 @@ export {
 } from './breaker/stores/redis-breaker.store.js';
 export { Timeout, timeoutSignal } from './timeout/timeout.decorator.js';
 export { Bulkhead } from './bulkhead/bulkhead.decorator.js';
+export { RateLimit } from './ratelimit/rate-limit.decorator.js';
+export { currentRateLimit, type RateLimitState } from './ratelimit/rate-limit.context.js';
+export { RateLimitHealthIndicator } from './ratelimit/rate-limit.health.js';
 
 export { CoordinationHealthIndicator } from './coordination.health.js';
 

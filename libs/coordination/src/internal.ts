@@ -1,7 +1,7 @@
 /**
  * `@keel/coordination/internal`: what Keel's own tests need from this lib and applications should
  * not use — the metric definitions (the README's metrics table is the public statement) and the
- * fleet bulkhead's slot stores (for their contract suite). Not public API and not covered by
+ * fleet bulkhead's slot stores and the rate-limit stores (for their contract suites). Not public API and not covered by
  * semver; applications import `@keel/coordination`.
  *
  * @packageDocumentation
@@ -11,3 +11,7 @@ export { COORDINATION_METRICS } from './coordination.metrics.js';
 export { BulkheadSlotStore, type SlotRequest } from './bulkhead/stores/bulkhead-slot.store.js';
 export { MemoryBulkheadSlotStore } from './bulkhead/stores/memory-bulkhead-slot.store.js';
 export { RedisBulkheadSlotStore } from './bulkhead/stores/redis-bulkhead-slot.store.js';
+export { RateLimitStore, type RateLimitRequest } from './ratelimit/stores/rate-limit.store.js';
+export { MemoryRateLimitStore } from './ratelimit/stores/memory-rate-limit.store.js';
+export { RedisRateLimitStore } from './ratelimit/stores/redis-rate-limit.store.js';
+export { gcraParams, type GcraDecision } from './ratelimit/gcra.js';

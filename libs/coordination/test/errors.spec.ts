@@ -3,6 +3,7 @@ import {
   BulkheadRejectedError,
   COORDINATION_ERRORS,
   CircuitOpenError,
+  RateLimitedError,
   TimeoutError,
   ValidationFailedError,
 } from '@keel/coordination';
@@ -15,6 +16,13 @@ describe('@keel/coordination errors at the edge', () => {
       new CircuitOpenError('psp', 'open', 1_000),
       new BulkheadRejectedError('psp', 'full', 1_000),
       new TimeoutError(100, 'A.b'),
+      new RateLimitedError({
+        limit: 'psp',
+        quota: 100,
+        perMs: 1_000,
+        retryAfterMs: 10,
+        resetMs: 1_000,
+      }),
     ]);
   });
 });

@@ -84,7 +84,17 @@ export class KeelError extends Error {
   toResponseFields(): KeelErrorResponseFields {
     return { message: this.message };
   }
+
+  /**
+   * HTTP headers the exception filter sets besides `Retry-After` (which it derives from
+   * `retryAfterMs`): a rate-limited call's `RateLimit` and `RateLimit-Policy`. None by default.
+   */
+  toResponseHeaders(): Readonly<Record<string, string>> {
+    return NO_HEADERS;
+  }
 }
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
  * The error codes of `@keel/core` itself.

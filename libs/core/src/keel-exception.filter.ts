@@ -20,7 +20,8 @@ export interface KeelErrorBody extends KeelErrorResponseFields {
  *
  * - over HTTP, a response with that status and the body `{ statusCode, code, message, … }`,
  *   plus `Retry-After` (whole seconds) when the error says when to try again (`retryAfterMs`:
- *   an open breaker, a full bulkhead);
+ *   an open breaker, a full bulkhead) and the error's own headers (`toResponseHeaders()`: a
+ *   rate limit's `RateLimit` and `RateLimit-Policy`);
  * - for a microservice handler, the same body raised as the RPC error, so the client's
  *   `send()` fails with `{ statusCode, code, message }`.
  *
@@ -51,6 +52,9 @@ export class KeelExceptionFilter implements ExceptionFilter<KeelError> {
         String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
       );
     }
+    for (const [name, value] of Object.entries(headersOf(exception))) {
+      adapter.setHeader(response, name, value);
+    }
     adapter.reply(response, body, body.statusCode);
   }
 }
@@ -62,6 +66,11 @@ export class KeelExceptionFilter implements ExceptionFilter<KeelError> {
  */
 export function keelErrorBody(error: KeelError): KeelErrorBody {
   return { statusCode: error.status, code: error.code, ...error.toResponseFields() };
+}
+
+// An error from an older copy of @keel/core may lack the method.
+function headersOf(error: KeelError): Readonly<Record<string, string>> {
+  return typeof error.toResponseHeaders === 'function' ? error.toResponseHeaders() : {};
 }
 
 function retryAfterOf(error: KeelError): number | undefined {

@@ -21,7 +21,11 @@ import {
   type CoordinationSettings,
 } from '../interfaces/coordination-options.interface.js';
 import { compileErrorFilter, isClientError } from '../error-filter.js';
-import { isValidationFailedError, isBulkheadRejectedError } from '../coordination.errors.js';
+import {
+  isBulkheadRejectedError,
+  isRateLimitedError,
+  isValidationFailedError,
+} from '../coordination.errors.js';
 import { CircuitBreakerRegistry } from './circuit-breaker.registry.js';
 import {
   PERMIT_CALL,
@@ -53,7 +57,11 @@ export function resolveBreakerPolicy(
   const ignoreOn =
     compileErrorFilter(options.ignoreOn) ??
     ((error: unknown) =>
-      isValidationFailedError(error) || isBulkheadRejectedError(error) || isClientError(error));
+      isValidationFailedError(error) ||
+      isBulkheadRejectedError(error) ||
+      // Keel's own limit refused the call before it reached the dependency: no news about it.
+      isRateLimitedError(error) ||
+      isClientError(error));
   const classify = (error: unknown): ErrorKind => {
     if (ignoreOn(error)) return 'ignored';
     if (recordOn !== undefined && !recordOn(error)) return 'success';

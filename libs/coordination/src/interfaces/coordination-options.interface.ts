@@ -1,3 +1,4 @@
+import type { KeyTemplate } from '@keel/core';
 import type { ErrorFilter } from '../error-filter.js';
 
 /** How retries wait between attempts. @publicApi */
@@ -78,8 +79,8 @@ export interface CircuitBreakerOptions {
   /** Only these errors count as failures; others count as successes. @default every error */
   readonly recordOn?: ErrorFilter;
   /**
-   * These errors count neither way. @default ValidationFailedError, BulkheadRejectedError and
-   * 4xx-like errors
+   * These errors count neither way. @default ValidationFailedError, BulkheadRejectedError,
+   * RateLimitedError and 4xx-like errors
    */
   readonly ignoreOn?: ErrorFilter;
   /**
@@ -123,12 +124,71 @@ export interface BulkheadOptions {
   readonly leaseMs?: number;
 }
 
+/**
+ * Who a rate limit counts per, read from the request context: the authenticated `actor`, the
+ * `tenant`, the client `ip`, or `client` (the actor when there is one, else the IP). A call
+ * without that value (no request, anonymous) counts in one shared bucket, `anonymous`.
+ * @publicApi
+ */
+export type RateLimitPer = 'actor' | 'tenant' | 'ip' | 'client';
+
+/**
+ * Options of `@RateLimit`.
+ * @publicApi
+ */
+export interface RateLimitOptions {
+  /**
+   * Limit name; methods naming the same limit share its budget (every method that calls one
+   * payment provider, say).
+   * @default the policy name for `@RateLimit('name')`, else `ClassName.methodName`
+   */
+  readonly name?: string;
+  /**
+   * Splits the limit into one budget per key, a key template over the method's arguments
+   * (`'{tenantId}'`, `'{dto.accountId}'`) or a function of them. One budget when unset.
+   */
+  readonly key?: KeyTemplate;
+  /** One budget per actor, tenant, IP or client of the request context (combined with `key`). */
+  readonly per?: RateLimitPer;
+  /** Calls allowed per `perMs` at the steady rate (required, here or in a named policy). */
+  readonly limit?: number;
+  /** The window of `limit`, in milliseconds. @default 1000 */
+  readonly perMs?: number;
+  /**
+   * Calls allowed at once beyond the steady rate. In any sliding window of `perMs` at most
+   * `limit + burst` calls run; with 0, calls are spaced `perMs / limit` apart. @default 0
+   */
+  readonly burst?: number;
+  /**
+   * `reject`: a call without a free turn fails at once with `RateLimitedError` (HTTP 429).
+   * `wait`: the call is scheduled for its turn and runs then, failing only when the turn is
+   * more than `maxWaitMs` away. @default 'reject'
+   */
+  readonly mode?: 'reject' | 'wait';
+  /** The longest a call waits for its turn in `wait` mode. @default 1000 */
+  readonly maxWaitMs?: number;
+  /**
+   * `process`: the limit is this process's. `fleet`: every replica of the service shares it,
+   * in Redis (one script call per decision; the embedded store when `KeelCoreModule` has no
+   * Redis). @default 'process'
+   */
+  readonly scope?: 'process' | 'fleet';
+  /**
+   * While Redis is unreachable a fleet limit decides in each process on this many calls per
+   * `perMs` (the "insurance" share), so the fleet degrades to per-process limits rather than to
+   * none or to failing. Set it to `limit / replicas` to keep the fleet under `limit`.
+   * @default the limit
+   */
+  readonly insuranceLimit?: number;
+}
+
 /** A named policy: per-kind options that extend the `default` policy. @publicApi */
 export interface NamedPolicy {
   readonly retry?: RetryOptions;
   readonly circuitBreaker?: CircuitBreakerOptions;
   readonly timeout?: TimeoutOptions | number;
   readonly bulkhead?: BulkheadOptions;
+  readonly rateLimit?: RateLimitOptions;
 }
 
 /** A JSON Schema rule set usable as `@Validate('name')`. @publicApi */

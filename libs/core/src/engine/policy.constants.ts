@@ -7,8 +7,13 @@
  * - `validate` before any work, so bad input is never retried, rate-limited or locked;
  * - `fallback` outside `retry`, so it turns the *final* failure into a value;
  * - `retry` outside the breaker, so every attempt is counted and an open breaker stops retries;
- * - `circuit-breaker` outside `timeout`, so a timed-out attempt counts as a failure;
- * - `timeout` per attempt, outside the bulkhead, so time spent queueing counts toward it;
+ * - `circuit-breaker` outside `rate-limit`, so a call the open breaker refuses spends no rate
+ *   budget (and a rate-limited call, a 429, is ignored by the breaker's default filter);
+ * - `rate-limit` inside `retry`, so every attempt that reaches the limited resource is counted,
+ *   and outside `timeout`, so a call waiting for its turn (`mode: 'wait'`) is not timed out
+ *   while it has not started;
+ * - `timeout` per attempt, so a timed-out attempt counts as a breaker failure;
+ * - `timeout` outside the bulkhead, so time spent queueing for a slot counts toward it;
  * - `bulkhead`, then `lock`: hold a lock only while actually running;
  * - `idempotent` innermost, next to the method, so a duplicate is detected under the lock.
  * @publicApi
@@ -20,6 +25,7 @@ export const POLICY_ORDER = [
   'fallback',
   'retry',
   'circuit-breaker',
+  'rate-limit',
   'timeout',
   'bulkhead',
   'lock',
@@ -39,6 +45,11 @@ export const POLICY_OWNERS: Record<PolicyKind, { decorator: string; module: stri
     retry: { decorator: '@Retry', module: 'CoordinationModule', pkg: '@keel/coordination' },
     'circuit-breaker': {
       decorator: '@CircuitBreaker',
+      module: 'CoordinationModule',
+      pkg: '@keel/coordination',
+    },
+    'rate-limit': {
+      decorator: '@RateLimit',
       module: 'CoordinationModule',
       pkg: '@keel/coordination',
     },
