@@ -249,3 +249,55 @@ export function rateLimitRejoined(input: { readonly limit: string }): string {
 export function rateLimitRedisTimedOut(input: { readonly ms: number }): string {
   return `Redis did not answer a rate-limit decision within ${input.ms} ms`;
 }
+
+/** The cache's shared tier did not answer in time. */
+export function cacheStoreTimedOut(input: { readonly ms: number }): string {
+  return `the cache store did not answer within ${input.ms} ms`;
+}
+
+/** The cache's shared tier failed: calls run uncached until it answers. */
+export function cacheStoreUnreachable(input: { readonly reason: string }): string {
+  return `the cache store is unreachable (${input.reason}); cached methods run uncached until it answers (retried every second)`;
+}
+
+/** The cache's shared tier answers again. */
+export function cacheStoreBack(): string {
+  return 'the cache store answers again; caching resumes';
+}
+
+/** `@Cached` / `@CachePut` on a method that does not return a promise. */
+export function cacheNeedsAsync(input: {
+  readonly label: string;
+  readonly decorator: string;
+}): string {
+  return `${input.label}: ${input.decorator} needs a method that returns a promise (the shared tier is asynchronous); make it async`;
+}
+
+/** `@CacheEvict` with neither keys nor tags. */
+export function evictWithoutTarget(input: { readonly label: string }): string {
+  return `${input.label}: @CacheEvict names no key and no tags; give { key } or { tags }`;
+}
+
+/** A cache option is out of range. */
+export function invalidCacheOptions(input: {
+  readonly label: string;
+  readonly decorator: string;
+  readonly problems: readonly string[];
+}): string {
+  return `${input.label}: ${input.decorator} options are invalid: ${input.problems.join('; ')}`;
+}
+
+/** A cached value holds a reference to itself. */
+export function cacheValueCyclic(): string {
+  return 'a cached value refers to itself (a cycle); cache a tree, or give the value a toJSON()';
+}
+
+/** A cached value holds something no codec can carry (a function, a symbol). */
+export function cacheValueUnencodable(input: { readonly type: string }): string {
+  return `a cached value holds a ${input.type}, which cannot be cached; return data, not behaviour`;
+}
+
+/** A default cache key cannot be built: an argument refers to itself. */
+export function cacheKeyArgsCyclic(input: { readonly label: string }): string {
+  return `${input.label}: @Cached cannot build a key from arguments that refer to themselves (a request, an entity graph); give a key template, e.g. { key: '{id}' }`;
+}

@@ -57,6 +57,31 @@ export const COORDINATION_METRICS = {
     help: 'Whether a fleet rate limit reaches Redis (1) or decides on its per-process insurance limit (0)',
     labelNames: ['name'],
   },
+  cacheRequests: {
+    name: 'keel_cache_requests_total',
+    help: 'Reads of @Cached / CacheService by result (hit_local, hit_shared, stale: served while refreshed, miss, bypassed: store unreachable, ran uncached)',
+    labelNames: ['name', 'result'],
+  },
+  cacheNotStored: {
+    name: 'keel_cache_not_stored_total',
+    help: 'Values not cached (oversize: bigger than maxValueBytes, unencodable: a cycle or a function, refresh_failed: a background refresh threw)',
+    labelNames: ['name', 'reason'],
+  },
+  cacheLocalEntries: {
+    name: 'keel_cache_local_entries',
+    help: 'Values held in the in-process cache tier',
+    labelNames: [],
+  },
+  cacheLocalBytes: {
+    name: 'keel_cache_local_bytes',
+    help: 'Bytes (encoded size) held in the in-process cache tier',
+    labelNames: [],
+  },
+  cacheStoreAvailable: {
+    name: 'keel_cache_store_available',
+    help: 'Whether the cache reaches its shared store (1) or runs cached methods uncached (0)',
+    labelNames: [],
+  },
   validationFailures: {
     name: 'keel_validation_failures_total',
     help: 'Calls rejected by @Validate',

@@ -11,11 +11,23 @@ import { BulkheadPolicyFactory } from './bulkhead/bulkhead.policy.js';
 import { BulkheadSlotStore } from './bulkhead/stores/bulkhead-slot.store.js';
 import { MemoryBulkheadSlotStore } from './bulkhead/stores/memory-bulkhead-slot.store.js';
 import { RedisBulkheadSlotStore } from './bulkhead/stores/redis-bulkhead-slot.store.js';
+import { CacheHealthIndicator } from './cache/cache.health.js';
+import {
+  CacheEvictPolicyFactory,
+  CachePutPolicyFactory,
+  CachedPolicyFactory,
+} from './cache/cache.policy.js';
+import { CacheRegistry } from './cache/cache.registry.js';
+import { CacheService } from './cache/cache.service.js';
+import { CacheStore } from './cache/stores/cache.store.js';
+import { MemoryCacheStore } from './cache/stores/memory-cache.store.js';
+import { RedisCacheStore } from './cache/stores/redis-cache.store.js';
 import { COORDINATION_SETTINGS } from './coordination.constants.js';
 import { CoordinationHealthIndicator } from './coordination.health.js';
 import { breakerStoreChosen } from './coordination.messages.js';
 import { COORDINATION_MODULE_OPTIONS } from './coordination.module-definition.js';
 import { resolveCoordinationSettings } from './coordination.settings.js';
+import type { CoordinationSettings } from './interfaces/coordination-options.interface.js';
 import { FallbackPolicyFactory } from './fallback/fallback.policy.js';
 import { RetryPolicyFactory } from './retry/retry.policy.js';
 import { RateLimitHealthIndicator } from './ratelimit/rate-limit.health.js';
@@ -74,6 +86,26 @@ function createRateLimitStore(
   });
 }
 
+/**
+ * The cache's shared tier: Redis when `KeelCoreModule` has it (plus one subscriber connection for
+ * invalidations, opened on first use), the embedded memory store otherwise.
+ */
+function createCacheStore(
+  core: KeelCoreSettings,
+  redis: RedisConnectionFactory,
+  settings: CoordinationSettings,
+): CacheStore {
+  // The embedded store is the only copy besides the in-process tier; it keeps ten times more.
+  if (core.redis === undefined) return new MemoryCacheStore(settings.cache.maxEntries * 10);
+  const connection = core.redis;
+  return new RedisCacheStore({
+    client: redis.client(connection, 'coordination'),
+    subscriber: () => redis.subscriber(connection, 'coordination:cache'),
+    keyPrefix: core.redisKeyPrefix,
+    serviceName: core.serviceName,
+  });
+}
+
 /** The providers `CoordinationModule` lists. @internal */
 export const coordinationProviders: Provider[] = [
   moduleSettingsProvider({
@@ -96,6 +128,17 @@ export const coordinationProviders: Provider[] = [
     useFactory: createRateLimitStore,
     inject: [KEEL_CORE_SETTINGS, RedisConnectionFactory],
   },
+  {
+    provide: CacheStore,
+    useFactory: createCacheStore,
+    inject: [KEEL_CORE_SETTINGS, RedisConnectionFactory, COORDINATION_SETTINGS],
+  },
+  CacheRegistry,
+  CacheService,
+  CacheHealthIndicator,
+  CachedPolicyFactory,
+  CachePutPolicyFactory,
+  CacheEvictPolicyFactory,
   RateLimiterRegistry,
   RateLimitHealthIndicator,
   RateLimitPolicyFactory,

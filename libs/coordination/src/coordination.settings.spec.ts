@@ -34,6 +34,9 @@ describe('CoordinationModule settings', () => {
       [DEFAULTS.policy.timeout, 'TimeoutOptions'],
       [DEFAULTS.policy.bulkhead, 'BulkheadOptions'],
       [DEFAULTS.policy.rateLimit, 'RateLimitOptions'],
+      [DEFAULTS.cache, 'CacheModuleOptions'],
+      [DEFAULTS.policy.cached, 'CachedOptions'],
+      [DEFAULTS.policy.cacheEvict, 'CacheEvictOptions'],
     ];
     for (const [defaults, name] of checks) {
       expect(undocumentedDefaults(defaults, documentedDefaults(OPTIONS_FILE, name))).toEqual([]);
@@ -53,6 +56,13 @@ describe('CoordinationModule settings', () => {
       policies: {},
       validation: {},
       fleet: { flushIntervalMs: 50, refreshIntervalMs: 1_000, commandTimeoutMs: 500 },
+      cache: {
+        maxEntries: 10_000,
+        maxBytes: 67_108_864,
+        maxValueBytes: 1_048_576,
+        leaseMs: 5_000,
+        classes: {},
+      },
     });
   });
 

@@ -8,6 +8,7 @@ import {
 import { z } from 'zod';
 import type { ErrorFilter } from './error-filter.js';
 import type {
+  CacheableClass,
   CoordinationModuleOptions,
   CoordinationSettings,
   JsonSchemaRuleSet,
@@ -101,6 +102,32 @@ const RateLimitSchema = z
   })
   .strict();
 
+const days30 = 2_592_000_000;
+const CachedSchema = z
+  .object({
+    name: policyName.optional(),
+    key: keyTemplate.optional(),
+    ttlMs: z.number().int().min(1).max(days30).optional(),
+    staleWhileRevalidateMs: z.number().int().min(0).max(days30).optional(),
+    tags: z.array(keyTemplate).max(100).optional(),
+    cacheNull: z.boolean().optional(),
+  })
+  .strict();
+
+/** Schemas of the inline options of `@Cached`, `@CachePut` and `@CacheEvict`. @internal */
+export const CACHE_SCHEMAS = {
+  cached: CachedSchema,
+  cachePut: CachedSchema.extend({ name: policyName }),
+  cacheEvict: z
+    .object({
+      name: policyName.optional(),
+      key: keyTemplate.optional(),
+      tags: z.array(keyTemplate).max(100).optional(),
+      beforeInvocation: z.boolean().optional(),
+    })
+    .strict(),
+} as const;
+
 /** Schema of each policy kind, for named policies and for a decorator's inline options. @internal */
 export const POLICY_SCHEMAS: Readonly<Record<NamedPolicyKind, z.ZodType>> = {
   retry: RetrySchema,
@@ -137,6 +164,21 @@ const schema = z
       })
       .strict()
       .optional(),
+    cache: z
+      .object({
+        maxEntries: z.number().int().min(0).max(100_000_000).optional(),
+        maxBytes: z.number().int().min(0).max(1_099_511_627_776).optional(),
+        maxValueBytes: z.number().int().min(1).max(536_870_912).optional(),
+        leaseMs: z.number().int().min(10).max(600_000).optional(),
+        classes: z
+          .record(
+            z.string().min(1),
+            z.custom<CacheableClass>((v) => typeof v === 'function', 'must be a class'),
+          )
+          .optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict() as unknown as z.ZodType<CoordinationModuleOptions>;
 
@@ -158,6 +200,7 @@ export const DEFAULTS = deepFreeze({
   policies: {},
   validation: {},
   fleet: { flushIntervalMs: 50, refreshIntervalMs: 1_000, commandTimeoutMs: 500 },
+  cache: { maxEntries: 10_000, maxBytes: 67_108_864, maxValueBytes: 1_048_576, leaseMs: 5_000 },
   policy: {
     retry: {
       maxAttempts: 3,
@@ -193,6 +236,8 @@ export const DEFAULTS = deepFreeze({
       maxWaitMs: 1_000,
       scope: 'process',
     },
+    cached: { ttlMs: 60_000, staleWhileRevalidateMs: 0, cacheNull: false },
+    cacheEvict: { beforeInvocation: false },
   },
 } as const);
 
@@ -201,7 +246,12 @@ export const COORDINATION_SETTINGS_SPEC: ModuleSettingsSpec<CoordinationModuleOp
   section: 'coordination',
   moduleName: 'CoordinationModule',
   schema,
-  defaults: { policies: DEFAULTS.policies, validation: DEFAULTS.validation, fleet: DEFAULTS.fleet },
+  defaults: {
+    policies: DEFAULTS.policies,
+    validation: DEFAULTS.validation,
+    fleet: DEFAULTS.fleet,
+    cache: DEFAULTS.cache,
+  },
   // Policies and rule sets are per service, not per deployment: no environment variable.
   env: {},
   combine: {
@@ -238,5 +288,6 @@ export function resolveCoordinationSettings(
     policies,
     validation: (resolved.validation ?? {}) as Readonly<Record<string, JsonSchemaRuleSet>>,
     fleet: { ...DEFAULTS.fleet, ...resolved.fleet },
+    cache: { ...DEFAULTS.cache, classes: {}, ...resolved.cache },
   };
 }

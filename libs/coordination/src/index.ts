@@ -2,6 +2,11 @@ export { CoordinationModule } from './coordination.module.js';
 export type {
   BackoffKind,
   BulkheadOptions,
+  CacheEvictOptions,
+  CacheModuleOptions,
+  CachePutOptions,
+  CacheableClass,
+  CachedOptions,
   CircuitBreakerOptions,
   CoordinationModuleOptions,
   JsonSchemaRuleSet,
@@ -80,6 +85,10 @@ export { Bulkhead } from './bulkhead/bulkhead.decorator.js';
 export { RateLimit } from './ratelimit/rate-limit.decorator.js';
 export { currentRateLimit, type RateLimitState } from './ratelimit/rate-limit.context.js';
 export { RateLimitHealthIndicator } from './ratelimit/rate-limit.health.js';
+
+export { Cached, CacheEvict, CachePut } from './cache/cache.decorators.js';
+export { CacheService, type CacheEntryOptions, type CacheStatus } from './cache/cache.service.js';
+export { CacheHealthIndicator } from './cache/cache.health.js';
 
 export { CoordinationHealthIndicator } from './coordination.health.js';
 

@@ -15,3 +15,14 @@ export { RateLimitStore, type RateLimitRequest } from './ratelimit/stores/rate-l
 export { MemoryRateLimitStore } from './ratelimit/stores/memory-rate-limit.store.js';
 export { RedisRateLimitStore } from './ratelimit/stores/redis-rate-limit.store.js';
 export { gcraParams, type GcraDecision } from './ratelimit/gcra.js';
+export {
+  CacheStore,
+  type CacheInvalidation,
+  type InvalidationListener,
+  type StoredEntry,
+} from './cache/stores/cache.store.js';
+export { MemoryCacheStore } from './cache/stores/memory-cache.store.js';
+export { RedisCacheStore } from './cache/stores/redis-cache.store.js';
+export { createTaggedJsonCodec, type CacheCodec } from './cache/cache-codec.js';
+export { LocalLru } from './cache/local-lru.js';
+export { CacheCounts, TieredCache } from './cache/tiered-cache.js';

@@ -182,6 +182,85 @@ export interface RateLimitOptions {
   readonly insuranceLimit?: number;
 }
 
+/**
+ * Options of `@Cached`.
+ * @publicApi
+ */
+export interface CachedOptions {
+  /**
+   * Cache name: the first part of every key, and the `name` label of the cache metrics.
+   * `@CacheEvict` / `@CachePut` / `CacheService` address entries by it.
+   * @default `ClassName.methodName`
+   */
+  readonly name?: string;
+  /**
+   * The key within the cache, a key template over the method's arguments (`'{id}'`,
+   * `'{dto.accountId}:{page}'`) or a function of them. When unset, the key is every argument
+   * in canonical JSON (object keys sorted), hashed when long.
+   */
+  readonly key?: KeyTemplate;
+  /** How long a value is fresh, in milliseconds. @default 60000 */
+  readonly ttlMs?: number;
+  /**
+   * After `ttlMs`, the value is served this much longer while one caller in the fleet refreshes
+   * it in the background (the caller does not wait). 0: an expired value is a miss. @default 0
+   */
+  readonly staleWhileRevalidateMs?: number;
+  /**
+   * Tags of the entry (key templates, like `key`): `@CacheEvict({ tags })` and
+   * `CacheService.evictTags()` drop every entry with one of them.
+   */
+  readonly tags?: readonly KeyTemplate[];
+  /** Cache a `null` result too (`undefined` is never cached). @default false */
+  readonly cacheNull?: boolean;
+}
+
+/**
+ * Options of `@CachePut`: the method always runs and its result replaces the entry (a write
+ * path that returns the new value).
+ * @publicApi
+ */
+export interface CachePutOptions extends CachedOptions {
+  /** The cache to write, the `name` of the `@Cached` that reads it. */
+  readonly name: string;
+}
+
+/**
+ * Options of `@CacheEvict`: after the method succeeds, the entry (`name` + `key`) and every
+ * entry with one of `tags` are dropped in the whole fleet.
+ * @publicApi
+ */
+export interface CacheEvictOptions {
+  /** The cache whose entry is dropped (with `key`, or the default key of this method's arguments). */
+  readonly name?: string;
+  /** The key within `name`, a key template over this method's arguments. */
+  readonly key?: KeyTemplate;
+  /** Drop every entry carrying one of these tags (key templates over this method's arguments). */
+  readonly tags?: readonly KeyTemplate[];
+  /** Evict before the method runs (and whether it fails or not). @default false */
+  readonly beforeInvocation?: boolean;
+}
+
+/** Settings of the `@Cached` engine (`cache:` in `CoordinationModule.forRoot`). @publicApi */
+export interface CacheModuleOptions {
+  /** Values held in process (the tier in front of Redis). @default 10000 */
+  readonly maxEntries?: number;
+  /** Bytes held in process, counted as the encoded size. @default 67108864 */
+  readonly maxBytes?: number;
+  /** A value whose encoding is bigger is not cached (counted as `oversize`). @default 1048576 */
+  readonly maxValueBytes?: number;
+  /** How long one replica may take to fill a miss before another tries. @default 5000 */
+  readonly leaseMs?: number;
+  /**
+   * Classes whose instances keep their prototype through the cache, by a stable name (the name
+   * is what is stored: keep it when the class is renamed). `forRoot` only.
+   */
+  readonly classes?: Readonly<Record<string, CacheableClass>>;
+}
+
+/** A class whose instances keep their prototype through the cache. @publicApi */
+export type CacheableClass = abstract new (...args: never[]) => object;
+
 /** A named policy: per-kind options that extend the `default` policy. @publicApi */
 export interface NamedPolicy {
   readonly retry?: RetryOptions;
@@ -219,6 +298,8 @@ export interface CoordinationModuleOptions {
     /** A Redis command slower than this marks the store unavailable. @default 500 */
     readonly commandTimeoutMs?: number;
   };
+  /** The `@Cached` engine. */
+  readonly cache?: CacheModuleOptions;
 }
 
 /** Settings after merging YAML, options and defaults. @internal */
@@ -226,6 +307,7 @@ export interface CoordinationSettings {
   readonly policies: Readonly<Record<string, NamedPolicy>>;
   readonly validation: Readonly<Record<string, JsonSchemaRuleSet>>;
   readonly fleet: { flushIntervalMs: number; refreshIntervalMs: number; commandTimeoutMs: number };
+  readonly cache: Required<CacheModuleOptions>;
 }
 
 /** The policy kinds a named policy configures. @internal */

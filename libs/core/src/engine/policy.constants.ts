@@ -6,6 +6,9 @@
  * - `audited` records the outcome the caller sees, including a fallback value;
  * - `validate` before any work, so bad input is never retried, rate-limited or locked;
  * - `fallback` outside `retry`, so it turns the *final* failure into a value;
+ * - `cache-evict` and `cache-put` outside `cached`, then `cached` outside `retry`: a cache hit
+ *   costs no attempt, breaker call, rate budget or lock; a fallback value is never cached (it is
+ *   made outside); a validated argument is what the key is built from;
  * - `retry` outside the breaker, so every attempt is counted and an open breaker stops retries;
  * - `circuit-breaker` outside `rate-limit`, so a call the open breaker refuses spends no rate
  *   budget (and a rate-limited call, a 429, is ignored by the breaker's default filter);
@@ -23,6 +26,9 @@ export const POLICY_ORDER = [
   'audited',
   'validate',
   'fallback',
+  'cache-evict',
+  'cache-put',
+  'cached',
   'retry',
   'circuit-breaker',
   'rate-limit',
@@ -42,6 +48,17 @@ export const POLICY_OWNERS: Record<PolicyKind, { decorator: string; module: stri
     audited: { decorator: '@Audited', module: 'AuditModule', pkg: '@keel/audit' },
     validate: { decorator: '@Validate', module: 'CoordinationModule', pkg: '@keel/coordination' },
     fallback: { decorator: '@Fallback', module: 'CoordinationModule', pkg: '@keel/coordination' },
+    'cache-evict': {
+      decorator: '@CacheEvict',
+      module: 'CoordinationModule',
+      pkg: '@keel/coordination',
+    },
+    'cache-put': {
+      decorator: '@CachePut',
+      module: 'CoordinationModule',
+      pkg: '@keel/coordination',
+    },
+    cached: { decorator: '@Cached', module: 'CoordinationModule', pkg: '@keel/coordination' },
     retry: { decorator: '@Retry', module: 'CoordinationModule', pkg: '@keel/coordination' },
     'circuit-breaker': {
       decorator: '@CircuitBreaker',

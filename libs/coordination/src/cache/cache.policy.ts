@@ -1,0 +1,187 @@
+import { Inject } from '@nestjs/common';
+import { KeelDecoratorError, keelZodErrorMap } from '@keel/core';
+import {
+  PolicyFactoryFor,
+  type Invocation,
+  type KeyBuilder,
+  type Next,
+  type PolicyFactory,
+  type PolicyInterceptor,
+  type PolicyTarget,
+} from '@keel/core/internal';
+import type { z } from 'zod';
+import {
+  cacheNeedsAsync,
+  evictWithoutTarget,
+  invalidCacheOptions,
+} from '../coordination.messages.js';
+import { CACHE_SCHEMAS, DEFAULTS } from '../coordination.settings.js';
+import type {
+  CacheEvictOptions,
+  CachePutOptions,
+  CachedOptions,
+} from '../interfaces/coordination-options.interface.js';
+import { entryKey, keyBuilder, tagsBuilder } from './cache-keys.js';
+import { CacheRegistry } from './cache.registry.js';
+import type { EntryPolicy } from './tiered-cache.js';
+
+/** What the interceptors of one cached method need. */
+interface CachedSite {
+  readonly keyOf: (args: readonly unknown[]) => string;
+  readonly tagsOf: (args: readonly unknown[]) => readonly string[];
+  readonly policy: EntryPolicy;
+}
+
+function parse<T>(input: {
+  readonly schema: z.ZodType;
+  readonly options: unknown;
+  readonly target: PolicyTarget;
+  readonly decorator: string;
+}): T {
+  const { schema, options, target, decorator } = input;
+  const parsed = schema.safeParse(options ?? {}, { error: keelZodErrorMap });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (i) => `${i.path.map(String).join('.') || 'options'}: ${i.message}`,
+    );
+    throw new KeelDecoratorError(invalidCacheOptions({ label: target.label, decorator, problems }));
+  }
+  return (options ?? {}) as T;
+}
+
+function requireAsync(target: PolicyTarget, decorator: string): void {
+  if (!target.returnsPromise) {
+    throw new KeelDecoratorError(cacheNeedsAsync({ label: target.label, decorator }));
+  }
+}
+
+function cachedSite(
+  options: CachedOptions,
+  target: PolicyTarget,
+  registry: CacheRegistry,
+  decorator: string,
+): CachedSite {
+  const name = options.name ?? target.label;
+  const key: KeyBuilder = keyBuilder(options.key, target, `${decorator} key`);
+  const defaults = DEFAULTS.policy.cached;
+  void registry.start();
+  return {
+    keyOf: (args) => entryKey(name, key(args)),
+    tagsOf: tagsBuilder(options.tags, target, `${decorator} tags`),
+    policy: {
+      ttlMs: options.ttlMs ?? defaults.ttlMs,
+      staleWhileRevalidateMs: options.staleWhileRevalidateMs ?? defaults.staleWhileRevalidateMs,
+      cacheNull: options.cacheNull ?? defaults.cacheNull,
+      tags: [],
+      counts: registry.counts(name),
+    },
+  };
+}
+
+function withTags(site: CachedSite, args: readonly unknown[]): EntryPolicy {
+  const tags = site.tagsOf(args);
+  return tags.length === 0 ? site.policy : { ...site.policy, tags };
+}
+
+/** Builds `@Cached` interceptors. @internal */
+@PolicyFactoryFor('cached')
+export class CachedPolicyFactory implements PolicyFactory<CachedOptions | undefined> {
+  constructor(@Inject(CacheRegistry) private readonly registry: CacheRegistry) {}
+
+  create(ref: CachedOptions | undefined, target: PolicyTarget): PolicyInterceptor {
+    const decorator = '@Cached';
+    const options = parse<CachedOptions>({
+      schema: CACHE_SCHEMAS.cached,
+      options: ref,
+      target,
+      decorator,
+    });
+    requireAsync(target, decorator);
+    const site = cachedSite(options, target, this.registry, decorator);
+    const engine = this.registry.engine;
+    const counts = site.policy.counts;
+    return (invocation: Invocation, next: Next) => {
+      const key = site.keyOf(invocation.args);
+      // A fresh in-process hit answers without building the entry's tags or a closure.
+      const fresh = engine.peekFresh(key, counts);
+      if (fresh !== undefined) return Promise.resolve(fresh.value);
+      return engine.wrap(
+        key,
+        () => next(invocation) as Promise<unknown>,
+        withTags(site, invocation.args),
+      );
+    };
+  }
+}
+
+/** Builds `@CachePut` interceptors: the method runs, its result replaces the entry. @internal */
+@PolicyFactoryFor('cache-put')
+export class CachePutPolicyFactory implements PolicyFactory<CachePutOptions | undefined> {
+  constructor(@Inject(CacheRegistry) private readonly registry: CacheRegistry) {}
+
+  create(ref: CachePutOptions | undefined, target: PolicyTarget): PolicyInterceptor {
+    const decorator = '@CachePut';
+    const options = parse<CachePutOptions>({
+      schema: CACHE_SCHEMAS.cachePut,
+      options: ref,
+      target,
+      decorator,
+    });
+    requireAsync(target, decorator);
+    const site = cachedSite(options, target, this.registry, decorator);
+    const engine = this.registry.engine;
+    return async (invocation: Invocation, next: Next) => {
+      const value = await (next(invocation) as Promise<unknown>);
+      await engine.set(site.keyOf(invocation.args), value, withTags(site, invocation.args));
+      return value;
+    };
+  }
+}
+
+/** Builds `@CacheEvict` interceptors. @internal */
+@PolicyFactoryFor('cache-evict')
+export class CacheEvictPolicyFactory implements PolicyFactory<CacheEvictOptions | undefined> {
+  constructor(@Inject(CacheRegistry) private readonly registry: CacheRegistry) {}
+
+  create(ref: CacheEvictOptions | undefined, target: PolicyTarget): PolicyInterceptor {
+    const decorator = '@CacheEvict';
+    const options = parse<CacheEvictOptions>({
+      schema: CACHE_SCHEMAS.cacheEvict,
+      options: ref,
+      target,
+      decorator,
+    });
+    if (options.name === undefined && (options.tags ?? []).length === 0) {
+      throw new KeelDecoratorError(evictWithoutTarget({ label: target.label }));
+    }
+    requireAsync(target, decorator);
+    void this.registry.start();
+    const evict = evictor(options, target, this.registry);
+    const before = options.beforeInvocation ?? DEFAULTS.policy.cacheEvict.beforeInvocation;
+    return async (invocation: Invocation, next: Next) => {
+      if (before) await evict(invocation.args);
+      const value = await (next(invocation) as Promise<unknown>);
+      if (!before) await evict(invocation.args);
+      return value;
+    };
+  }
+}
+
+function evictor(
+  options: CacheEvictOptions,
+  target: PolicyTarget,
+  registry: CacheRegistry,
+): (args: readonly unknown[]) => Promise<void> {
+  const { name } = options;
+  const key = name === undefined ? undefined : keyBuilder(options.key, target, '@CacheEvict key');
+  const tagsOf = tagsBuilder(options.tags, target, '@CacheEvict tags');
+  const engine = registry.engine;
+  return async (args) => {
+    const tags = tagsOf(args);
+    const evictions: Promise<void>[] = [];
+    if (name !== undefined && key !== undefined)
+      evictions.push(engine.evict([entryKey(name, key(args))]));
+    if (tags.length > 0) evictions.push(engine.evictTags(tags));
+    await Promise.all(evictions);
+  };
+}
