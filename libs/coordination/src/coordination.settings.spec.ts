@@ -28,7 +28,7 @@ describe('CoordinationModule settings', () => {
   it('documents every default with the value DEFAULTS holds', () => {
     const { windowSize, ...breaker } = DEFAULTS.policy.circuitBreaker;
     const checks: [object, string][] = [
-      [{ fleet: DEFAULTS.fleet }, 'CoordinationModuleOptions'],
+      [{ fleet: DEFAULTS.fleet, cache: DEFAULTS.cache }, 'CoordinationModuleOptions'],
       [DEFAULTS.policy.retry, 'RetryOptions'],
       [breaker, 'CircuitBreakerOptions'],
       [DEFAULTS.policy.timeout, 'TimeoutOptions'],
@@ -225,7 +225,7 @@ describe('coordination settings messages name what is accepted', () => {
     [
       'an unknown section key',
       { polices: {} },
-      "coordination (FILE): unknown key 'polices'; known: policies, validation, fleet",
+      "coordination (FILE): unknown key 'polices'; known: policies, validation, fleet, cache",
     ],
   ])('%s', (_, section, message) => {
     const settings = core({ section });

@@ -190,7 +190,7 @@ export interface CachedOptions {
   /**
    * Cache name: the first part of every key, and the `name` label of the cache metrics.
    * `@CacheEvict` / `@CachePut` / `CacheService` address entries by it.
-   * @default `ClassName.methodName`
+   * @default the method's `ClassName.methodName`
    */
   readonly name?: string;
   /**
