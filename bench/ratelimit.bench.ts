@@ -24,6 +24,7 @@ import { readFileSync } from 'node:fs';
 import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Redis, type RedisOptions } from 'ioredis';
+import { ThrottlerStorageService } from '@nestjs/throttler';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { KeelCoreModule, loadKeelConfig } from '@keel/core';
 import { CoordinationModule, RateLimit, RateLimitHealthIndicator } from '@keel/coordination';
@@ -95,6 +96,8 @@ async function setUp(): Promise<Subjects> {
   const health = app.get(RateLimitHealthIndicator);
   const noop = () => target.plain();
 
+  // @nestjs/throttler's default storage (what a ThrottlerGuard counts in, per request).
+  const throttler = new ThrottlerStorageService();
   const memory = new RateLimiterMemory({ points: LIMIT, duration: 1, keyPrefix: 'bench-rlf' });
   // rate-limiter-flexible defines its script on ioredis (`defineCommand`, run by EVALSHA); its
   // node-redis path (`useRedisPackage`) is off for an ioredis client.
@@ -118,6 +121,13 @@ async function setUp(): Promise<Subjects> {
       rate_limiter_flexible_memory: {
         call: async () => {
           await memory.consume(KEY);
+          return noop();
+        },
+        redis: false,
+      },
+      throttler_storage_memory: {
+        call: async () => {
+          await throttler.increment(KEY, 1_000, LIMIT, 0, 'default');
           return noop();
         },
         redis: false,
@@ -147,6 +157,7 @@ async function setUp(): Promise<Subjects> {
       return stats;
     },
     async close() {
+      throttler.onApplicationShutdown();
       await app.close();
       await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));
     },
@@ -234,6 +245,7 @@ export async function run(): Promise<void> {
     baseline: 'no limit (baseline)',
     ratelimit_local: "Keel @RateLimit, scope 'process'",
     rate_limiter_flexible_memory: `${rlf} RateLimiterMemory`,
+    throttler_storage_memory: `@nestjs/throttler ${version('@nestjs/throttler')} storage increment()`,
     ratelimit_fleet: "Keel @RateLimit, scope 'fleet' (Redis)",
     rate_limiter_flexible_redis: `${rlf} RateLimiterRedis`,
     redis_roundtrip: `PING, ioredis ${version('ioredis')} as Keel's`,
@@ -258,11 +270,13 @@ export async function run(): Promise<void> {
   for (const n of names.filter((name) => subjects[name].redis))
     console.log(`  ${n}: ${commandsOf(n).breakdown}`);
 
-  reportMetric('ratelimit', 'ratelimit_local_ns', 'ns', overhead('ratelimit_local'), {
+  reportMetric('ratelimit', 'ratelimit_local', 'ns', overhead('ratelimit_local'), {
     rate_limiter_flexible_memory: overhead('rate_limiter_flexible_memory'),
+    throttler_storage_memory: overhead('throttler_storage_memory'),
   });
-  reportMetric('ratelimit', 'ratelimit_fleet_ns', 'ns', overhead('ratelimit_fleet'), {
-    rate_limiter_flexible_redis: overhead('rate_limiter_flexible_redis'),
-    redis_roundtrip: overhead('redis_roundtrip'),
+  const us = (name: string) => overhead(name) / 1000;
+  reportMetric('ratelimit', 'ratelimit_fleet', 'µs', us('ratelimit_fleet'), {
+    rate_limiter_flexible_redis: us('rate_limiter_flexible_redis'),
+    redis_roundtrip: us('redis_roundtrip'),
   });
 }

@@ -95,8 +95,11 @@ function createCacheStore(
   redis: RedisConnectionFactory,
   settings: CoordinationSettings,
 ): CacheStore {
-  // The embedded store is the only copy besides the in-process tier; it keeps ten times more.
-  if (core.redis === undefined) return new MemoryCacheStore(settings.cache.maxEntries * 10);
+  // The embedded store is the only copy besides the in-process tier; it keeps ten times more
+  // (and some, with no in-process tier at all).
+  if (core.redis === undefined) {
+    return new MemoryCacheStore(Math.max(1_000, settings.cache.maxEntries * 10));
+  }
   const connection = core.redis;
   return new RedisCacheStore({
     client: redis.client(connection, 'coordination'),

@@ -101,7 +101,12 @@ export class CachedPolicyFactory implements PolicyFactory<CachedOptions | undefi
     const engine = this.registry.engine;
     const counts = site.policy.counts;
     return (invocation: Invocation, next: Next) => {
-      const key = site.keyOf(invocation.args);
+      let key: string;
+      try {
+        key = site.keyOf(invocation.args);
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
       // A fresh in-process hit answers without building the entry's tags or a closure.
       const fresh = engine.peekFresh(key, counts);
       if (fresh !== undefined) return Promise.resolve(fresh.value);

@@ -23,7 +23,9 @@ export class RedisRateLimitStore implements RateLimitStore {
   constructor(private readonly options: RedisRateLimitStoreOptions) {}
 
   async take(request: RateLimitRequest): Promise<GcraDecision> {
-    const [allowed, delayUs, remaining, resetUs, nowUs] = await TAKE.run(
+    // Written at once, not auto-pipelined: a decision is awaited before the call it gates, so
+    // the pipeline's deferral is pure latency (the ratelimit bench measured 10–40 µs of it).
+    const [allowed, delayUs, remaining, resetUs, nowUs] = await TAKE.send(
       this.options.client,
       1,
       this.key(request.bucket),
