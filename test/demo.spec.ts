@@ -100,10 +100,24 @@ describe('demo app', () => {
           .expect(201)
       ).body as { id: string };
 
-    const paid = await request(server)
-      .post(`/orders/${(await order()).id}/pay`)
-      .expect(201);
+    const first = await order();
+    // GET /orders/:id is cached: the second read is an in-process hit; paying evicts it.
+    await request(server).get(`/orders/${first.id}`).expect(200);
+    const cached = await request(server).get(`/orders/${first.id}`).expect(200);
+    expect(cached.body.status).toBe('new');
+    const paid = await request(server).post(`/orders/${first.id}/pay`).expect(201);
     expect(paid.body.status).toBe('paid');
+    const read = await request(server).get(`/orders/${first.id}`).expect(200);
+    expect(read.body.status).toBe('paid');
+    const scraped = (await request(server).get('/metrics').expect(200)).text;
+    expect(scraped).toMatch(
+      /keel_cache_requests_total\{[^}]*name="order",result="hit_local"[^}]*\} 1/,
+    );
+    expect(scraped).toMatch(/keel_cache_requests_total\{[^}]*name="order",result="miss"[^}]*\} 2/);
+    // The charge went through the fleet-wide `psp` rate limit.
+    expect(scraped).toMatch(
+      /keel_rate_limit_calls_total\{[^}]*name="psp",outcome="allowed"[^}]*\} 1/,
+    );
 
     await request(server).put('/demo/payments-gateway').send({ mode: 'failing' }).expect(200);
     const pending = await request(server)

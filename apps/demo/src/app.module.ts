@@ -53,6 +53,20 @@ export class DemoAppModule {
               },
               timeout: 1_000,
             },
+            // The payment provider allows 20 charges a second (10 at once) to this service, not
+            // to each replica: with REDIS_URL every replica shares one budget. A charge waits up
+            // to 500 ms for its turn — inside the payments timeout of 1 s — instead of failing.
+            psp: {
+              rateLimit: {
+                name: 'psp',
+                limit: 20,
+                perMs: 1_000,
+                burst: 10,
+                scope: 'fleet',
+                mode: 'wait',
+                maxWaitMs: 500,
+              },
+            },
           },
         }),
         // Locks live in Redis when REDIS_URL is set (shared by every replica), else in memory.

@@ -3,7 +3,7 @@ import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { z } from 'zod';
 import { Audited } from '@keel/audit';
 import { Timed } from '@keel/core';
-import { Validate } from '@keel/coordination';
+import { CacheEvict, Cached, Validate } from '@keel/coordination';
 import { Idempotent, MessageContext, type KeelCloudEvent } from '@keel/messaging';
 import { PAYMENTS_TOPIC, type Charge } from '../payments/payments.gateway.js';
 import {
@@ -30,6 +30,10 @@ export class OrdersController {
     return this.orders.create(body);
   }
 
+  /**
+   * Cached for 5 s in process and, with Redis, for every replica; every read is still audited
+   * (`@Audited` sits outside the cache). Paying or settling the order evicts it everywhere.
+   */
   @Timed()
   @Get(':id')
   @Audited({
@@ -37,12 +41,15 @@ export class OrdersController {
     category: 'DATA_ACCESS',
     resource: { type: 'order', id: '{id}' },
   })
-  find(@Param('id') id: string): Order {
+  @Cached({ name: 'order', key: '{id}', ttlMs: 5_000 })
+  async find(@Param('id') id: string): Promise<Order> {
     return this.orders.find(id);
   }
 
+  /** Evicts the cached order after the payment outcome (paid, or pending from the fallback). */
   @Post(':id/pay')
   @Timed()
+  @CacheEvict({ name: 'order', key: '{id}' })
   pay(@Param('id') id: string): Promise<Order> {
     return this.orders.pay(id);
   }
@@ -58,7 +65,8 @@ export class OrdersController {
   @EventPattern<string>(PAYMENTS_TOPIC)
   @Timed()
   @Idempotent({ key: 'settle:{event.data.orderId}' })
-  onPaymentSettled(@Payload() event: KeelCloudEvent<Charge>): void {
+  @CacheEvict({ name: 'order', key: '{event.data.orderId}' })
+  async onPaymentSettled(@Payload() event: KeelCloudEvent<Charge>): Promise<void> {
     this.orders.settle(event.data);
   }
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { RateLimit } from '@keel/coordination';
 import { EventBus } from '@keel/messaging';
 
 /** Kafka topic (or embedded-transport topic) of the payment provider's events. */
@@ -26,6 +27,11 @@ export class PaymentsGateway {
 
   constructor(@Inject(EventBus) private readonly bus: EventBus) {}
 
+  /**
+   * The provider allows so many calls per second to the whole service: the `psp` policy limits
+   * every replica together (in Redis when REDIS_URL is set) and queues calls for their turn.
+   */
+  @RateLimit('psp')
   async charge(orderId: string, amountCents: number): Promise<Charge> {
     this.calls++;
     if (this.mode === 'failing') throw new Error('payment provider unavailable');
