@@ -1,6 +1,7 @@
 import { KeelArgumentError } from '@keel/core';
 import { cacheValueCyclic, cacheValueUnencodable } from '../coordination.messages.js';
 import type { CacheableClass } from '../interfaces/coordination-options.interface.js';
+import { defineField } from './cache-keys.js';
 
 /**
  * Turns a cached value into the string the shared tier holds, and back. @internal
@@ -143,7 +144,7 @@ class TaggedEncoder {
     const out: Record<string, unknown> = {};
     for (const [key, field] of Object.entries(value)) {
       if (typeof field === 'function' || typeof field === 'symbol') continue;
-      out[key] = this.encode(field, path);
+      defineField(out, key, this.encode(field, path));
     }
     return out;
   }
@@ -192,7 +193,9 @@ function reviveClass(node: Tagged, classes: ReadonlyMap<string, CacheableClass>)
   const type = classes.get(node.n ?? '');
   // A class no longer registered (an older replica wrote it) comes back as its fields.
   if (type === undefined) return fields;
-  return Object.assign(Object.create(type.prototype as object) as object, fields);
+  const instance = Object.create(type.prototype as object) as Record<string, unknown>;
+  for (const [key, field] of Object.entries(fields)) defineField(instance, key, field);
+  return instance;
 }
 
 function reviveFields(
@@ -200,6 +203,6 @@ function reviveFields(
   classes: ReadonlyMap<string, CacheableClass>,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(record)) out[key] = revive(field, classes);
+  for (const [key, field] of Object.entries(record)) defineField(out, key, revive(field, classes));
   return out;
 }

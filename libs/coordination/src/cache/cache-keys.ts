@@ -48,32 +48,62 @@ export function defaultKey(args: readonly unknown[], label: string): string {
   let json: string;
   try {
     json = JSON.stringify(args, canonical);
-  } catch {
-    throw new KeelArgumentError(cacheKeyArgsCyclic({ label }));
+  } catch (error) {
+    // A cycle recurses until the stack is exhausted (each level is a fresh sorted copy, so
+    // JSON.stringify's own cycle check never sees it); a getter's or toJSON's error is the user's.
+    if (error instanceof RangeError) throw new KeelArgumentError(cacheKeyArgsCyclic({ label }));
+    throw error;
   }
   const key = `(${escapeKeyValue(json.slice(1, -1))})`;
   if (key.length <= MAX_PLAIN_KEY) return key;
   return `#${createHash('sha256').update(json).digest('base64url')}`;
 }
 
-// JSON with object keys sorted and the values JSON loses kept distinct: {a,b} and {b,a} are one
-// key; 1n, '1' and 1 are three.
-function canonical(this: unknown, _key: string, value: unknown): unknown {
+// Values JSON loses or confuses become one-key objects whose key starts with NUL; a user object
+// key that starts with NUL gets one more, so no argument can spell another's key.
+const MARK = '\u0000';
+
+/**
+ * JSON with object keys sorted and the values JSON loses kept distinct: `{a, b}` and `{b, a}`
+ * are one key; `1`, `'1'`, `1n`, `NaN`, `null`, `undefined` and a `Date` and its ISO string are
+ * all different keys. Map and Set entries keep their insertion order.
+ */
+function canonical(this: unknown, key: string, value: unknown): unknown {
+  const raw = (this as Record<string, unknown>)[key];
+  if (raw instanceof Date) return { [`${MARK}date`]: value };
   switch (typeof value) {
     case 'bigint':
-      return `${value.toString()}n`;
+      return { [`${MARK}bigint`]: value.toString() };
     case 'undefined':
-      return '\u0000undefined';
+      return { [`${MARK}undefined`]: 0 };
+    case 'number':
+      return Number.isFinite(value) ? value : { [`${MARK}number`]: String(value) };
     case 'object':
       break;
     default:
       return value;
   }
   if (value === null || Array.isArray(value)) return value;
-  if (value instanceof Map) return { '\u0000map': [...value] };
-  if (value instanceof Set) return { '\u0000set': [...value] };
+  if (value instanceof Map) return { [`${MARK}map`]: [...value] };
+  if (value instanceof Set) return { [`${MARK}set`]: [...value] };
   const sorted: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort())
-    sorted[key] = (value as Record<string, unknown>)[key];
+  for (const field of Object.keys(value).sort()) {
+    const name = field.startsWith(MARK) ? MARK + field : field;
+    defineField(sorted, name, (value as Record<string, unknown>)[field]);
+  }
   return sorted;
+}
+
+/** `target[key] = value`, also for `__proto__` (an assignment would set the prototype). */
+export function defineField(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else {
+    target[key] = value;
+  }
 }
