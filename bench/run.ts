@@ -9,6 +9,7 @@ const SUITES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   core: () => import('./core.bench.js'),
   coordination: () => import('./coordination.bench.js'),
   ratelimit: () => import('./ratelimit.bench.js'),
+  cache: () => import('./cache.bench.js'),
   locks: () => import('./locks.bench.js'),
   registry: () => import('./registry.bench.js'),
   http: () => import('./http.bench.js'),

@@ -38,6 +38,7 @@ export {
 export { PolicyFactoryFor } from './engine/policy-factory.decorator.js';
 
 export { closeRedisClient } from './redis/redis-connection.factory.js';
+export { sendNow } from './redis/redis-script.js';
 
 export { outcomeOf, isPromiseLike } from './timed/timed.policy.js';
 

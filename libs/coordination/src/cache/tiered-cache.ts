@@ -120,10 +120,11 @@ export class TieredCache implements InvalidationListener {
    * The fresh in-process value of `key`, or `undefined`: the hot path of a hit, synchronous so
    * that a hit costs a map lookup.
    */
-  peekFresh(key: string, counts: CacheCounts): { value: unknown } | undefined {
+  peekFresh(key: string, counts: CacheCounts): { readonly value: unknown } | undefined {
     if (!this.feedLive) return undefined;
-    const hit = this.local.get(key, Date.now());
-    if (hit === undefined || hit.stale) return undefined;
+    const now = Date.now();
+    const hit = this.local.peek(key, now);
+    if (hit === undefined || now >= hit.expiresAt) return undefined;
     counts.hitLocal++;
     return hit;
   }
@@ -142,7 +143,16 @@ export class TieredCache implements InvalidationListener {
     }
     const pending = this.inflight.get(key);
     if (pending !== undefined) return pending as Promise<T>;
-    const resolving = this.resolveMiss(key, load, policy).finally(() => this.inflight.delete(key));
+    const resolving = this.resolveMiss(key, load, policy).then(
+      (value) => {
+        this.inflight.delete(key);
+        return value;
+      },
+      (error: unknown) => {
+        this.inflight.delete(key);
+        throw error;
+      },
+    );
     this.inflight.set(key, resolving);
     return resolving;
   }

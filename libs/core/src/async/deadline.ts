@@ -4,8 +4,8 @@ import { noAnswerWithin } from '../core.messages.js';
 /**
  * Settles like `work`, or rejects with {@link KeelDeadlineError} (or the error `onTimeout`
  * makes) once `ms` have passed, whichever comes first. The timer is cleared as soon as `work`
- * settles, so nothing keeps the process alive; a late rejection of `work` is observed by the
- * race, so it never surfaces as an unhandled rejection.
+ * settles, so nothing keeps the process alive; a late rejection of `work` is observed here, so
+ * it never surfaces as an unhandled rejection.
  *
  * `work` itself is not cancelled (a promise cannot be): pass an AbortSignal to the work where
  * it can stop early.
@@ -22,9 +22,19 @@ export function withDeadline<T>(
   ms: number,
   onTimeout: () => Error = () => new KeelDeadlineError(noAnswerWithin({ ms })),
 ): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
+  // One promise and one handler pair: `Promise.race` with a deadline promise and a `finally`
+  // would allocate three promises per call on paths that run once per Redis command.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), ms);
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

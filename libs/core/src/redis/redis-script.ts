@@ -55,6 +55,23 @@ export class RedisScript<TReply = unknown> {
   }
 }
 
+/**
+ * Sends one command written to the connection at once, outside ioredis' auto-pipeline: for a
+ * sequential caller that awaits each reply (a cache read on the call path), the pipeline's
+ * deferral is pure latency — 20–25 µs per GET measured on this project's machine. Replies are
+ * strings, the client's key prefix applies, as with ioredis' own command methods.
+ * @internal
+ */
+export function sendNow<TReply>(
+  client: KeelRedisClient,
+  name: string,
+  args: readonly (string | number)[],
+): Promise<TReply> {
+  return client.sendCommand(
+    new Command(name, [...args], { replyEncoding: 'utf8', keyPrefix: client.options.keyPrefix }),
+  ) as Promise<TReply>;
+}
+
 function command<TReply>(
   client: KeelRedisClient,
   name: 'evalsha' | 'eval',

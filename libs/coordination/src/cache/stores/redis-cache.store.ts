@@ -1,4 +1,5 @@
 import { RedisScript, type KeelRedisClient } from '@keel/core';
+import { sendNow } from '@keel/core/internal';
 import type {
   CacheInvalidation,
   CacheStore,
@@ -37,7 +38,8 @@ export class RedisCacheStore implements CacheStore {
   }
 
   async get(key: string): Promise<StoredEntry | undefined> {
-    const raw = await this.client.get(this.key(key));
+    // The read on every shared-tier hit is written at once: the caller is waiting for it.
+    const raw = await sendNow<string | null>(this.client, 'get', [this.key(key)]);
     if (raw === null) return undefined;
     const first = raw.indexOf('|');
     const second = raw.indexOf('|', first + 1);
@@ -86,7 +88,8 @@ export class RedisCacheStore implements CacheStore {
   }
 
   async tryLease(key: string, holder: string, ms: number): Promise<boolean> {
-    return (await this.client.set(`${this.key(key)}:lease`, holder, 'PX', ms, 'NX')) === 'OK';
+    const lease = [`${this.key(key)}:lease`, holder, 'PX', ms, 'NX'];
+    return (await sendNow<string | null>(this.client, 'set', lease)) === 'OK';
   }
 
   async releaseLease(key: string, holder: string): Promise<void> {
