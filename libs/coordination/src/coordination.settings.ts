@@ -99,6 +99,7 @@ const RateLimitSchema = z
     maxWaitMs: z.number().int().min(0).max(3_600_000).optional(),
     scope: z.enum(['process', 'fleet']).optional(),
     insuranceLimit: positiveInt.max(1_000_000_000).optional(),
+    stateInContext: z.boolean().optional(),
   })
   .strict();
 
@@ -235,6 +236,7 @@ export const DEFAULTS = deepFreeze({
       mode: 'reject',
       maxWaitMs: 1_000,
       scope: 'process',
+      stateInContext: false,
     },
     cached: { ttlMs: 60_000, staleWhileRevalidateMs: 0, cacheNull: false },
     cacheEvict: { beforeInvocation: false },

@@ -25,7 +25,7 @@ const MINUTE = 60_000;
 class Psp {
   calls = 0;
 
-  @RateLimit({ limit: 2, perMs: MINUTE, burst: 1 })
+  @RateLimit({ limit: 2, perMs: MINUTE, burst: 1, stateInContext: true })
   async charge(): Promise<RateLimitState | undefined> {
     this.calls++;
     return currentRateLimit();
@@ -41,13 +41,18 @@ class Psp {
     return RequestContext.tenant();
   }
 
+  @RateLimit({ limit: 5, perMs: MINUTE })
+  async quiet(): Promise<RateLimitState | undefined> {
+    return currentRateLimit();
+  }
+
   @RateLimit({ limit: 1, perMs: MINUTE })
   ping(): string {
     return 'pong';
   }
 
   /** 20 per second: one turn every 50 ms; a turn more than 120 ms away is refused. */
-  @RateLimit({ limit: 20, perMs: 1_000, mode: 'wait', maxWaitMs: 120 })
+  @RateLimit({ limit: 20, perMs: 1_000, mode: 'wait', maxWaitMs: 120, stateInContext: true })
   async queued(): Promise<RateLimitState | undefined> {
     return currentRateLimit();
   }
@@ -89,6 +94,8 @@ describe('@RateLimit in one process', () => {
     expect(error.retryAfterMs).toBeLessThanOrEqual(30_000);
     expect(error.message).toMatch(/rate limit 'Psp.charge' \(2 per 60000 ms\) refused the call/);
     expect(psp.calls).toBe(2);
+    // Without stateInContext the decision is not bound (no context frame per call).
+    await expect(psp.quiet()).resolves.toBeUndefined();
   });
 
   it('keeps one budget per key template value and per request-context tenant', async () => {
@@ -187,7 +194,7 @@ describe('@RateLimit in one process', () => {
         coordination: {
           policies: {
             default: { rateLimit: { perMs: MINUTE } },
-            mail: { rateLimit: { limit: 3, burst: 2 } },
+            mail: { rateLimit: { limit: 3, burst: 2, stateInContext: true } },
           },
         },
       },
@@ -263,6 +270,7 @@ describe('fleet @RateLimit when Redis goes away', () => {
         scope: 'fleet',
         burst: 1,
         insuranceLimit: 2,
+        stateInContext: true,
       })
       async charge() {
         return currentRateLimit();

@@ -180,6 +180,11 @@ export interface RateLimitOptions {
    * @default the limit
    */
   readonly insuranceLimit?: number;
+  /**
+   * Makes the decision readable with `currentRateLimit()` inside the method (remaining budget,
+   * reset, wait). Off by default: binding it costs every call a context switch. @default false
+   */
+  readonly stateInContext?: boolean;
 }
 
 /**

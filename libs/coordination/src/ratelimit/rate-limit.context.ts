@@ -30,11 +30,12 @@ export const RATE_LIMIT_STATE = Symbol('KEEL_RATE_LIMIT_STATE');
 
 /**
  * The innermost `@RateLimit` decision of the current call, or `undefined` outside a
- * rate-limited method. Readable anywhere the method's work runs, across awaits.
+ * rate-limited method or when its limit is declared without `stateInContext: true`. Readable
+ * anywhere the method's work runs, across awaits.
  *
  * @example
  * ```ts
- * @RateLimit({ limit: 100, perMs: 1000, scope: 'fleet' })
+ * @RateLimit({ limit: 100, perMs: 1000, scope: 'fleet', stateInContext: true })
  * async charge(order: Order) {
  *   this.logger.debug(`psp budget left: ${currentRateLimit()?.remaining}`);
  * }

@@ -75,6 +75,7 @@ export class RateLimitPolicyFactory implements PolicyFactory<
     return rateLimitInterceptor({
       limiter,
       bucketOf,
+      stateInContext: options.stateInContext ?? DEFAULTS.policy.rateLimit.stateInContext,
       maxWaitUs: settings.mode === 'wait' ? settings.maxWaitMs * 1000 : 0,
       async: target.returnsPromise,
       waitSeconds: this.waitSeconds.labels({ name: settings.name }),
@@ -162,6 +163,8 @@ function perSegment(per: RateLimitPer): string {
 interface InterceptorInput {
   readonly limiter: AnyRateLimiter;
   readonly bucketOf: (args: readonly unknown[]) => string;
+  /** Bind the decision for `currentRateLimit()` (an AsyncLocalStorage frame per call). */
+  readonly stateInContext: boolean;
   readonly maxWaitUs: number;
   readonly async: boolean;
   readonly waitSeconds: { observe(value: number): void };
@@ -190,7 +193,7 @@ function rateLimitInterceptor(input: InterceptorInput): PolicyInterceptor {
 function decisionHandler(
   input: InterceptorInput,
 ): (decision: GcraDecision, invocation: Invocation, next: Next) => unknown {
-  const { limiter, async, waitSeconds } = input;
+  const { limiter, async, waitSeconds, stateInContext } = input;
   const { name, limit, perMs } = limiter.settings;
   const counts = limiter.counts;
   return (decision, invocation, next) => {
@@ -208,18 +211,25 @@ function decisionHandler(
         async,
       );
     }
+    if (decision.delayUs === 0 && !stateInContext) {
+      counts.allowed++;
+      return next(invocation);
+    }
     const waitedMs = decision.delayUs / 1000;
-    const state: RateLimitState = {
-      limit: name,
-      quota: limit,
-      perMs,
-      remaining: decision.remaining,
-      resetMs: decision.resetUs / 1000,
-      waitedMs,
-      at: (decision.nowUs + decision.delayUs) / 1000,
-      insurance,
+    const run = () => {
+      if (!stateInContext) return next(invocation);
+      const state: RateLimitState = {
+        limit: name,
+        quota: limit,
+        perMs,
+        remaining: decision.remaining,
+        resetMs: decision.resetUs / 1000,
+        waitedMs,
+        at: (decision.nowUs + decision.delayUs) / 1000,
+        insurance,
+      };
+      return RequestContext.runWithValue(RATE_LIMIT_STATE, state, () => next(invocation));
     };
-    const run = () => RequestContext.runWithValue(RATE_LIMIT_STATE, state, () => next(invocation));
     if (decision.delayUs === 0) {
       counts.allowed++;
       return run();
