@@ -301,3 +301,8 @@ export function cacheValueUnencodable(input: { readonly type: string }): string 
 export function cacheKeyArgsCyclic(input: { readonly label: string }): string {
   return `${input.label}: @Cached cannot build a key from arguments that refer to themselves (a request, an entity graph); give a key template, e.g. { key: '{id}' }`;
 }
+
+/** `@Cached({ store: 'redis' })` without Redis in KeelCoreModule. */
+export function cacheStoreNeedsRedis(input: { readonly label: string }): string {
+  return `${input.label}: @Cached store: 'redis' asks for Redis, but KeelCoreModule has none; configure redis in KeelCoreModule.forRoot, or leave store out (the embedded store)`;
+}

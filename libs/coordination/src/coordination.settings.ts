@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { ErrorFilter } from './error-filter.js';
 import type {
   CacheableClass,
+  CacheCodec,
   CoordinationModuleOptions,
   CoordinationSettings,
   JsonSchemaRuleSet,
@@ -112,6 +113,7 @@ const CachedSchema = z
     staleWhileRevalidateMs: z.number().int().min(0).max(days30).optional(),
     tags: z.array(keyTemplate).max(100).optional(),
     cacheNull: z.boolean().optional(),
+    store: z.enum(['redis', 'memory']).optional(),
   })
   .strict();
 
@@ -175,6 +177,16 @@ const schema = z
           .record(
             z.string().min(1),
             z.custom<CacheableClass>((v) => typeof v === 'function', 'must be a class'),
+          )
+          .optional(),
+        codec: z
+          .custom<CacheCodec>(
+            (v) =>
+              typeof v === 'object' &&
+              v !== null &&
+              typeof (v as CacheCodec).encode === 'function' &&
+              typeof (v as CacheCodec).decode === 'function',
+            'must be an object with encode(value) and decode(payload) functions',
           )
           .optional(),
       })

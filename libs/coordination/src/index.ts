@@ -6,6 +6,7 @@ export type {
   CacheModuleOptions,
   CachePutOptions,
   CacheableClass,
+  CacheCodec,
   CachedOptions,
   CircuitBreakerOptions,
   CoordinationModuleOptions,

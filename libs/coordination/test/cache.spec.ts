@@ -383,6 +383,97 @@ describe('@Cached across replicas', () => {
   });
 });
 
+describe('@Cached store and codec choices', () => {
+  let apps: INestApplication[] = [];
+  afterEach(async () => {
+    await Promise.all(apps.map((app) => app.close()));
+    apps = [];
+  });
+
+  @Injectable()
+  class Sessions {
+    loads = 0;
+
+    @Cached({ name: 'session', key: '{id}', store: 'memory' })
+    async find(id: string): Promise<{ id: string; loadedBy: number }> {
+      this.loads++;
+      return { id, loadedBy: this.loads };
+    }
+  }
+
+  it("store: 'memory' keeps a cache in process even when Redis is there", async () => {
+    const prefix = `${uniquePrefix('cache-memory')}:`;
+    const boot = () =>
+      bootApp(
+        { providers: [Sessions] },
+        { core: { redis: redisUrl(), redisKeyPrefix: prefix, serviceName: 'cache-test' } },
+      );
+    const [a, b] = (apps = [await boot(), await boot()]);
+    await a!.get(Sessions).find('s1');
+    await a!.get(Sessions).find('s1');
+    await b!.get(Sessions).find('s1');
+    // Each replica loaded it once: nothing went through Redis.
+    expect(a!.get(Sessions).loads).toBe(1);
+    expect(b!.get(Sessions).loads).toBe(1);
+    await expect(b!.get(CacheService).get('session', 's1')).resolves.toEqual({
+      id: 's1',
+      loadedBy: 1,
+    });
+    await a!.get(CacheService).evict('session', 's1');
+    await a!.get(Sessions).find('s1');
+    expect(a!.get(Sessions).loads).toBe(2);
+  });
+
+  it("store: 'redis' without Redis fails at boot", async () => {
+    @Injectable()
+    class Shared {
+      @Cached({ store: 'redis' })
+      async read(): Promise<string> {
+        return 'x';
+      }
+    }
+    await expect(bootApp({ providers: [Shared] })).rejects.toThrow(
+      /Shared\.read: @Cached store: 'redis' asks for Redis, but KeelCoreModule has none/,
+    );
+  });
+
+  it('a user codec encodes what goes to Redis and decodes what comes back', async () => {
+    const encoded: string[] = [];
+    const codec = {
+      encode: (value: unknown) => {
+        const payload = `b64:${Buffer.from(JSON.stringify(value)).toString('base64')}`;
+        encoded.push(payload);
+        return payload;
+      },
+      decode: (payload: string) =>
+        JSON.parse(Buffer.from(payload.slice(4), 'base64').toString()) as unknown,
+    };
+    const prefix = `${uniquePrefix('cache-codec')}:`;
+    const boot = () =>
+      bootApp(
+        { providers: [] },
+        {
+          core: { redis: redisUrl(), redisKeyPrefix: prefix, serviceName: 'cache-test' },
+          coordination: { cache: { codec } },
+        },
+      );
+    const [a, b] = (apps = [await boot(), await boot()]);
+    await a!.get(CacheService).set('doc', '1', { title: 'hello' });
+    expect(encoded).toHaveLength(1);
+    expect(encoded[0]).toMatch(/^b64:/);
+    await expect(b!.get(CacheService).get('doc', '1')).resolves.toEqual({ title: 'hello' });
+  });
+
+  it('a codec without decode stops startup naming the key', async () => {
+    await expect(
+      bootApp(
+        { providers: [] },
+        { coordination: { cache: { codec: { encode: () => '' } as never } } },
+      ),
+    ).rejects.toThrow(/cache\.codec.*encode\(value\) and decode\(payload\)/);
+  });
+});
+
 describe('@Cached when Redis goes away', () => {
   let redis: RedisServerHandle | undefined;
   let apps: INestApplication[] = [];

@@ -3,13 +3,9 @@ import { cacheValueCyclic, cacheValueUnencodable } from '../coordination.message
 import type { CacheableClass } from '../interfaces/coordination-options.interface.js';
 import { defineField } from './cache-keys.js';
 
-/**
- * Turns a cached value into the string the shared tier holds, and back. @internal
- */
-export interface CacheCodec {
-  encode(value: unknown): string;
-  decode(payload: string): unknown;
-}
+import type { CacheCodec } from '../interfaces/coordination-options.interface.js';
+
+export type { CacheCodec };
 
 // Payloads start with one letter saying how to read the rest: plain JSON needs no revival.
 const PLAIN = 'J';

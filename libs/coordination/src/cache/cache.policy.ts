@@ -23,10 +23,11 @@ import type {
 } from '../interfaces/coordination-options.interface.js';
 import { entryKey, keyBuilder, tagsBuilder } from './cache-keys.js';
 import { CacheRegistry } from './cache.registry.js';
-import type { EntryPolicy } from './tiered-cache.js';
+import type { EntryPolicy, TieredCache } from './tiered-cache.js';
 
 /** What the interceptors of one cached method need. */
 interface CachedSite {
+  readonly engine: TieredCache;
   readonly keyOf: (args: readonly unknown[]) => string;
   readonly tagsOf: (args: readonly unknown[]) => readonly string[];
   readonly policy: EntryPolicy;
@@ -62,10 +63,12 @@ function cachedSite(
   decorator: string,
 ): CachedSite {
   const name = options.name ?? target.label;
+  registry.declare(name, options.store, target.label);
   const key: KeyBuilder = keyBuilder(options.key, target, `${decorator} key`);
   const defaults = DEFAULTS.policy.cached;
   void registry.start();
   return {
+    engine: registry.engineFor(name),
     keyOf: (args) => entryKey(name, key(args)),
     tagsOf: tagsBuilder(options.tags, target, `${decorator} tags`),
     policy: {
@@ -98,7 +101,7 @@ export class CachedPolicyFactory implements PolicyFactory<CachedOptions | undefi
     });
     requireAsync(target, decorator);
     const site = cachedSite(options, target, this.registry, decorator);
-    const engine = this.registry.engine;
+    const engine = site.engine;
     const counts = site.policy.counts;
     return (invocation: Invocation, next: Next) => {
       let key: string;
@@ -134,7 +137,7 @@ export class CachePutPolicyFactory implements PolicyFactory<CachePutOptions | un
     });
     requireAsync(target, decorator);
     const site = cachedSite(options, target, this.registry, decorator);
-    const engine = this.registry.engine;
+    const engine = site.engine;
     return async (invocation: Invocation, next: Next) => {
       const value = await (next(invocation) as Promise<unknown>);
       await engine.set(site.keyOf(invocation.args), value, withTags(site, invocation.args));
@@ -180,13 +183,14 @@ function evictor(
   const { name } = options;
   const key = name === undefined ? undefined : keyBuilder(options.key, target, '@CacheEvict key');
   const tagsOf = tagsBuilder(options.tags, target, '@CacheEvict tags');
-  const engine = registry.engine;
   return async (args) => {
     const tags = tagsOf(args);
     const evictions: Promise<void>[] = [];
+    // Looked up per call: the @Cached that declares the name may be built after this method.
     if (name !== undefined && key !== undefined)
-      evictions.push(engine.evict([entryKey(name, key(args))]));
-    if (tags.length > 0) evictions.push(engine.evictTags(tags));
+      evictions.push(registry.engineFor(name).evict([entryKey(name, key(args))]));
+    if (tags.length > 0)
+      for (const engine of registry.engines()) evictions.push(engine.evictTags(tags));
     await Promise.all(evictions);
   };
 }

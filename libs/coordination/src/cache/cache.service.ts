@@ -49,13 +49,13 @@ export class CacheService implements OnApplicationShutdown {
   /** The cached value, or `undefined`. */
   async get<T>(name: string, key: string): Promise<T | undefined> {
     await this.registry.start();
-    return this.registry.engine.get<T>(this.key(name, key));
+    return this.registry.engineFor(name).get<T>(this.key(name, key));
   }
 
   /** Caches `value` and drops every replica's in-process copy. */
   async set(name: string, key: string, value: unknown, options?: CacheEntryOptions): Promise<void> {
     await this.registry.start();
-    await this.registry.engine.set(this.key(name, key), value, this.policy(name, options));
+    await this.registry.engineFor(name).set(this.key(name, key), value, this.policy(name, options));
   }
 
   /** The cached value, or `load()`'s — computed once in the fleet for concurrent callers. */
@@ -66,25 +66,26 @@ export class CacheService implements OnApplicationShutdown {
     options?: CacheEntryOptions,
   ): Promise<T> {
     await this.registry.start();
-    return this.registry.engine.wrap(this.key(name, key), load, this.policy(name, options));
+    const engine = this.registry.engineFor(name);
+    return engine.wrap(this.key(name, key), load, this.policy(name, options));
   }
 
   /** Drops entries of cache `name` everywhere. */
   async evict(name: string, keys: string | readonly string[]): Promise<void> {
     await this.registry.start();
     const list = typeof keys === 'string' ? [keys] : keys;
-    await this.registry.engine.evict(list.map((key) => this.key(name, key)));
+    await this.registry.engineFor(name).evict(list.map((key) => this.key(name, key)));
   }
 
   /** Drops every entry carrying one of `tags`, everywhere. */
   async evictTags(tags: readonly string[]): Promise<void> {
     await this.registry.start();
-    await this.registry.engine.evictTags(tags);
+    await Promise.all(this.registry.engines().map((engine) => engine.evictTags(tags)));
   }
 
   status(): CacheStatus {
     const engine = this.registry.engine;
-    const { entries, bytes } = engine.localSize();
+    const { entries, bytes } = this.registry.localSize();
     return {
       store: this.registry.store.kind,
       available: engine.available,
@@ -166,13 +167,13 @@ function registerCacheMetrics(metrics: KeelMetrics, registry: CacheRegistry): vo
   metrics.gauge({
     ...COORDINATION_METRICS.cacheLocalEntries,
     collect() {
-      this.set(registry.engine.localSize().entries);
+      this.set(registry.localSize().entries);
     },
   });
   metrics.gauge({
     ...COORDINATION_METRICS.cacheLocalBytes,
     collect() {
-      this.set(registry.engine.localSize().bytes);
+      this.set(registry.localSize().bytes);
     },
   });
   metrics.gauge({

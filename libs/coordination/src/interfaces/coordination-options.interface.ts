@@ -218,6 +218,13 @@ export interface CachedOptions {
   readonly tags?: readonly KeyTemplate[];
   /** Cache a `null` result too (`undefined` is never cached). @default false */
   readonly cacheNull?: boolean;
+  /**
+   * `redis`: shared by every replica, invalidated fleet-wide (needs Redis in `KeelCoreModule`).
+   * `memory`: this process's own cache (two tiers in process; other replicas' writes and
+   * evictions do not reach it). The first `@Cached` of a name decides for it.
+   * @default Redis when `KeelCoreModule` has it, else memory
+   */
+  readonly store?: 'redis' | 'memory';
 }
 
 /**
@@ -261,6 +268,17 @@ export interface CacheModuleOptions {
    * is what is stored: keep it when the class is renamed). `forRoot` only.
    */
   readonly classes?: Readonly<Record<string, CacheableClass>>;
+  /**
+   * Your own encoding of cached values (superjson, msgpack as base64, …) instead of Keel's
+   * tagged JSON; `classes` is then unused. Every replica must use the same. `forRoot` only.
+   */
+  readonly codec?: CacheCodec;
+}
+
+/** How cached values become the strings the shared tier holds, and back. @publicApi */
+export interface CacheCodec {
+  encode(value: unknown): string;
+  decode(payload: string): unknown;
 }
 
 /** A class whose instances keep their prototype through the cache. @publicApi */
@@ -312,7 +330,7 @@ export interface CoordinationSettings {
   readonly policies: Readonly<Record<string, NamedPolicy>>;
   readonly validation: Readonly<Record<string, JsonSchemaRuleSet>>;
   readonly fleet: { flushIntervalMs: number; refreshIntervalMs: number; commandTimeoutMs: number };
-  readonly cache: Required<CacheModuleOptions>;
+  readonly cache: Required<Omit<CacheModuleOptions, 'codec'>> & { readonly codec?: CacheCodec };
 }
 
 /** The policy kinds a named policy configures. @internal */
