@@ -23,6 +23,6 @@ export {
 } from './cache/stores/cache.store.js';
 export { MemoryCacheStore } from './cache/stores/memory-cache.store.js';
 export { RedisCacheStore } from './cache/stores/redis-cache.store.js';
-export { createTaggedJsonCodec, type CacheCodec } from './cache/cache-codec.js';
+export { createTaggedJsonCodec } from './cache/cache-codec.js';
 export { LocalLru } from './cache/local-lru.js';
 export { CacheCounts, TieredCache } from './cache/tiered-cache.js';
