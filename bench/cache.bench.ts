@@ -32,7 +32,6 @@ import 'reflect-metadata';
 import { deepStrictEqual } from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -46,7 +45,15 @@ import {
   CoordinationModule,
   type CoordinationModuleOptions,
 } from '@keel/coordination';
-import { median, printTable, reportMetric } from './report.js';
+import {
+  commandsPerCall,
+  rotate,
+  timeCalls,
+  version,
+  median,
+  printTable,
+  reportMetric,
+} from './report.js';
 
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ROUNDS = Number(process.env.CACHE_BENCH_ROUNDS ?? 7);
@@ -237,37 +244,6 @@ async function setUp(): Promise<Setup> {
   };
 }
 
-/** Wall and CPU (user + system) ns per call of `calls` sequential awaited calls. */
-async function timeCalls(
-  fn: () => Promise<unknown>,
-  calls: number,
-): Promise<{ ns: number; cpuNs: number }> {
-  const cpu = process.cpuUsage();
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < calls; i++) await fn();
-  const ns = Number(process.hrtime.bigint() - start) / calls;
-  const used = process.cpuUsage(cpu);
-  return { ns, cpuNs: ((used.user + used.system) * 1_000) / calls };
-}
-
-function rotate<T>(items: readonly T[], by: number): T[] {
-  return items.map((_, i) => items[(i + by) % items.length]);
-}
-
-/** Commands per call, by name, between two INFO commandstats readings. */
-function perCall(
-  before: Map<string, number>,
-  after: Map<string, number>,
-  calls: number,
-): Map<string, number> {
-  const delta = new Map<string, number>();
-  for (const [name, count] of after) {
-    const added = count - (before.get(name) ?? 0);
-    if (added > 0) delta.set(name, added / calls);
-  }
-  return delta;
-}
-
 interface Stampede {
   /** Times the method body ran. */
   readonly executions: number;
@@ -290,16 +266,6 @@ async function stampede(
   const expected = { ...item(ID), name: key };
   for (const result of results) deepStrictEqual(result, expected);
   return { executions: executions() - before, wallMs };
-}
-
-function version(pkg: string): string {
-  try {
-    return (
-      JSON.parse(readFileSync(`node_modules/${pkg}/package.json`, 'utf8')) as { version: string }
-    ).version;
-  } catch {
-    return '?';
-  }
 }
 
 /** The suite's entry point (`npm run bench -- cache`). */
@@ -336,7 +302,7 @@ export async function run(): Promise<void> {
       perRound[name].push(ns);
       cpuPerRound[name].push(cpuNs);
       if (before !== undefined)
-        commands[name].push(perCall(before, await setup.commandStats(), callsOf(name)));
+        commands[name].push(commandsPerCall(before, await setup.commandStats(), callsOf(name)));
     }
     measuredShared += callsOf('cache_hit_redis');
     measuredLocal += callsOf('cache_hit_local');

@@ -14,7 +14,6 @@
  */
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -37,7 +36,7 @@ import {
   wrap,
 } from 'cockatiel';
 import Opossum from 'opossum';
-import { median, printTable, reportMetric } from './report.js';
+import { rotate, timeCalls, version, median, printTable, reportMetric } from './report.js';
 
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ROUNDS = Number(process.env.COORDINATION_BENCH_ROUNDS ?? 7);
@@ -119,12 +118,6 @@ async function setUp(): Promise<Subjects> {
   };
 }
 
-async function timeCalls(fn: () => Promise<unknown>, calls: number): Promise<number> {
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < calls; i++) await fn();
-  return Number(process.hrtime.bigint() - start) / calls;
-}
-
 async function heapCalls(
   fn: () => Promise<unknown>,
   calls: number,
@@ -134,10 +127,6 @@ async function heapCalls(
   const before = process.memoryUsage().heapUsed;
   for (let i = 0; i < calls; i++) await fn();
   return (process.memoryUsage().heapUsed - before) / calls;
-}
-
-function rotate<T>(items: readonly T[], by: number): T[] {
-  return items.map((_, i) => items[(i + by) % items.length]);
 }
 
 /** Runs in the child: heap bytes per call of every subject, one JSON line on stdout. */
@@ -183,16 +172,6 @@ function measureHeapInChild(): Promise<Record<string, number>> {
   });
 }
 
-function version(pkg: string): string {
-  try {
-    return (
-      JSON.parse(readFileSync(`node_modules/${pkg}/package.json`, 'utf8')) as { version: string }
-    ).version;
-  } catch {
-    return '?';
-  }
-}
-
 /** The suite's entry point (`npm run bench -- coordination`). */
 export async function run(): Promise<void> {
   const subjects = await setUp();
@@ -204,7 +183,7 @@ export async function run(): Promise<void> {
   const perRound: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const name of rotate(names, round))
-      perRound[name].push(await timeCalls(subjects.calls[name], CALLS));
+      perRound[name].push((await timeCalls(subjects.calls[name], CALLS)).ns);
   }
   await subjects.close();
   const heap = await measureHeapInChild();

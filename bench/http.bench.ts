@@ -30,7 +30,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { median, printTable, reportMetric } from './report.js';
+import { version, median, printTable, reportMetric } from './report.js';
 
 /** In measuring order: each pair a goal compares is adjacent, so both see the same neighbours. */
 const SUBJECTS = [
@@ -255,16 +255,6 @@ async function countAsyncResources(target: Target): Promise<Record<string, numbe
 /** Forwards on even rounds, backwards on odd ones (A B … B A): pairs stay adjacent. */
 function order<T>(items: readonly T[], round: number): readonly T[] {
   return round % 2 === 0 ? items : [...items].reverse();
-}
-
-function version(pkg: string): string {
-  try {
-    return (
-      JSON.parse(readFileSync(`node_modules/${pkg}/package.json`, 'utf8')) as { version: string }
-    ).version;
-  } catch {
-    return '?';
-  }
 }
 
 const LABELS: Record<Subject, string> = {

@@ -20,7 +20,6 @@
  * batches (every command but INFO, including those a script runs inside Redis), median of rounds.
  */
 import 'reflect-metadata';
-import { readFileSync } from 'node:fs';
 import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -28,7 +27,15 @@ import { ThrottlerStorageService } from '@nestjs/throttler';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { KeelCoreModule, loadKeelConfig } from '@keel/core';
 import { CoordinationModule, RateLimit, RateLimitHealthIndicator } from '@keel/coordination';
-import { median, printTable, reportMetric } from './report.js';
+import {
+  commandsPerCall,
+  rotate,
+  timeCalls,
+  version,
+  median,
+  printTable,
+  reportMetric,
+} from './report.js';
 
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ROUNDS = Number(process.env.RATELIMIT_BENCH_ROUNDS ?? 7);
@@ -164,40 +171,6 @@ async function setUp(): Promise<Subjects> {
   };
 }
 
-async function timeCalls(fn: () => Promise<unknown>, calls: number): Promise<number> {
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < calls; i++) await fn();
-  return Number(process.hrtime.bigint() - start) / calls;
-}
-
-function rotate<T>(items: readonly T[], by: number): T[] {
-  return items.map((_, i) => items[(i + by) % items.length]);
-}
-
-/** Commands per call, by name, between two INFO commandstats readings. */
-function perCall(
-  before: Map<string, number>,
-  after: Map<string, number>,
-  calls: number,
-): Map<string, number> {
-  const delta = new Map<string, number>();
-  for (const [name, count] of after) {
-    const added = count - (before.get(name) ?? 0);
-    if (added > 0) delta.set(name, added / calls);
-  }
-  return delta;
-}
-
-function version(pkg: string): string {
-  try {
-    return (
-      JSON.parse(readFileSync(`node_modules/${pkg}/package.json`, 'utf8')) as { version: string }
-    ).version;
-  } catch {
-    return '?';
-  }
-}
-
 /** The suite's entry point (`npm run bench -- ratelimit`). */
 export async function run(): Promise<void> {
   const setup = await setUp();
@@ -217,9 +190,9 @@ export async function run(): Promise<void> {
     for (const name of rotate(names, round)) {
       const { call, redis } = subjects[name];
       const before = redis ? await setup.commandStats() : undefined;
-      perRound[name].push(await timeCalls(call, callsOf(name)));
+      perRound[name].push((await timeCalls(call, callsOf(name))).ns);
       if (before !== undefined)
-        commands[name].push(perCall(before, await setup.commandStats(), callsOf(name)));
+        commands[name].push(commandsPerCall(before, await setup.commandStats(), callsOf(name)));
     }
   }
   const fleetStayed = await setup.fleetAvailable();

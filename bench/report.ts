@@ -1,7 +1,10 @@
 /**
  * Shared benchmark reporting: medians over interleaved rounds, a readable table, and one JSON
- * line per headline metric in the format DESIGN.md fixes.
+ * line per headline metric in the format DESIGN.md fixes; and the measuring helpers every
+ * suite uses the same way (sequential timed calls, rotated subject order, Redis commands per
+ * call, peer versions).
  */
+import { readFileSync } from 'node:fs';
 
 /** Median of a list of numbers (NaN when empty). */
 export function median(values: readonly number[]): number {
@@ -71,4 +74,47 @@ function round(n: number): number {
 /** Describes the machine, for the README's performance section. */
 export function machineInfo(): string {
   return `${process.platform}/${process.arch}, Node ${process.version}`;
+}
+
+/** Wall and CPU (user + system, the whole process) ns per call of `calls` sequential awaited calls. */
+export async function timeCalls(
+  fn: () => Promise<unknown>,
+  calls: number,
+): Promise<{ ns: number; cpuNs: number }> {
+  const cpu = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < calls; i++) await fn();
+  const ns = Number(process.hrtime.bigint() - start) / calls;
+  const used = process.cpuUsage(cpu);
+  return { ns, cpuNs: ((used.user + used.system) * 1_000) / calls };
+}
+
+/** `items` started at `by`: each round runs the subjects in a shifted order. */
+export function rotate<T>(items: readonly T[], by: number): T[] {
+  return items.map((_, i) => items[(i + by) % items.length]);
+}
+
+/** Commands per call, by name, between two `INFO commandstats` readings. */
+export function commandsPerCall(
+  before: ReadonlyMap<string, number>,
+  after: ReadonlyMap<string, number>,
+  calls: number,
+): Map<string, number> {
+  const delta = new Map<string, number>();
+  for (const [name, count] of after) {
+    const added = count - (before.get(name) ?? 0);
+    if (added > 0) delta.set(name, added / calls);
+  }
+  return delta;
+}
+
+/** The installed version of `pkg` (for the peers' labels), `?` when unknown. */
+export function version(pkg: string): string {
+  try {
+    return (
+      JSON.parse(readFileSync(`node_modules/${pkg}/package.json`, 'utf8')) as { version: string }
+    ).version;
+  } catch {
+    return '?';
+  }
 }

@@ -1,4 +1,5 @@
 import { KeelDecoratorError, keelZodErrorMap } from '@keel/core';
+import type { z } from 'zod';
 import { POLICY_SCHEMAS } from './coordination.settings.js';
 import type {
   CoordinationSettings,
@@ -34,14 +35,24 @@ export function resolvePolicyOptions<T extends object>(request: {
     return { options: { ...base, ...section<T>(named, kind) } as T, policyName: ref };
   }
   const inline = kind === 'timeout' && typeof ref === 'number' ? { ms: ref } : ref;
-  const parsed = POLICY_SCHEMAS[kind].safeParse(inline ?? {}, { error: keelZodErrorMap });
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (i) => `${i.path.map(String).join('.') || 'options'}: ${i.message}`,
-    );
+  const problems = inlineOptionProblems(POLICY_SCHEMAS[kind], inline);
+  if (problems.length > 0) {
     throw new KeelDecoratorError(invalidInlineOptions({ label, kind, problems }));
   }
   return { options: { ...base, ...(inline as T) } as T, policyName: undefined };
+}
+
+/**
+ * What is wrong with a decorator's inline options, one line per problem (`path: message`), or
+ * nothing. Shared by every decorator so that their boot errors read alike.
+ * @internal
+ */
+export function inlineOptionProblems(schema: z.ZodType, options: unknown): string[] {
+  const parsed = schema.safeParse(options ?? {}, { error: keelZodErrorMap });
+  if (parsed.success) return [];
+  return parsed.error.issues.map(
+    (issue) => `${issue.path.map(String).join('.') || 'options'}: ${issue.message}`,
+  );
 }
 
 function section<T>(policy: NamedPolicy | undefined, kind: NamedPolicyKind): Partial<T> {

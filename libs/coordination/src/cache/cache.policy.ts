@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { KeelDecoratorError, keelZodErrorMap } from '@keel/core';
+import { KeelDecoratorError } from '@keel/core';
 import {
   PolicyFactoryFor,
   type Invocation,
@@ -23,6 +23,7 @@ import type {
 } from '../interfaces/coordination-options.interface.js';
 import { entryKey, keyBuilder, tagsBuilder } from './cache-keys.js';
 import { CacheRegistry } from './cache.registry.js';
+import { inlineOptionProblems } from '../policy-options.js';
 import type { EntryPolicy, TieredCache } from './tiered-cache.js';
 
 /** What the interceptors of one cached method need. */
@@ -33,27 +34,22 @@ interface CachedSite {
   readonly policy: EntryPolicy;
 }
 
-function parse<T>(input: {
+/** A cache decorator's options checked, and its method required to be async. */
+function checkedOptions<T>(input: {
   readonly schema: z.ZodType;
-  readonly options: unknown;
+  readonly options: T | undefined;
   readonly target: PolicyTarget;
   readonly decorator: string;
 }): T {
   const { schema, options, target, decorator } = input;
-  const parsed = schema.safeParse(options ?? {}, { error: keelZodErrorMap });
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (i) => `${i.path.map(String).join('.') || 'options'}: ${i.message}`,
-    );
+  const problems = inlineOptionProblems(schema, options);
+  if (problems.length > 0) {
     throw new KeelDecoratorError(invalidCacheOptions({ label: target.label, decorator, problems }));
   }
-  return (options ?? {}) as T;
-}
-
-function requireAsync(target: PolicyTarget, decorator: string): void {
   if (!target.returnsPromise) {
     throw new KeelDecoratorError(cacheNeedsAsync({ label: target.label, decorator }));
   }
+  return options ?? ({} as T);
 }
 
 function cachedSite(
@@ -93,13 +89,12 @@ export class CachedPolicyFactory implements PolicyFactory<CachedOptions | undefi
 
   create(ref: CachedOptions | undefined, target: PolicyTarget): PolicyInterceptor {
     const decorator = '@Cached';
-    const options = parse<CachedOptions>({
+    const options = checkedOptions({
       schema: CACHE_SCHEMAS.cached,
       options: ref,
       target,
       decorator,
     });
-    requireAsync(target, decorator);
     const site = cachedSite(options, target, this.registry, decorator);
     const engine = site.engine;
     const counts = site.policy.counts;
@@ -129,13 +124,12 @@ export class CachePutPolicyFactory implements PolicyFactory<CachePutOptions | un
 
   create(ref: CachePutOptions | undefined, target: PolicyTarget): PolicyInterceptor {
     const decorator = '@CachePut';
-    const options = parse<CachePutOptions>({
+    const options = checkedOptions({
       schema: CACHE_SCHEMAS.cachePut,
       options: ref,
       target,
       decorator,
     });
-    requireAsync(target, decorator);
     const site = cachedSite(options, target, this.registry, decorator);
     const engine = site.engine;
     return async (invocation: Invocation, next: Next) => {
@@ -153,7 +147,7 @@ export class CacheEvictPolicyFactory implements PolicyFactory<CacheEvictOptions 
 
   create(ref: CacheEvictOptions | undefined, target: PolicyTarget): PolicyInterceptor {
     const decorator = '@CacheEvict';
-    const options = parse<CacheEvictOptions>({
+    const options = checkedOptions({
       schema: CACHE_SCHEMAS.cacheEvict,
       options: ref,
       target,
@@ -162,7 +156,6 @@ export class CacheEvictPolicyFactory implements PolicyFactory<CacheEvictOptions 
     if (options.name === undefined && (options.tags ?? []).length === 0) {
       throw new KeelDecoratorError(evictWithoutTarget({ label: target.label }));
     }
-    requireAsync(target, decorator);
     void this.registry.start();
     const evict = evictor(options, target, this.registry);
     const before = options.beforeInvocation ?? DEFAULTS.policy.cacheEvict.beforeInvocation;

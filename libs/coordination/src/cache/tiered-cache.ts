@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { KeelDeadlineError } from '@keel/core';
-import { withDeadline } from '@keel/core/internal';
 import {
   cacheStoreBack,
   cacheStoreTimedOut,
   cacheStoreUnreachable,
 } from '../coordination.messages.js';
+import { DeadlineList, PendingCall } from '../timeout/deadline-list.js';
 import type { CacheCodec } from './cache-codec.js';
 import type { LocalLru } from './local-lru.js';
 import type {
@@ -88,12 +88,16 @@ export class TieredCache implements InvalidationListener {
   private storeDownUntil = 0;
   private storeDown = false;
   private readonly logger = new Logger('KeelCoordination');
+  private readonly deadlines: DeadlineList;
 
   constructor(options: TieredCacheOptions) {
     this.options = options;
     this.store = options.store;
     this.local = options.local;
     this.codec = options.codec;
+    const ms = options.commandTimeoutMs;
+    // One timer for all of this cache's store commands, not one set and cleared per command.
+    this.deadlines = new DeadlineList(ms, () => new KeelDeadlineError(cacheStoreTimedOut({ ms })));
   }
 
   /** Starts receiving invalidations; until they flow the in-process tier stays unused. */
@@ -219,23 +223,29 @@ export class TieredCache implements InvalidationListener {
 
   // --- misses ------------------------------------------------------------------------------
 
-  private async resolveMiss<T>(
-    key: string,
-    load: () => Promise<T>,
-    policy: EntryPolicy,
-  ): Promise<T> {
+  private resolveMiss<T>(key: string, load: () => Promise<T>, policy: EntryPolicy): Promise<T> {
     const counts = policy.counts;
     if (!this.storeUsable()) {
       counts.bypassed++;
       return load();
     }
-    let entry: StoredEntry | undefined;
-    try {
-      entry = await this.call(() => this.store.get(key));
-    } catch {
-      counts.bypassed++;
-      return load();
-    }
+    return this.call(() => this.store.get(key)).then(
+      (entry) => this.settleLookup(key, entry, load, policy),
+      () => {
+        counts.bypassed++;
+        return load();
+      },
+    );
+  }
+
+  /** What a shared-tier lookup found: a hit (maybe stale, then refreshed) or a miss to fill. */
+  private settleLookup<T>(
+    key: string,
+    entry: StoredEntry | undefined,
+    load: () => Promise<T>,
+    policy: EntryPolicy,
+  ): T | Promise<T> {
+    const counts = policy.counts;
     const now = Date.now();
     if (entry !== undefined && now < entry.staleUntil) {
       if (now < entry.expiresAt) counts.hitShared++;
@@ -381,21 +391,32 @@ export class TieredCache implements InvalidationListener {
   }
 
   /** One store call under the command timeout; a failure marks the store unreachable. */
-  private async call<T>(operation: () => Promise<T>): Promise<T> {
-    const ms = this.options.commandTimeoutMs;
+  private call<T>(operation: () => Promise<T>): Promise<T> {
+    let work: Promise<T>;
     try {
-      const result = await withDeadline(
-        operation(),
-        ms,
-        () => new KeelDeadlineError(cacheStoreTimedOut({ ms })),
-      );
-      if (this.storeDown) this.storeBack();
-      return result;
+      work = operation();
     } catch (error) {
       this.markDown(error);
-      throw error;
+      return Promise.reject(error as Error);
     }
+    // Not an async function: on a shared-tier hit every promise and tick is a visible share
+    // of the round trip.
+    const pending = new PendingCall(Date.now() + this.options.commandTimeoutMs);
+    return (this.deadlines.race(pending, work) as Promise<T>).then(
+      this.answered as (value: T) => T,
+      this.failed,
+    );
   }
+
+  private readonly answered = <T>(value: T): T => {
+    if (this.storeDown) this.storeBack();
+    return value;
+  };
+
+  private readonly failed = (error: unknown): never => {
+    this.markDown(error);
+    throw error;
+  };
 
   private markDown(error: unknown): void {
     this.storeDownUntil = Date.now() + RETRY_STORE_AFTER_MS;

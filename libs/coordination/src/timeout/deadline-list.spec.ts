@@ -12,7 +12,12 @@ describe('DeadlineList (the @Timeout timer)', () => {
     jest.useRealTimers();
   });
 
-  const list = (ms: number) => new DeadlineList(ms, 'Svc.method', () => timeouts++);
+  const list = (ms: number) =>
+    new DeadlineList(
+      ms,
+      () => new TimeoutError(ms, 'Svc.method'),
+      () => timeouts++,
+    );
   const never = () => new Promise<never>(() => undefined);
 
   it('rejects with TimeoutError exactly at the deadline', async () => {

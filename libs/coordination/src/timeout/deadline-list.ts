@@ -1,5 +1,3 @@
-import { TimeoutError } from '../coordination.errors.js';
-
 /**
  * One call under `@Timeout`. Linked into its method's list while pending. The AbortController is
  * created only if the method asks for the signal.
@@ -35,7 +33,7 @@ function captureResolvers(
 }
 
 /**
- * The pending calls of one `@Timeout` method, oldest first. All share one timeout, so deadlines
+ * The pending calls of one `@Timeout` method (or one cache's shared-tier commands), oldest first. All share one timeout, so deadlines
  * are in insertion order and one timer armed for the oldest deadline serves the whole list —
  * instead of one `setTimeout`/`clearTimeout` pair per call. A settled call unlinks itself in O(1).
  * The timer is unref'd, re-armed only while calls are pending, and cleared by {@link close}.
@@ -47,10 +45,15 @@ export class DeadlineList {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
+  /**
+   * @param ms - how long each call may take (every call's deadline is `ms` after it starts).
+   * @param timeoutError - what a late call rejects with.
+   * @param onTimeout - told of each late call (a metric).
+   */
   constructor(
     readonly ms: number,
-    private readonly label: string,
-    private readonly onTimeout: () => void,
+    private readonly timeoutError: () => Error,
+    private readonly onTimeout: () => void = () => undefined,
   ) {}
 
   /** Races `promise` against the call's deadline. */
@@ -119,7 +122,7 @@ export class DeadlineList {
       const call = this.head;
       const reject = call.reject;
       this.unlink(call);
-      const error = new TimeoutError(this.ms, this.label);
+      const error = this.timeoutError();
       this.onTimeout();
       call.controller?.abort(error);
       reject?.(error);

@@ -15,6 +15,7 @@ import { COORDINATION_SETTINGS, TIMEOUT_CONTEXT_KEY } from '../coordination.cons
 import { COORDINATION_METRICS } from '../coordination.metrics.js';
 import { DEFAULTS } from '../coordination.settings.js';
 import { resolvePolicyOptions } from '../policy-options.js';
+import { TimeoutError } from '../coordination.errors.js';
 import {
   type CoordinationSettings,
   type TimeoutOptions,
@@ -65,7 +66,11 @@ export class TimeoutPolicyFactory
       throw new KeelDecoratorError(timeoutWithoutDuration({ label: target.label }));
     }
     const counter = this.timeouts.labels({ name: target.label });
-    const list = new DeadlineList(ms, target.label, () => counter.inc());
+    const list = new DeadlineList(
+      ms,
+      () => new TimeoutError(ms, target.label),
+      () => counter.inc(),
+    );
     this.lists.push(list);
 
     const invoke = (call: PendingCall, invocation: Invocation, next: Next): unknown => {

@@ -59,16 +59,21 @@ export class RedisScript<TReply = unknown> {
  * Sends one command written to the connection at once, outside ioredis' auto-pipeline: for a
  * sequential caller that awaits each reply (a cache read on the call path), the pipeline's
  * deferral is pure latency — 20–25 µs per GET measured on this project's machine. Replies are
- * strings, the client's key prefix applies, as with ioredis' own command methods.
+ * strings (or Buffers with `replies: 'buffer'`, for a caller that decodes only part of one);
+ * the client's key prefix applies, as with ioredis' own command methods.
  * @internal
  */
 export function sendNow<TReply>(
   client: KeelRedisClient,
   name: string,
   args: readonly (string | number)[],
+  replies: 'string' | 'buffer' = 'string',
 ): Promise<TReply> {
   return client.sendCommand(
-    new Command(name, [...args], { replyEncoding: 'utf8', keyPrefix: client.options.keyPrefix }),
+    new Command(name, [...args], {
+      replyEncoding: replies === 'string' ? 'utf8' : null,
+      keyPrefix: client.options.keyPrefix,
+    }),
   ) as Promise<TReply>;
 }
 

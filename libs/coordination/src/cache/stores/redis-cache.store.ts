@@ -37,17 +37,10 @@ export class RedisCacheStore implements CacheStore {
     this.channel = `${options.keyPrefix}cache:invalidate:${options.serviceName}`;
   }
 
-  async get(key: string): Promise<StoredEntry | undefined> {
+  get(key: string): Promise<StoredEntry | undefined> {
     // The read on every shared-tier hit is written at once: the caller is waiting for it.
-    const raw = await sendNow<string | null>(this.client, 'get', [this.key(key)]);
-    if (raw === null) return undefined;
-    const first = raw.indexOf('|');
-    const second = raw.indexOf('|', first + 1);
-    return {
-      expiresAt: Number(raw.slice(0, first)),
-      staleUntil: Number(raw.slice(first + 1, second)),
-      payload: raw.slice(second + 1),
-    };
+    // As bytes: only the payload is decoded to a string, the header is read in place.
+    return sendNow<Buffer | null>(this.client, 'get', [this.key(key)], 'buffer').then(parseEntry);
   }
 
   async set(key: string, entry: StoredEntry, tags: readonly string[]): Promise<void> {
@@ -144,6 +137,32 @@ export class RedisCacheStore implements CacheStore {
   private tagKey(tag: string): string {
     return `${this.options.keyPrefix}cache-tag:{${this.options.serviceName}:${escapeBraces(tag)}}`;
   }
+}
+
+const SEPARATOR = 0x7c; // '|'
+
+/** `<expiresAt>|<staleUntil>|<payload>` as stored, or `undefined` for no key. */
+function parseEntry(raw: Buffer | null): StoredEntry | undefined {
+  if (raw === null) return undefined;
+  const first = raw.indexOf(SEPARATOR);
+  const second = raw.indexOf(SEPARATOR, first + 1);
+  return {
+    expiresAt: decimal(raw, 0, first),
+    staleUntil: decimal(raw, first + 1, second),
+    payload: raw.toString('utf8', second + 1),
+  };
+}
+
+/** The non-negative integer written in `bytes[start, end)`; NaN if anything else is there. */
+function decimal(bytes: Buffer, start: number, end: number): number {
+  if (end <= start) return Number.NaN;
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const digit = bytes[i] - 0x30;
+    if (digit < 0 || digit > 9) return Number.NaN;
+    value = value * 10 + digit;
+  }
+  return value;
 }
 
 function escapeBraces(text: string): string {
