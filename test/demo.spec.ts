@@ -90,7 +90,7 @@ describe('demo app', () => {
     expect(paths).toEqual(['body.amountCents', 'body.customerId']);
   });
 
-  it('pays through retry, shared breaker and fallback; the breaker opens when the provider keeps failing', async () => {
+  it('pays through retry, shared breaker and rate limit (200); a refused charge is 502, then the open breaker 503', async () => {
     const server = (await boot(EMBEDDED)).getHttpServer();
     const order = async () =>
       (
@@ -105,7 +105,7 @@ describe('demo app', () => {
     await request(server).get(`/orders/${first.id}`).expect(200);
     const cached = await request(server).get(`/orders/${first.id}`).expect(200);
     expect(cached.body.status).toBe('new');
-    const paid = await request(server).post(`/orders/${first.id}/pay`).expect(201);
+    const paid = await request(server).post(`/orders/${first.id}/pay`).expect(200);
     expect(paid.body.status).toBe('paid');
     const read = await request(server).get(`/orders/${first.id}`).expect(200);
     expect(read.body.status).toBe('paid');
@@ -120,26 +120,54 @@ describe('demo app', () => {
     );
 
     await request(server).put('/demo/payments-gateway').send({ mode: 'failing' }).expect(200);
-    const pending = await request(server)
+    // A refused charge is the answer (after the retries), never a 2xx.
+    const refused = await request(server)
       .post(`/orders/${(await order()).id}/pay`)
-      .expect(201);
-    expect(pending.body.status).toBe('payment-pending');
-    // Enough failed attempts open the breaker; later calls fail fast into the fallback.
-    await waitFor(
+      .expect(502);
+    expect(refused.body).toMatchObject({ code: 'PAYMENT_PROVIDER_FAILED' });
+    // Enough failed attempts open the breaker; later calls fail fast with its code.
+    const open = await waitFor(
       async () => {
-        await request(server)
-          .post(`/orders/${(await order()).id}/pay`)
-          .expect(201);
-        const breakers = (await request(server).get('/demo/breakers').expect(200)).body as {
-          name: string;
-          state: string;
-        }[];
-        return breakers.find((b) => b.name === 'payments')?.state === 'open';
+        const res = await request(server).post(`/orders/${(await order()).id}/pay`);
+        expect([502, 503]).toContain(res.status);
+        return res.status === 503 ? res : undefined;
       },
       { timeoutMs: 20_000, message: 'the payments breaker to open' },
     );
+    expect(open.body).toMatchObject({ code: 'KEEL_CIRCUIT_OPEN' });
+    expect(Number(open.headers['retry-after'])).toBeGreaterThan(0);
+    const breakers = (await request(server).get('/demo/breakers').expect(200)).body as {
+      name: string;
+      state: string;
+    }[];
+    expect(breakers.find((b) => b.name === 'payments')?.state).toBe('open');
     const metrics = await request(server).get('/metrics').expect(200);
     expect(metrics.text).toMatch(/keel_breaker_state\{[^}]*name="payments"[^}]*\} 1/);
+  });
+
+  it('answers 202 payment-pending when the charge times out, and settles the order when the provider does', async () => {
+    const demo = await boot(EMBEDDED);
+    const server = demo.getHttpServer();
+    const { body: created } = await request(server)
+      .post('/orders')
+      .send({ customerId: 'c-slow', amountCents: 100 })
+      .expect(201);
+    // Slower than every attempt of the payments policy (3 × 1 s): the outcome stays unknown.
+    // (A charge that lands between attempts is found paid by the next one, and answers 200.)
+    await request(server)
+      .put('/demo/payments-gateway')
+      .send({ mode: 'slow', slowMs: 5_000 })
+      .expect(200);
+    const pending = await request(server).post(`/orders/${created.id}/pay`).expect(202);
+    expect(pending.body).toMatchObject({ id: created.id, status: 'payment-pending' });
+    // The slow charge went through in the end: its payment.settled settles the order.
+    await waitFor(
+      () => demo.get(OrdersService).find(created.id as string).settledAt !== undefined,
+      {
+        timeoutMs: 15_000,
+        message: 'the slow charge to settle',
+      },
+    );
   });
 
   /** The demo's audit events about these orders, once all are committed. */
@@ -398,7 +426,7 @@ describe('demo app', () => {
     );
     expect(created.correlationId).toBe('demo-corr-1');
     expect(created.event).toMatchObject({ type: 'order.created', data: { id: order.id } });
-    await request(server).post(`/orders/${order.id}/pay`).expect(201);
+    await request(server).post(`/orders/${order.id}/pay`).expect(200);
     await waitFor(() => orders.find(order.id).settledAt !== undefined);
     // The provider's event delivered again (a redelivery, a replay): not applied twice.
     const settled = memory.records(PAYMENTS_TOPIC).find((r) => r.key === order.id)!;
@@ -440,7 +468,7 @@ describe('demo app', () => {
       );
       expect(received.correlationId).toBe('kafka-corr');
       const id = (received.event as { data: { id: string } }).data.id;
-      await request(server).post(`/orders/${id}/pay`).expect(201);
+      await request(server).post(`/orders/${id}/pay`).expect(200);
       await waitFor(() => orders.find(id).settledAt !== undefined, { timeoutMs: 30_000 });
       const metrics = await request(server).get('/metrics').expect(200);
       expect(metrics.text).toMatch(/name="OrdersController\.onOrderCreated",outcome="success"\}/);

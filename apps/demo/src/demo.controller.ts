@@ -16,12 +16,21 @@ export class DemoController {
 
   /** Switches the simulated payment provider: `{ "mode": "ok" | "failing" | "slow" }`. */
   @Put('payments-gateway')
-  setGateway(@Body() body: { mode?: unknown }): { mode: string } {
+  setGateway(@Body() body: { mode?: unknown; slowMs?: unknown }): {
+    mode: string;
+    slowMs: number;
+  } {
     if (body?.mode !== 'ok' && body?.mode !== 'failing' && body?.mode !== 'slow') {
       throw new BadRequestException('mode must be ok, failing or slow');
     }
+    const { slowMs } = body;
+    if (slowMs !== undefined) {
+      if (typeof slowMs !== 'number' || !Number.isInteger(slowMs) || slowMs < 0 || slowMs > 60_000)
+        throw new BadRequestException('slowMs must be an integer from 0 to 60000');
+      this.gateway.slowMs = slowMs;
+    }
     this.gateway.mode = body.mode;
-    return { mode: this.gateway.mode };
+    return { mode: this.gateway.mode, slowMs: this.gateway.slowMs };
   }
 
   /** Every circuit breaker and its state. */

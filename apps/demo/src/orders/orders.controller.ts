@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Inject, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpStatus, Inject, Param, Post, Res } from '@nestjs/common';
+import type { Response } from 'express';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { z } from 'zod';
 import { Audited } from '@keel/audit';
@@ -46,12 +47,22 @@ export class OrdersController {
     return this.orders.find(id);
   }
 
-  /** Evicts the cached order after the payment outcome (paid, or pending from the fallback). */
+  /**
+   * 200 with the paid order; 202 Accepted with a `payment-pending` one (the charge timed out and
+   * its outcome comes later as `payment.settled`); a failure answers with its own status and
+   * code — 502 `PAYMENT_PROVIDER_FAILED`, 503 `KEEL_CIRCUIT_OPEN` with `Retry-After`, 404.
+   * Evicts the cached order once it changed (paid or pending); a failure left it as it was.
+   */
   @Post(':id/pay')
   @Timed()
   @CacheEvict({ name: 'order', key: '{id}' })
-  pay(@Param('id') id: string): Promise<Order> {
-    return this.orders.pay(id);
+  async pay(
+    @Param('id') id: string,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<Order> {
+    const order = await this.orders.pay(id);
+    response.status(order.status === 'paid' ? HttpStatus.OK : HttpStatus.ACCEPTED);
+    return order;
   }
 
   /** The service's own `order.created` events, back from Kafka (or the embedded transport). */

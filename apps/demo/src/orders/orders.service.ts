@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@keel/audit';
 import { RequestContext, Timed } from '@keel/core';
-import { CircuitBreaker, Fallback, Retry, Timeout } from '@keel/coordination';
+import { CircuitBreaker, Fallback, Retry, Timeout, isTimeoutError } from '@keel/coordination';
 import { WithLock, currentLock } from '@keel/locks';
 import { EventBus, type KeelCloudEvent } from '@keel/messaging';
 import { PaymentsGateway, type Charge } from '../payments/payments.gateway.js';
@@ -101,6 +101,9 @@ export class OrdersService {
     const order = this.orders.get(charge.orderId);
     if (order === undefined) return; // an order of another replica (the demo keeps orders in memory)
     order.settledAt = new Date().toISOString();
+    // A charge that timed out here (the order left payment-pending) went through after all.
+    order.status = 'paid';
+    order.chargeId ??= charge.chargeId;
     this.settlements += 1;
   }
 
@@ -114,8 +117,10 @@ export class OrdersService {
   /**
    * Charges an order through the payment provider: each attempt is limited to the `payments`
    * policy's timeout, failed attempts are retried with backoff, the breaker (shared by every
-   * replica when Redis is configured) stops calling a provider that keeps failing, and the
-   * fallback leaves the order `payment-pending` instead of failing the request. The lock on the
+   * replica when Redis is configured) stops calling a provider that keeps failing. When the last
+   * attempt timed out the charge's outcome is unknown (the provider may still take it and say
+   * so with `payment.settled`): the fallback leaves the order `payment-pending`. Any other
+   * failure — the provider refused, the breaker is open — is the answer. The lock on the
    * order (fleet-wide with Redis) makes two concurrent pay requests charge it once.
    */
   @Timed()
@@ -138,7 +143,7 @@ export class OrdersService {
 
   /** Fallback of {@link pay}: called with the original arguments and the final error. */
   markPaymentPending(orderId: string, error: unknown): Order {
-    if (error instanceof NotFoundException) throw error;
+    if (!isTimeoutError(error)) throw error;
     const order = this.find(orderId);
     order.status = 'payment-pending';
     return order;

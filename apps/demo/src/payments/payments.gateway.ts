@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { BadGatewayException, Inject, Injectable } from '@nestjs/common';
 import { RateLimit } from '@keel/coordination';
 import { EventBus } from '@keel/messaging';
 
@@ -10,6 +10,15 @@ export interface Charge {
   readonly chargeId: string;
   readonly orderId: string;
   readonly amountCents: number;
+}
+
+/** What the provider's failure looks like to the client: 502, with a code a client can test. */
+export function paymentProviderFailed(): BadGatewayException {
+  return new BadGatewayException({
+    statusCode: 502,
+    code: 'PAYMENT_PROVIDER_FAILED',
+    message: 'the payment provider refused the charge; nothing was charged',
+  });
 }
 
 /**
@@ -34,7 +43,7 @@ export class PaymentsGateway {
   @RateLimit('psp')
   async charge(orderId: string, amountCents: number): Promise<Charge> {
     this.calls++;
-    if (this.mode === 'failing') throw new Error('payment provider unavailable');
+    if (this.mode === 'failing') throw paymentProviderFailed();
     if (this.mode === 'slow') await new Promise((resolve) => setTimeout(resolve, this.slowMs));
     const charge = { chargeId: `ch_${orderId.slice(0, 8)}_${this.calls}`, orderId, amountCents };
     await this.bus.publish(PAYMENTS_TOPIC, {
